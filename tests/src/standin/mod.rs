@@ -1,0 +1,1 @@
+//! The ClearML stand-in.

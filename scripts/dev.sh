@@ -33,8 +33,8 @@ if [ -z "${CLEARML_API_HOST:-}" ]; then
   for _ in $(seq 100); do grep -q 'listening on' .state/standin.log && break; sleep 0.1; done
   CLEARML_API_HOST=$(grep -o 'listening on http://[0-9.:]*' .state/standin.log | head -1 | cut -d' ' -f3)
   [ -n "$CLEARML_API_HOST" ] || { cat .state/standin.log; echo "the stand-in did not start"; exit 1; }
-  CLEARML_API_ACCESS_KEY=$(grep -o 'access key: [A-Za-z0-9]*' .state/standin.log | head -1 | cut -d' ' -f3)
-  CLEARML_API_SECRET_KEY=$(grep -o 'secret key: [A-Za-z0-9_-]*' .state/standin.log | head -1 | cut -d' ' -f3)
+  CLEARML_API_ACCESS_KEY=$(grep -o 'access key [^ ]*' .state/standin.log | head -1 | cut -d' ' -f3)
+  CLEARML_API_SECRET_KEY=$(grep -o 'secret key [^ ]*' .state/standin.log | head -1 | cut -d' ' -f3)
   CLEARML_WEB_HOST="$CLEARML_API_HOST"
 fi
 for name in CLEARML_API_HOST CLEARML_API_ACCESS_KEY CLEARML_API_SECRET_KEY CLEARML_WEB_HOST; do

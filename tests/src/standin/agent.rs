@@ -1,0 +1,76 @@
+//! A tiny built-in agent: queued tasks start after N seconds and complete N seconds later.
+//!
+//! It pulls from every queue in queue order, like a `clearml-agent` serving all queues, and only
+//! completes tasks it started itself (a test may put a task in progress by hand and keep it there).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Map};
+
+use super::model::State;
+use super::service::tasks::change_status;
+use super::service::Ctx;
+use super::Shared;
+
+/// Run until the stand-in shuts down (the caller aborts the task).
+pub(crate) async fn run(shared: Arc<Shared>, delay: Duration) {
+    let period = (delay / 10).clamp(Duration::from_millis(20), Duration::from_millis(250));
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let mut state = shared.lock();
+        step(&mut state, delay);
+    }
+}
+
+/// One pass of the agent over the state.
+pub fn step(state: &mut State, delay: Duration) {
+    let ctx = Ctx::new(super::api::MAX_API_VERSION, &[]);
+    // Drop entries whose task is gone or no longer queued, then start the due ones.
+    let mut to_start = vec![];
+    for qi in 0..state.queues.len() {
+        let entries = std::mem::take(&mut state.queues[qi].entries);
+        let before = entries.len();
+        let mut keep = vec![];
+        for e in entries {
+            match state.task(&e.task) {
+                Some(t) if t.status() == "queued" => {
+                    if t.changed_at.elapsed() >= delay {
+                        to_start.push(e.task.clone());
+                    } else {
+                        keep.push(e);
+                    }
+                }
+                _ => {}
+            }
+        }
+        if keep.len() != before {
+            state.queues[qi].last_update = ctx.now_iso.clone();
+        }
+        state.queues[qi].entries = keep;
+    }
+    for id in to_start {
+        if let Some(task) = state.task_mut(&id) {
+            let mut extra = Map::new();
+            if task.doc.get("started").is_none() {
+                extra.insert("started".into(), json!(ctx.now_iso));
+            }
+            extra.insert("last_worker".into(), json!("standin-agent"));
+            extra.insert("last_worker_report".into(), json!(ctx.now_iso));
+            if change_status(task, "in_progress", "", "", true, &ctx, extra).is_ok() {
+                task.run_by_agent = true;
+            }
+        }
+    }
+    for task in state.tasks.iter_mut() {
+        if task.run_by_agent && task.status() == "in_progress" && task.changed_at.elapsed() >= delay
+        {
+            let mut extra = Map::new();
+            extra.insert("completed".into(), json!(ctx.now_iso));
+            let _ = change_status(task, "completed", "", "", true, &ctx, extra);
+            task.run_by_agent = false;
+        }
+    }
+}

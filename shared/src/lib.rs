@@ -1,4 +1,59 @@
 //! The scheduling core. Pure: no I/O, no clock (time is always passed in).
+//!
+//! Every scheduling decision of the product lives here, so it can be tested natively and runs
+//! unchanged in the worker and the browser app (wasm32).
+//!
+//! | module | its one job |
+//! | --- | --- |
+//! | [`time`] | [`Instant`], the public time type (Unix seconds) |
+//! | [`zone`] | [`Zone`]: IANA zones (feature `tz`), the gap/fold rules |
+//! | `civil` | calendar arithmetic on day numbers (days_from_civil) |
+//! | [`cron`] | 5-field cron syntax to bitmasks |
+//! | [`schedule`] | [`Schedule`]: compiled recurrence, `next_fire_after` |
+//! | [`config`] | the `clearml-task-scheduler/v1` types and canonical export |
+//! | [`parse`] | JSON to [`InstanceConfig`], collecting every problem ([`ValidationErrors`]) |
+//! | [`describe`] | dashboard rows (`minute=20, hour=6, day=1`) and English sentences |
+//! | [`slot`] | [`SlotKey`]: a slot's identity and its ClearML tag |
+//! | [`state`] | [`InstanceState`]: planner memory, outcome reporting (`record_*`) |
+//! | [`planner`] | [`plan_tick`]: config + state + now to actions ([`Action`]) |
+//! | [`sdk`] | import of the ClearML SDK's `schedule` list; format auto-detection |
+//! | [`errors`] | [`ValidationErrors`]: path + message, Display and Serialize |
+//!
+//! Invariants: nothing here reads a clock, touches the network or storage, or panics on user
+//! input; every function that needs "now" takes an [`Instant`].
+
+mod civil;
+pub mod config;
+pub mod cron;
+pub mod describe;
+pub mod errors;
+mod hash;
+pub mod parse;
+pub mod planner;
+pub mod schedule;
+pub mod sdk;
+pub mod slot;
+pub mod state;
+mod text;
+pub mod time;
+pub mod zone;
+
+pub use config::{
+    CatchUp, CatchUpPolicy, Date, InstanceConfig, MonthDay, Recurrence, ScheduledTask, TimeOfDay,
+    Weekday, FORMAT_V1,
+};
+pub use describe::DashboardRow;
+pub use errors::{ValidationError, ValidationErrors};
+pub use parse::{parse_config, parse_config_value, parse_stored_config};
+pub use planner::{
+    next_due, plan_run_now, plan_tick, Action, Launch, Level, LogLine, Plan, SkipReason,
+};
+pub use schedule::Schedule;
+pub use sdk::{parse_any_config, parse_sdk_schedule};
+pub use slot::SlotKey;
+pub use state::{InstanceState, OpenRun, PendingLaunch, PendingState, TaskState, TaskStatus};
+pub use time::Instant;
+pub use zone::Zone;
 
 /// The version of the product, reported by `/api/health`.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

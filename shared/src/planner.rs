@@ -1,0 +1,578 @@
+//! The tick planner: configuration + state + the cron event's time in, actions + new state out.
+//!
+//! Sans-IO in the quinn-proto sense: [`plan_tick`] decides, the worker executes
+//! ([`Action::Launch`] = clone + enqueue, [`Action::Abort`] = stop/dequeue, [`Action::Poll`] =
+//! read statuses) and reports outcomes back through [`InstanceState`]'s `record_*` methods.
+//!
+//! Per task, the slots to decide at a tick are the fire instants in
+//! `(evaluated_until, now]`. How late a slot is is `floor((now - fire) / 60)` minutes; the
+//! task's [`CatchUp`] decides:
+//! * `latest` (default, window 60): launch the most recent slot if it is at most `window`
+//!   minutes late; every other slot is skipped as missed;
+//! * `all`: launch every slot at most `window` minutes late (the newest 100 at most); the rest
+//!   are missed;
+//! * `skip`: launch only a slot of the current minute (window 0).
+//!
+//! `evaluated_until` then becomes `now` and never goes back, so a slot is decided once however
+//! often, or however late, the planner is called.
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::limits::MAX_CATCH_UP_SLOTS;
+use crate::state::{fingerprint, PendingLaunch, PendingState, TaskState};
+use crate::{
+    CatchUp, CatchUpPolicy, InstanceConfig, InstanceState, Instant, ScheduledTask, SlotKey,
+    TaskStatus,
+};
+
+/// At most this many missed slots per task and tick are reported one by one; the rest are
+/// summed up in one log line (a worker down for a month with an every-minute task).
+pub const MAX_REPORTED_MISSES: usize = 100;
+
+/// How long after its catch-up window an in-flight launch with no reported outcome is dropped.
+const IN_FLIGHT_GRACE_SECONDS: i64 = 3600;
+
+/// What the runtime should do.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum Action {
+    /// Clone the base task (tagged with `tag`, into `destination_project`, with
+    /// `task_parameters`) and enqueue it on `queue`; then call
+    /// [`InstanceState::record_launch`] or [`InstanceState::record_launch_failed`].
+    Launch(Launch),
+    /// A slot that will not be launched, and why. Informational: the slot is already consumed.
+    Skip { slot: SlotKey, reason: SkipReason },
+    /// Stop (if in progress) or dequeue (if queued) a run over its execution limit.
+    Abort {
+        item: String,
+        task_id: String,
+        status: TaskStatus,
+    },
+    /// Read the status of these ClearML tasks and report each with
+    /// [`InstanceState::record_status`].
+    Poll { task_ids: Vec<String> },
+    /// A line for the instance's log.
+    Log(LogLine),
+}
+
+/// Everything the runtime needs to launch one slot.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Launch {
+    pub slot: SlotKey,
+    /// [`SlotKey::tag`], to put on the clone as a system tag.
+    pub tag: String,
+    pub name: String,
+    pub base_task_id: String,
+    pub queue: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_project: Option<String>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub task_parameters: std::collections::BTreeMap<String, String>,
+    /// 0 for a first attempt, N for the Nth retry after a reported failure.
+    pub retry: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SkipReason {
+    /// The slot was late beyond the catch-up policy (or superseded by a later slot under
+    /// `latest`).
+    Missed { policy: String, late_minutes: i64 },
+    /// `single_instance` and the previous clone is still queued or running.
+    PreviousRunning { task_id: String },
+    /// Every launch attempt failed until the slot left its catch-up window.
+    LaunchFailed { attempts: u32, error: String },
+    /// The runtime never reported the outcome of the launch.
+    OutcomeUnknown,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Level {
+    Info,
+    Warn,
+    Error,
+}
+
+/// One log line, timestamped with the tick's time (UTC).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogLine {
+    pub at: Instant,
+    pub level: Level,
+    pub message: String,
+}
+
+impl std::fmt::Display for LogLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let level = match self.level {
+            Level::Info => "INFO",
+            Level::Warn => "WARN",
+            Level::Error => "ERROR",
+        };
+        write!(f, "{} {level} {}", self.at, self.message)
+    }
+}
+
+/// The result of one tick.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    pub actions: Vec<Action>,
+    /// The state to store (the runtime then applies outcomes to it with `record_*`).
+    pub state: InstanceState,
+}
+
+impl Plan {
+    pub fn launches(&self) -> impl Iterator<Item = &Launch> {
+        self.actions.iter().filter_map(|a| match a {
+            Action::Launch(l) => Some(l),
+            _ => None,
+        })
+    }
+}
+
+struct Out {
+    now: Instant,
+    actions: Vec<Action>,
+}
+
+impl Out {
+    fn log(&mut self, level: Level, message: String) {
+        self.actions.push(Action::Log(LogLine {
+            at: self.now,
+            level,
+            message,
+        }));
+    }
+}
+
+/// Plans one tick of instance `instance_id` at `now` (the cron event's scheduled time).
+///
+/// Pure: the same inputs give the same plan. Calling it again with the same or an older `now`
+/// on the returned state launches nothing new.
+pub fn plan_tick(
+    instance_id: &str,
+    config: &InstanceConfig,
+    state: &InstanceState,
+    now: Instant,
+) -> Plan {
+    let mut st = state.clone();
+    let mut out = Out {
+        now,
+        actions: Vec::new(),
+    };
+    // Tasks no longer in the config are forgotten; tasks without state (a config stored without
+    // `on_config_saved`) start now.
+    st.tasks.retain(|id, _| config.task(id).is_some());
+    for task in config.scheduled_tasks() {
+        if !st.tasks.contains_key(task.id()) {
+            out.log(
+                Level::Warn,
+                format!(
+                    "Task {} has no saved state; scheduling it from now on",
+                    task.display_name()
+                ),
+            );
+            st.tasks.insert(
+                task.id().to_string(),
+                TaskState {
+                    fingerprint: fingerprint(task),
+                    evaluated_until: now,
+                    pending: vec![],
+                },
+            );
+        }
+    }
+    for task in config.scheduled_tasks() {
+        plan_task(instance_id, task, &mut st, &mut out);
+    }
+    // Execution limits.
+    for run in st.runs.iter_mut() {
+        if let Some(limit) = run.limit_seconds {
+            if run.status.is_open() && !run.abort_requested && run.started.add_seconds(limit) <= now
+            {
+                run.abort_requested = true;
+                out.actions.push(Action::Abort {
+                    item: run.item.clone(),
+                    task_id: run.task_id.clone(),
+                    status: run.status,
+                });
+                out.log(
+                    Level::Warn,
+                    format!("Aborting job due to timeout: {}", run.task_id),
+                );
+            }
+        }
+    }
+    let open: Vec<String> = st
+        .runs
+        .iter()
+        .filter(|r| r.status.is_open())
+        .map(|r| r.task_id.clone())
+        .collect();
+    if !open.is_empty() {
+        out.actions.push(Action::Poll { task_ids: open });
+    }
+    st.last_tick = Some(st.last_tick.map_or(now, |t| t.max(now)));
+    st.next_due = next_due(config, &st);
+    Plan {
+        actions: out.actions,
+        state: st,
+    }
+}
+
+fn late_minutes(now: Instant, fire: Instant) -> i64 {
+    (now.unix_seconds() - fire.unix_seconds()).div_euclid(60)
+}
+
+fn plan_task(instance_id: &str, task: &ScheduledTask, st: &mut InstanceState, out: &mut Out) {
+    let now = out.now;
+    let catch_up = task.catch_up();
+    let window = i64::from(catch_up.effective_window_minutes());
+    let slot = |fire| SlotKey::new(instance_id, task.id(), fire);
+
+    // 1. Launches awaiting an outcome: retry failures within the window, drop stale ones.
+    let pending = std::mem::take(&mut st.tasks.get_mut(task.id()).expect("state exists").pending);
+    let mut keep = Vec::new();
+    for mut p in pending {
+        let late = late_minutes(now, p.fire);
+        match p.state {
+            PendingState::Failed if late < 0 => keep.push(p), // an older, late-delivered tick
+            PendingState::Failed if late <= window && task.enabled() => {
+                out.log(
+                    Level::Info,
+                    format!(
+                        "Retrying launch of {} for {} (attempt {})",
+                        task.display_name(),
+                        p.fire,
+                        p.attempts + 1
+                    ),
+                );
+                out.actions
+                    .push(Action::Launch(launch(task, slot(p.fire), p.attempts)));
+                p.state = PendingState::InFlight;
+                keep.push(p);
+            }
+            PendingState::Failed => {
+                let error = p.last_error.clone().unwrap_or_default();
+                out.log(
+                    Level::Error,
+                    format!(
+                        "Giving up on {} for {} after {} failed launch attempt(s): {error}",
+                        task.display_name(),
+                        p.fire,
+                        p.attempts
+                    ),
+                );
+                out.actions.push(Action::Skip {
+                    slot: slot(p.fire),
+                    reason: SkipReason::LaunchFailed {
+                        attempts: p.attempts,
+                        error,
+                    },
+                });
+            }
+            PendingState::InFlight
+                if now.unix_seconds() - p.fire.unix_seconds()
+                    > window * 60 + 60 + IN_FLIGHT_GRACE_SECONDS =>
+            {
+                out.log(
+                    Level::Warn,
+                    format!(
+                        "No launch outcome was reported for {} at {}; giving up on that slot",
+                        task.display_name(),
+                        p.fire
+                    ),
+                );
+                out.actions.push(Action::Skip {
+                    slot: slot(p.fire),
+                    reason: SkipReason::OutcomeUnknown,
+                });
+            }
+            PendingState::InFlight => keep.push(p),
+        }
+    }
+    let ts = st.tasks.get_mut(task.id()).expect("state exists");
+    ts.pending = keep;
+
+    // 2. New slots in (evaluated_until, now].
+    let from = ts.evaluated_until;
+    if now <= from {
+        return;
+    }
+    ts.evaluated_until = now;
+    if !task.enabled() {
+        return;
+    }
+    let schedule = task.schedule();
+    // Slots at or before `cutoff` are more than `window` minutes late: missed whatever the
+    // policy. Enumerate (a bounded number of) them for the log, then the launchable ones.
+    let cutoff = now.add_seconds(-(window + 1) * 60);
+    let mut missed: Vec<Instant> = Vec::new();
+    let mut more_missed = false;
+    let mut t = from;
+    while let Some(fire) = schedule.next_fire_after(t).filter(|f| *f <= cutoff) {
+        if missed.len() == MAX_REPORTED_MISSES {
+            more_missed = true;
+            break;
+        }
+        missed.push(fire);
+        t = fire;
+    }
+    let mut due: Vec<Instant> = Vec::new();
+    let mut t = from.max(cutoff);
+    while let Some(fire) = schedule.next_fire_after(t).filter(|f| *f <= now) {
+        due.push(fire);
+        t = fire;
+    }
+    let launch_from = match catch_up.policy {
+        CatchUpPolicy::Latest | CatchUpPolicy::Skip => due.len().saturating_sub(1),
+        CatchUpPolicy::All => due.len().saturating_sub(MAX_CATCH_UP_SLOTS),
+    };
+    let superseded: Vec<Instant> = due.drain(..launch_from).collect();
+    for fire in missed.iter().chain(&superseded) {
+        let late = late_minutes(now, *fire);
+        out.actions.push(Action::Skip {
+            slot: slot(*fire),
+            reason: SkipReason::Missed {
+                policy: catch_up.policy.name().into(),
+                late_minutes: late,
+            },
+        });
+    }
+    if !missed.is_empty() || !superseded.is_empty() {
+        let n = missed.len() + superseded.len();
+        out.log(
+            Level::Warn,
+            format!(
+                "Missed {}{n} slot(s) of {} (catch_up={}, window {} min): {}",
+                if more_missed { "more than " } else { "" },
+                task.display_name(),
+                catch_up.policy.name(),
+                window,
+                missed_summary(&missed, &superseded, more_missed),
+            ),
+        );
+    }
+    for fire in due {
+        launch_or_skip(task, slot(fire), st, out);
+    }
+}
+
+fn missed_summary(missed: &[Instant], superseded: &[Instant], more: bool) -> String {
+    let all: Vec<&Instant> = missed.iter().chain(superseded).collect();
+    let mut s = match all.as_slice() {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [first, .., last] => format!("{first} .. {last}"),
+    };
+    if more {
+        s.push_str(" and older");
+    }
+    s
+}
+
+fn launch(task: &ScheduledTask, slot: SlotKey, retry: u32) -> Launch {
+    Launch {
+        tag: slot.tag(),
+        slot,
+        name: task.display_name().to_string(),
+        base_task_id: task.base_task_id().to_string(),
+        queue: task.queue().to_string(),
+        destination_project: task.destination_project().map(str::to_string),
+        task_parameters: task.task_parameters().clone(),
+        retry,
+    }
+}
+
+fn launch_or_skip(task: &ScheduledTask, slot: SlotKey, st: &mut InstanceState, out: &mut Out) {
+    if task.single_instance() {
+        let running = st
+            .runs
+            .iter()
+            .rev()
+            .find(|r| r.item == task.id() && r.status.is_running())
+            .map(|r| r.task_id.clone())
+            .or_else(|| {
+                st.tasks[task.id()]
+                    .pending
+                    .iter()
+                    .find(|p| p.state == PendingState::InFlight)
+                    .map(|p| format!("(launch for {} in flight)", p.fire))
+            });
+        if let Some(previous) = running {
+            out.log(
+                Level::Info,
+                format!(
+                    "Skipping Task {} scheduling, previous Task instance {previous} still running",
+                    task.base_task_id()
+                ),
+            );
+            out.actions.push(Action::Skip {
+                slot,
+                reason: SkipReason::PreviousRunning { task_id: previous },
+            });
+            return;
+        }
+    }
+    out.log(
+        Level::Info,
+        format!(
+            "Launching job: {} (item {}, slot {})",
+            task.display_name(),
+            task.id(),
+            slot.fire
+        ),
+    );
+    out.log(
+        Level::Info,
+        format!(
+            "Scheduling Job {}, Task {} on queue {}.",
+            task.display_name(),
+            task.base_task_id(),
+            task.queue()
+        ),
+    );
+    let ts = st.tasks.get_mut(task.id()).expect("state exists");
+    ts.pending.push(PendingLaunch {
+        fire: slot.fire,
+        state: PendingState::InFlight,
+        attempts: 0,
+        last_error: None,
+        limit_seconds: task.execution_limit_seconds(),
+    });
+    out.actions.push(Action::Launch(launch(task, slot, 0)));
+}
+
+/// The earliest instant at which a tick has work for this instance: the next slot of any
+/// enabled task after its `evaluated_until`, a failed launch to retry, a stale in-flight launch
+/// to drop, or (while runs are open) the next tick, for polling. `None`: nothing, ever.
+///
+/// Cheap (one `next_fire_after` per task); [`plan_tick`] and
+/// [`InstanceState::on_config_saved`] store it in [`InstanceState::next_due`] so an idle tick
+/// compares one number.
+pub fn next_due(config: &InstanceConfig, state: &InstanceState) -> Option<Instant> {
+    let mut due: Option<Instant> = None;
+    let mut consider = |t: Instant| due = Some(due.map_or(t, |d| d.min(t)));
+    for task in config.scheduled_tasks() {
+        let Some(ts) = state.tasks.get(task.id()) else {
+            continue;
+        };
+        if task.enabled() {
+            if let Some(t) = task.schedule().next_fire_after(ts.evaluated_until) {
+                consider(t);
+            }
+        }
+        let window = i64::from(CatchUp::effective_window_minutes(task.catch_up()));
+        for p in &ts.pending {
+            match p.state {
+                PendingState::Failed => consider(ts.evaluated_until),
+                PendingState::InFlight => consider(
+                    p.fire
+                        .add_seconds(window * 60 + 60 + IN_FLIGHT_GRACE_SECONDS + 1),
+                ),
+            }
+        }
+    }
+    if state.runs.iter().any(|r| r.status.is_open()) {
+        consider(
+            state
+                .last_tick
+                .map_or(Instant::UNIX_EPOCH, |t| t.add_seconds(60)),
+        );
+    }
+    due
+}
+
+/// Plans a "run now" of task `item`, asked for at `at` (floored to the minute): the same launch
+/// path as a scheduled slot, keyed (instance, item, minute), so the slot's ClearML tag keeps it
+/// to one clone however often the request is seen. `None` when the config has no such task or
+/// that slot is already being launched or running.
+pub fn plan_run_now(
+    instance_id: &str,
+    config: &InstanceConfig,
+    state: &InstanceState,
+    item: &str,
+    at: Instant,
+) -> Option<Plan> {
+    let task = config.task(item)?;
+    let fire = Instant::from_unix_seconds(at.unix_seconds().div_euclid(60) * 60);
+    let mut st = state.clone();
+    let ts = st
+        .tasks
+        .entry(task.id().to_string())
+        .or_insert_with(|| TaskState {
+            fingerprint: fingerprint(task),
+            evaluated_until: at,
+            pending: vec![],
+        });
+    if ts.pending.iter().any(|p| p.fire == fire)
+        || st.runs.iter().any(|r| r.item == item && r.fire == fire)
+    {
+        return None;
+    }
+    ts.pending.push(PendingLaunch {
+        fire,
+        state: PendingState::InFlight,
+        attempts: 0,
+        last_error: None,
+        limit_seconds: task.execution_limit_seconds(),
+    });
+    let slot = SlotKey::new(instance_id, task.id(), fire);
+    let mut out = Out {
+        now: at,
+        actions: Vec::new(),
+    };
+    out.log(
+        Level::Info,
+        format!(
+            "Run now requested: launching job {} (item {}, slot {fire})",
+            task.display_name(),
+            task.id()
+        ),
+    );
+    out.actions.push(Action::Launch(launch(task, slot, 0)));
+    st.next_due = next_due(config, &st);
+    Some(Plan {
+        actions: out.actions,
+        state: st,
+    })
+}
+
+#[cfg(test)]
+mod run_now_tests {
+    use super::*;
+
+    #[test]
+    fn run_now_launches_once_and_then_waits_for_the_outcome() {
+        let config = crate::parse_config(
+            r#"{"format":"clearml-task-scheduler/v1","name":"n","scheduled_tasks":[
+                {"id":"a","base_task_id":"b","queue":"q","recurrence":"daily","times":["06:20"]}]}"#,
+            Instant::from_utc(2026, 1, 1, 0, 0).unwrap(),
+        )
+        .unwrap();
+        let saved = Instant::from_utc(2026, 1, 1, 0, 0).unwrap();
+        let mut state = InstanceState::default();
+        state.on_config_saved(&config, saved);
+        let at = Instant::from_utc(2026, 1, 1, 10, 0)
+            .unwrap()
+            .add_seconds(17);
+        let plan = plan_run_now("i", &config, &state, "a", at).expect("launches");
+        let launches: Vec<&Launch> = plan.launches().collect();
+        assert_eq!(launches.len(), 1);
+        assert_eq!(
+            launches[0].slot.fire,
+            Instant::from_utc(2026, 1, 1, 10, 0).unwrap()
+        );
+        assert!(
+            plan_run_now("i", &config, &plan.state, "a", at).is_none(),
+            "never twice"
+        );
+        assert!(plan_run_now("i", &config, &state, "nope", at).is_none());
+        let mut after = plan.state.clone();
+        after.record_launch(&launches[0].slot, "t1", at);
+        assert!(
+            plan_run_now("i", &config, &after, "a", at).is_none(),
+            "already running"
+        );
+    }
+}

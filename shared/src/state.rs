@@ -1,0 +1,254 @@
+//! [`InstanceState`]: what the planner remembers between ticks, and how the runtime reports
+//! outcomes back into it.
+//!
+//! The state is small and serde-serializable (the worker keeps it in Cloudflare KV as JSON):
+//! per task the instant up to which every slot has been decided plus the few launches awaiting
+//! an outcome, and the open runs. History (executed runs) is the worker's business, not
+//! the planner's.
+//!
+//! The launch protocol, which is what makes "never launched twice" hold:
+//! 1. [`crate::plan_tick`] emits `Action::Launch` for a slot and records it as
+//!    [`PendingState::InFlight`] in the returned state. An in-flight slot is never emitted
+//!    again.
+//! 2. The runtime clones (tagged with [`crate::SlotKey::tag`]) and enqueues, then reports:
+//!    [`InstanceState::record_launch`] on success (the slot becomes an open run: consumed), or
+//!    [`InstanceState::record_launch_failed`] on failure (the slot becomes
+//!    [`PendingState::Failed`] and is launched again on later ticks while it is within the
+//!    task's catch-up window, then given up with a log line).
+//! 3. An in-flight slot whose outcome is never reported (the runtime died mid-launch) is dropped
+//!    with a warning an hour after its catch-up window; the tag lets the worker find a clone
+//!    that was made anyway.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::body_json;
+use crate::hash::hash64;
+use crate::{InstanceConfig, Instant, SlotKey};
+
+/// The planner's memory for one scheduler instance.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct InstanceState {
+    /// Per task item id.
+    #[serde(default)]
+    pub tasks: BTreeMap<String, TaskState>,
+    /// Clones launched by this instance that have not finished yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub runs: Vec<OpenRun>,
+    /// The `now` of the last tick planned.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_tick: Option<Instant>,
+    /// Cached [`crate::next_due`]: the earliest instant at which a tick has anything to do.
+    /// `None`: nothing, ever (until the config changes). The worker can store this one number
+    /// beside the state and skip idle ticks without parsing anything else.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_due: Option<Instant>,
+}
+
+/// Per-task memory.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskState {
+    /// Fingerprint of the task's content when it was saved (hex). A changed fingerprint at
+    /// [`InstanceState::on_config_saved`] means the task was edited.
+    pub fingerprint: String,
+    /// Every slot at or before this instant has been decided (launched, skipped, missed).
+    /// Starts at the save time, so a task never fires for slots before it was saved.
+    pub evaluated_until: Instant,
+    /// Launches emitted and not yet confirmed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending: Vec<PendingLaunch>,
+}
+
+/// A launch the planner emitted whose success has not been reported yet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingLaunch {
+    pub fire: Instant,
+    pub state: PendingState,
+    /// Failed attempts so far.
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+    /// The task's execution limit at the time of the launch, in seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_seconds: Option<i64>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PendingState {
+    /// Emitted; the runtime is launching it. Never emitted again.
+    InFlight,
+    /// The runtime reported a failure; retried while within the catch-up window.
+    Failed,
+}
+
+/// A clone this instance launched that has not finished.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpenRun {
+    pub item: String,
+    pub fire: Instant,
+    /// The clone's ClearML task id.
+    pub task_id: String,
+    /// When it was enqueued.
+    pub started: Instant,
+    pub status: TaskStatus,
+    /// Abort once `started + limit_seconds <= now`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit_seconds: Option<i64>,
+    /// An abort was emitted and not reported as failed.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub abort_requested: bool,
+}
+
+/// A ClearML task status (`tasks.get_by_id` → `task.status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskStatus {
+    Created,
+    Queued,
+    InProgress,
+    Stopped,
+    Published,
+    Publishing,
+    Closed,
+    Failed,
+    Completed,
+    Unknown,
+}
+
+impl TaskStatus {
+    /// Parses ClearML's status string; anything unrecognised is `Unknown`.
+    pub fn from_clearml(s: &str) -> TaskStatus {
+        match s {
+            "created" => TaskStatus::Created,
+            "queued" => TaskStatus::Queued,
+            "in_progress" => TaskStatus::InProgress,
+            "stopped" => TaskStatus::Stopped,
+            "published" => TaskStatus::Published,
+            "publishing" => TaskStatus::Publishing,
+            "closed" => TaskStatus::Closed,
+            "failed" => TaskStatus::Failed,
+            "completed" => TaskStatus::Completed,
+            _ => TaskStatus::Unknown,
+        }
+    }
+
+    /// Still to be polled: queued, in progress, or not known yet.
+    pub fn is_open(self) -> bool {
+        matches!(
+            self,
+            TaskStatus::Queued | TaskStatus::InProgress | TaskStatus::Unknown
+        )
+    }
+
+    /// Counts as "previous instance still running" for `single_instance`.
+    pub fn is_running(self) -> bool {
+        matches!(self, TaskStatus::Queued | TaskStatus::InProgress)
+    }
+}
+
+/// The fingerprint of a task's content (id included): what "edited" means.
+pub(crate) fn fingerprint(task: &crate::ScheduledTask) -> String {
+    format!(
+        "{:016x}",
+        hash64(&[task.id().as_bytes(), body_json(task).as_bytes()])
+    )
+}
+
+impl InstanceState {
+    /// Call when a configuration is saved (created, imported or edited) at `saved_at`.
+    ///
+    /// New and edited tasks start from `saved_at`: their first slot is the first fire strictly
+    /// after it (a daily 06:20 saved at 10:00 first fires tomorrow). Unchanged tasks keep their
+    /// progress; tasks no longer in the config are forgotten (their open runs are still polled
+    /// and aborted).
+    pub fn on_config_saved(&mut self, config: &InstanceConfig, saved_at: Instant) {
+        let mut tasks = BTreeMap::new();
+        for task in config.scheduled_tasks() {
+            let fp = fingerprint(task);
+            let ts = match self.tasks.remove(task.id()) {
+                Some(ts) if ts.fingerprint == fp => ts,
+                Some(mut ts) => {
+                    ts.fingerprint = fp;
+                    ts.evaluated_until = saved_at;
+                    ts
+                }
+                None => TaskState {
+                    fingerprint: fp,
+                    evaluated_until: saved_at,
+                    pending: vec![],
+                },
+            };
+            tasks.insert(task.id().to_string(), ts);
+        }
+        self.tasks = tasks;
+        self.next_due = crate::planner::next_due(config, self);
+    }
+
+    /// The runtime launched `slot` as ClearML task `task_id`, enqueued at `started`: the slot is
+    /// consumed and the clone becomes an open run (status queued until polled).
+    pub fn record_launch(&mut self, slot: &SlotKey, task_id: impl Into<String>, started: Instant) {
+        let mut limit_seconds = None;
+        if let Some(ts) = self.tasks.get_mut(&slot.item) {
+            if let Some(i) = ts.pending.iter().position(|p| p.fire == slot.fire) {
+                limit_seconds = ts.pending.remove(i).limit_seconds;
+            }
+        }
+        self.runs.push(OpenRun {
+            item: slot.item.clone(),
+            fire: slot.fire,
+            task_id: task_id.into(),
+            started,
+            status: TaskStatus::Queued,
+            limit_seconds,
+            abort_requested: false,
+        });
+        if let Some(last) = self.last_tick {
+            self.next_due = Some(
+                self.next_due
+                    .map_or(last.add_seconds(60), |d| d.min(last.add_seconds(60))),
+            );
+        }
+    }
+
+    /// The runtime failed to launch `slot`: it will be launched again on later ticks while it
+    /// is within the task's catch-up window.
+    pub fn record_launch_failed(&mut self, slot: &SlotKey, error: impl Into<String>) {
+        if let Some(ts) = self.tasks.get_mut(&slot.item) {
+            if let Some(p) = ts.pending.iter_mut().find(|p| p.fire == slot.fire) {
+                p.state = PendingState::Failed;
+                p.attempts += 1;
+                p.last_error = Some(error.into());
+            }
+        }
+        if let Some(last) = self.last_tick {
+            self.next_due = Some(last.add_seconds(60));
+        }
+    }
+
+    /// A poll found `task_id` in `status`. Returns the run if it has finished (and is thereby
+    /// removed), so the runtime can record it as executed.
+    pub fn record_status(&mut self, task_id: &str, status: TaskStatus) -> Option<OpenRun> {
+        let i = self.runs.iter().position(|r| r.task_id == task_id)?;
+        self.runs[i].status = status;
+        if status.is_open() {
+            None
+        } else {
+            Some(self.runs.remove(i))
+        }
+    }
+
+    /// Aborting `task_id` failed: it will be tried again on the next tick.
+    pub fn record_abort_failed(&mut self, task_id: &str) {
+        if let Some(r) = self.runs.iter_mut().find(|r| r.task_id == task_id) {
+            r.abort_requested = false;
+        }
+    }
+
+    /// Whether a tick at `now` can be skipped without planning: nothing is due before it.
+    pub fn is_idle_at(&self, now: Instant) -> bool {
+        self.next_due.is_none_or(|d| d > now)
+    }
+}

@@ -5,6 +5,8 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$ROOT"
+# wrangler runs this at every start; parallel test workers must not build over each other.
+mkdir -p target && exec 9>target/.build.lock && flock 9
 
 fingerprint() { # a hash of the named files and folders' contents
   find "$@" -type f \( -name '*.rs' -o -name '*.toml' -o -name '*.lock' \) -print0 2>/dev/null \

@@ -30,7 +30,9 @@ impl Browser {
             .stderr(Stdio::null())
             .process_group(0)
             .spawn()
-            .with_context(|| format!("start {driver_bin} (scripts/setup.sh --browser installs it)"))?;
+            .with_context(|| {
+                format!("start {driver_bin} (scripts/setup.sh --browser installs it)")
+            })?;
         let profile = TempDir::new("chromium")?;
         let mut caps = serde_json::Map::new();
         caps.insert(
@@ -61,7 +63,11 @@ impl Browser {
                 Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
             }
         };
-        Ok(Browser { client, driver, _profile: profile })
+        Ok(Browser {
+            client,
+            driver,
+            _profile: profile,
+        })
     }
 
     /// Waits (at most 20 s) for an element and returns its text.
@@ -95,7 +101,9 @@ impl Browser {
 impl Drop for Browser {
     fn drop(&mut self) {
         let pid = self.driver.id();
-        let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).status();
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{pid}")])
+            .status();
         let _ = self.driver.wait();
     }
 }

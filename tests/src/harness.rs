@@ -94,7 +94,9 @@ impl WorkerProcess {
         for (k, v) in &opts.vars {
             cmd.arg("--var").arg(format!("{k}:{v}"));
         }
-        let child = cmd.spawn().context("start wrangler (run scripts/setup.sh first)")?;
+        let child = cmd
+            .spawn()
+            .context("start wrangler (run scripts/setup.sh first)")?;
         let mut worker = WorkerProcess {
             child,
             url: format!("http://127.0.0.1:{port}"),
@@ -123,7 +125,10 @@ impl WorkerProcess {
             }
             std::thread::sleep(Duration::from_millis(250));
         }
-        bail!("wrangler was not ready within {limit:?}; its log:\n{}", self.log_tail())
+        bail!(
+            "wrangler was not ready within {limit:?}; its log:\n{}",
+            self.log_tail()
+        )
     }
 
     /// The last lines wrangler printed (for failure messages).
@@ -131,6 +136,20 @@ impl WorkerProcess {
         let text = std::fs::read_to_string(&self.log_path).unwrap_or_default();
         let lines: Vec<&str> = text.lines().collect();
         lines[lines.len().saturating_sub(40)..].join("\n")
+    }
+
+    /// Everything wrangler (and the worker's console) printed so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// The worker's per-tick summary lines (`tick <time> ... kv_reads=N ...`), oldest first.
+    pub fn tick_lines(&self) -> Vec<String> {
+        self.log_text()
+            .lines()
+            .filter_map(|l| l.find("tick ").map(|i| l[i..].to_string()))
+            .filter(|l| l.contains("kv_reads="))
+            .collect()
     }
 
     /// Runs the scheduled handler once, as Cloudflare's cron would, with the

@@ -1,11 +1,13 @@
 //! The Cloudflare Worker: a thin shell around `scheduler_core`.
 //!
 //! It only moves bytes: HTTP requests are parsed and dispatched in [`api`], the
-//! minute cron event is handled in [`tick`], and every decision is made by the
-//! pure `scheduler_core` crate. The built app (public/) is served by the
-//! Workers static-assets layer before this code runs; only `/api/*` reaches it.
+//! minute cron event is handled in [`tick`] (ClearML calls in [`clearml`]), KV
+//! layout in [`store`]; every decision is made by the pure `scheduler_core`
+//! crate. The built app (public/) is served by the Workers static-assets layer
+//! before this code runs; only `/api/*` and `/embed/*` reach it.
 
 mod api;
+mod clearml;
 mod store;
 mod tick;
 

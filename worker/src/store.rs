@@ -1,22 +1,186 @@
-//! KV keys and their one writer each.
+//! The KV layout. Each key has exactly one writer, so no update is lost
+//! without atomics: the API writes configuration, the tick writes runtime state.
 //!
-//! | key         | written by | what                                   |
-//! |-------------|------------|----------------------------------------|
-//! | `heartbeat` | the tick   | when the scheduled handler last ran    |
+//! | key              | writer | holds                                                        |
+//! |------------------|--------|--------------------------------------------------------------|
+//! | `index`          | API    | [`Index`]: every instance's id, name, revision, paused flag  |
+//! | `config:{id}`    | API    | [`ConfigRecord`]: the configuration, its revision, run-now requests |
+//! | `share:{sha256}` | API    | [`ShareRecord`]: which instance a share token shows          |
+//! | `ticker`         | tick   | [`Ticker`]: per instance the revision seen and the next due instant; the heartbeat |
+//! | `runtime:{id}`   | tick   | [`Runtime`]: planner state, executed runs, the scheduler log |
+//!
+//! An idle tick reads `index` only (the ticker is kept in the isolate's memory
+//! and read from KV only on a cold start) and writes nothing.
 
-use serde::{Deserialize, Serialize};
+use std::cell::Cell;
+
+use scheduler_core::{InstanceConfig, InstanceState, Instant, LogLine, ValidationErrors};
+use serde::{de::DeserializeOwned, Deserialize, Serialize};
+use std::collections::BTreeMap;
 use worker::{Env, KvStore, Result};
 
 /// The KV namespace binding name (wrangler.toml `[[kv_namespaces]] binding`).
 pub const BINDING: &str = "SCHEDULER";
-const HEARTBEAT: &str = "heartbeat";
+pub const INDEX: &str = "index";
+pub const TICKER: &str = "ticker";
 
-pub fn kv(env: &Env) -> Result<KvStore> {
-    env.kv(BINDING)
+pub fn config_key(id: &str) -> String {
+    format!("config:{id}")
+}
+pub fn runtime_key(id: &str) -> String {
+    format!("runtime:{id}")
+}
+pub fn share_key(token_hash: &str) -> String {
+    format!("share:{token_hash}")
 }
 
-/// What the last scheduled event was, so `/api/health` can tell the cron is alive.
+/// Most executed runs and log lines kept per instance; older ones are dropped and counted.
+pub const MAX_RUNS: usize = 1000;
+pub const MAX_LOG_LINES: usize = 2000;
+
+/// KV with its operations counted, so a tick can log what it cost.
+pub struct Kv {
+    store: KvStore,
+    pub reads: Cell<u32>,
+    pub writes: Cell<u32>,
+    pub lists: Cell<u32>,
+}
+
+impl Kv {
+    pub fn open(env: &Env) -> Result<Kv> {
+        Ok(Kv {
+            store: env.kv(BINDING)?,
+            reads: Cell::new(0),
+            writes: Cell::new(0),
+            lists: Cell::new(0),
+        })
+    }
+
+    pub async fn get_text(&self, key: &str) -> Result<Option<String>> {
+        self.reads.set(self.reads.get() + 1);
+        Ok(self.store.get(key).text().await?)
+    }
+
+    /// Reads a JSON value; a value that no longer parses is an error naming the key.
+    pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        match self.get_text(key).await? {
+            None => Ok(None),
+            Some(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| worker::Error::RustError(format!("KV value {key:?} is corrupt: {e}"))),
+        }
+    }
+
+    pub async fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
+        self.writes.set(self.writes.get() + 1);
+        self.store
+            .put(key, serde_json::to_string(value)?)?
+            .execute()
+            .await?;
+        Ok(())
+    }
+
+    pub async fn delete(&self, key: &str) -> Result<()> {
+        self.writes.set(self.writes.get() + 1);
+        self.store.delete(key).await?;
+        Ok(())
+    }
+}
+
+/// `index`: the list of instances, small enough to read on every tick.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Index {
+    pub instances: Vec<IndexEntry>,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct IndexEntry {
+    pub id: String,
+    pub name: String,
+    /// Bumped by every API write of `config:{id}`; the tick reloads the
+    /// configuration when it differs from the revision it has seen.
+    pub revision: u64,
+    #[serde(default)]
+    pub paused: bool,
+    pub task_count: usize,
+}
+
+/// `config:{id}`: an instance's configuration as the API saved it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ConfigRecord {
+    pub id: String,
+    pub revision: u64,
+    /// When this revision was saved: new and edited tasks start from here.
+    pub saved_at: Instant,
+    pub created_at: Instant,
+    #[serde(default)]
+    pub paused: bool,
+    /// The configuration, in the import/export format.
+    pub config: serde_json::Value,
+    /// "Run now" requests not yet known to be handled (the tick records what it handled).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub run_now: Vec<RunNowRequest>,
+    /// The instance's share links (API-owned), so listing and revoking need no KV list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub shares: Vec<ShareEntry>,
+}
+
+/// One share link of an instance, as its owner sees it: never the token itself.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ShareEntry {
+    /// sha256 of the token (hex): the `share:{hash}` key, and the id used to revoke it.
+    pub hash: String,
+    /// The first characters of the token.
+    pub hint: String,
+    pub created_at: Instant,
+}
+
+impl ConfigRecord {
+    /// The validated configuration (it was validated when saved; this only fails if
+    /// the stored value was changed by hand).
+    pub fn parse(&self) -> std::result::Result<InstanceConfig, ValidationErrors> {
+        scheduler_core::parse_config_value(&self.config, None)
+    }
+}
+
+/// A user asked for one task to run at once.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RunNowRequest {
+    pub item: String,
+    /// When it was asked (whole minute): the slot's fire instant.
+    pub requested_at: Instant,
+}
+
+/// `share:{sha256(token)}`: the token itself is never stored.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ShareRecord {
+    pub instance_id: String,
+    pub created_at: Instant,
+    /// The first characters of the token, so the owner can tell links apart.
+    pub hint: String,
+}
+
+/// `ticker`: what the tick needs to decide, in one small value, whether any
+/// instance has anything to do.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct Ticker {
+    #[serde(default)]
+    pub instances: BTreeMap<String, TickerEntry>,
+    /// The last scheduled event that wrote this value (the heartbeat).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heartbeat: Option<Heartbeat>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct TickerEntry {
+    /// The config revision the runtime state was last planned against.
+    pub revision: u64,
+    /// Earliest instant at which this instance has anything to do; `None`: never.
+    pub next_due: Option<Instant>,
+}
+
+/// When the scheduled handler last wrote, so `/api/health` can tell the cron is alive.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Heartbeat {
     /// The event's scheduled time (RFC 3339, UTC).
     pub scheduled_time: String,
@@ -26,13 +190,66 @@ pub struct Heartbeat {
     pub ran_at: String,
 }
 
-pub async fn read_heartbeat(kv: &KvStore) -> Result<Option<Heartbeat>> {
-    Ok(kv.get(HEARTBEAT).json().await?)
+/// `runtime:{id}`: everything the tick writes about one instance.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Runtime {
+    pub state: InstanceState,
+    /// The config revision `state` was planned against.
+    #[serde(default)]
+    pub revision: u64,
+    /// Executed runs, oldest first, at most [`MAX_RUNS`].
+    #[serde(default)]
+    pub runs: Vec<ExecutedRun>,
+    #[serde(default)]
+    pub runs_dropped: u64,
+    /// The scheduler log, oldest first, at most [`MAX_LOG_LINES`].
+    #[serde(default)]
+    pub log: Vec<LogLine>,
+    #[serde(default)]
+    pub log_dropped: u64,
+    /// Run-now requests already launched (so they are never launched twice).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub run_now_done: Vec<RunNowRequest>,
 }
 
-pub async fn write_heartbeat(kv: &KvStore, beat: &Heartbeat) -> Result<()> {
-    kv.put(HEARTBEAT, serde_json::to_string(beat)?)?
-        .execute()
-        .await?;
-    Ok(())
+/// One clone this instance launched, as the dashboard shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ExecutedRun {
+    pub item: String,
+    pub task_id: String,
+    /// The slot's fire instant.
+    pub slot: Instant,
+    /// When it was enqueued.
+    pub started: Instant,
+    /// When ClearML says it completed (or its status changed to failed/stopped).
+    pub finished: Option<Instant>,
+    /// ClearML's status string.
+    pub status: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+impl Runtime {
+    pub fn push_log(&mut self, line: LogLine) {
+        self.log.push(line);
+        if self.log.len() > MAX_LOG_LINES {
+            let extra = self.log.len() - MAX_LOG_LINES;
+            self.log.drain(..extra);
+            self.log_dropped += extra as u64;
+        }
+    }
+
+    pub fn push_run(&mut self, run: ExecutedRun) {
+        if self.runs.iter().any(|r| r.task_id == run.task_id) {
+            return;
+        }
+        self.runs.push(run);
+        if self.runs.len() > MAX_RUNS {
+            let extra = self.runs.len() - MAX_RUNS;
+            self.runs.drain(..extra);
+            self.runs_dropped += extra as u64;
+        }
+    }
 }

@@ -1,0 +1,287 @@
+//! The minute tick end to end: the worker in workerd against the ClearML
+//! stand-in, with the event's scheduled time chosen by the test.
+
+use scheduler_e2e::api_client::Api;
+use scheduler_e2e::harness::{WorkerOptions, WorkerProcess};
+use scheduler_e2e::standin::{self, demo, FaultKind, ScriptedFault, StandinConfig, StandinHandle};
+use serde_json::{json, Value};
+
+const TOKEN: &str = "tick-test-admin-token-0123456789abcdef";
+const MINUTE: i64 = 60_000;
+
+/// Tomorrow's 06:20 UTC in epoch milliseconds: a slot of a daily 06:20 task saved now
+/// (the API stamps saves with the real clock, and a task never fires before its save).
+fn slot_0620() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    (now / 86_400_000 + 1) * 86_400_000 + (6 * 60 + 20) * MINUTE
+}
+
+/// "YYYY-MM-DD" of an epoch-milliseconds instant.
+fn date_of(ms: i64) -> String {
+    let days = ms.div_euclid(86_400_000);
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+fn worker_for(clearml: &StandinHandle, persist_to: Option<std::path::PathBuf>) -> WorkerProcess {
+    WorkerProcess::start(WorkerOptions {
+        persist_to,
+        vars: vec![
+            ("ADMIN_TOKEN".into(), TOKEN.into()),
+            ("CLEARML_API_HOST".into(), clearml.url()),
+            ("CLEARML_API_ACCESS_KEY".into(), clearml.access_key().into()),
+            ("CLEARML_API_SECRET_KEY".into(), clearml.secret_key().into()),
+            (
+                "CLEARML_WEB_HOST".into(),
+                "http://clearml-web.invalid".into(),
+            ),
+        ],
+    })
+    .unwrap()
+}
+
+fn daily_0620(queue: &str) -> Value {
+    json!({
+        "format": "clearml-task-scheduler/v1",
+        "name": "Nightly retraining",
+        "scheduled_tasks": [{
+            "id": "retrain",
+            "base_task_id": demo::TASK_TRAIN,
+            "destination_project": "Scheduled/retrain",
+            "queue": queue,
+            "recurrence": "daily",
+            "times": ["06:20"],
+            "task_parameters": {"Args/batch": "12"}
+        }]
+    })
+}
+
+async fn create(api: &Api, config: &Value) -> String {
+    let made = api.post("/api/instances", config).await.unwrap();
+    made["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no id in {made}"))
+        .to_string()
+}
+
+async fn dashboard(api: &Api, id: &str) -> Value {
+    api.get(&format!("/api/instances/{id}/dashboard"))
+        .await
+        .unwrap()
+}
+
+fn log_messages(dash: &Value) -> Vec<String> {
+    dash["log"]["items"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|l| l["message"].as_str().unwrap_or_default().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_slot_is_cloned_and_enqueued_once_with_its_name_tags_and_parameters() {
+    let clearml = standin::spawn(StandinConfig {
+        agent_seconds: 1.0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let worker = worker_for(&clearml, None);
+    let api = Api::new(&worker.url, TOKEN);
+    let id = create(&api, &daily_0620("default")).await;
+    let slot = slot_0620();
+
+    // Before the slot: nothing.
+    worker.trigger_scheduled(Some(slot - MINUTE)).unwrap();
+    assert_eq!(clearml.records().count("tasks.clone"), 0);
+
+    // At the slot, delivered twice (a duplicate cron event): one clone.
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    let records = clearml.records();
+    assert_eq!(
+        records.clones.len(),
+        1,
+        "exactly one clone: {:?}",
+        records.clones
+    );
+    let clone = &records.clones[0];
+    assert_eq!(clone.source, demo::TASK_TRAIN);
+    assert_eq!(
+        clone.name,
+        format!("train model @ {} 06:20 UTC", date_of(slot))
+    );
+    assert!(
+        clone.tags.iter().any(|t| t == "scheduled"),
+        "{:?}",
+        clone.tags
+    );
+    assert!(
+        clone.system_tags.iter().any(|t| t.starts_with("sched-v1:")),
+        "{:?}",
+        clone.system_tags
+    );
+    assert_eq!(records.enqueues.len(), 1);
+    assert_eq!(records.enqueues[0].task, clone.id);
+    assert_eq!(records.enqueues[0].queue, demo::QUEUE_DEFAULT);
+    let task = clearml.task(&clone.id).unwrap();
+    assert_eq!(
+        task["hyperparams"]["Args"]["batch"]["value"], "12",
+        "{task}"
+    );
+    let project = task["project"].as_str().unwrap().to_string();
+    assert_ne!(
+        project,
+        demo::PROJECT_EXAMPLES,
+        "cloned into the destination project"
+    );
+
+    // The dashboard shows the run and the log says what happened.
+    let dash = dashboard(&api, &id).await;
+    let runs = dash["runs"]["items"].as_array().unwrap();
+    assert_eq!(runs.len(), 1, "{dash}");
+    assert_eq!(runs[0]["task_id"], clone.id.as_str());
+    assert!(runs[0]["finished"].is_null());
+    let log = log_messages(&dash).join("\n");
+    assert!(log.contains("Scheduling Job"), "{log}");
+    assert!(
+        log.contains(&format!("Launched retrain as ClearML task {}", clone.id))
+            || log.contains(&clone.id),
+        "{log}"
+    );
+
+    // The agent runs it (queued, in progress, completed, a second each); later ticks poll
+    // and fill `finished`.
+    let mut run = Value::Null;
+    for minute in 1..=20 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        worker
+            .trigger_scheduled(Some(slot + minute * MINUTE))
+            .unwrap();
+        run = dashboard(&api, &id).await["runs"]["items"][0].clone();
+        if run["status"] == "completed" {
+            break;
+        }
+    }
+    assert_eq!(run["status"], "completed", "{run}");
+    assert!(run["finished"].is_string(), "{run}");
+    assert_eq!(clearml.records().clones.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_clone_answer_and_a_restart_never_make_a_second_clone() {
+    let clearml = standin::spawn(StandinConfig::without_agent())
+        .await
+        .unwrap();
+    let state = scheduler_e2e::harness::TempDir::new("kv-restart").unwrap();
+    let mut worker = worker_for(&clearml, Some(state.path.clone()));
+    let api = Api::new(&worker.url, TOKEN);
+    let id = create(&api, &daily_0620("default")).await;
+    let slot = slot_0620();
+
+    // ClearML makes the clone but the answer is lost.
+    clearml.push_fault(ScriptedFault::new("tasks.clone", FaultKind::DropAfterClone));
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    assert_eq!(clearml.records().clones.len(), 1);
+    assert_eq!(
+        clearml.records().enqueues.len(),
+        0,
+        "the worker never learnt the id"
+    );
+
+    // The worker dies; a new one on the same KV finds the clone by its tag and enqueues it.
+    worker.stop();
+    let worker = worker_for(&clearml, Some(state.path.clone()));
+    let api = Api::new(&worker.url, TOKEN);
+    worker.trigger_scheduled(Some(slot + MINUTE)).unwrap();
+    worker.trigger_scheduled(Some(slot + 2 * MINUTE)).unwrap();
+    let records = clearml.records();
+    assert_eq!(
+        records.clones.len(),
+        1,
+        "still one clone: {:?}",
+        records.clones
+    );
+    assert_eq!(
+        records.enqueues.len(),
+        1,
+        "enqueued once: {:?}",
+        records.enqueues
+    );
+    let dash = dashboard(&api, &id).await;
+    assert_eq!(
+        dash["runs"]["items"].as_array().map(Vec::len),
+        Some(1),
+        "{dash}"
+    );
+    let log = log_messages(&dash).join("\n");
+    assert!(log.contains("failed"), "the lost answer is logged: {log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_queue_makes_no_clone_and_says_so() {
+    let clearml = standin::spawn(StandinConfig::without_agent())
+        .await
+        .unwrap();
+    let worker = worker_for(&clearml, None);
+    let api = Api::new(&worker.url, TOKEN);
+    let id = create(&api, &daily_0620("no-such-queue")).await;
+    let slot = slot_0620();
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    worker.trigger_scheduled(Some(slot + MINUTE)).unwrap();
+    assert_eq!(clearml.records().clones.len(), 0, "no orphan clone");
+    let log = log_messages(&dashboard(&api, &id).await).join("\n");
+    assert!(log.contains("queue 'no-such-queue' was not found"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_idle_tick_costs_one_kv_read_and_no_write() {
+    let clearml = standin::spawn(StandinConfig::without_agent())
+        .await
+        .unwrap();
+    let worker = worker_for(&clearml, None);
+    let api = Api::new(&worker.url, TOKEN);
+    for _ in 0..3 {
+        create(&api, &daily_0620("default")).await;
+    }
+    let slot = slot_0620();
+    // The first tick sees new configurations: it plans them and writes.
+    worker.trigger_scheduled(Some(slot - 30 * MINUTE)).unwrap();
+    // Then nothing is due for 29 minutes.
+    for m in 1..=5 {
+        worker
+            .trigger_scheduled(Some(slot - (30 - m) * MINUTE))
+            .unwrap();
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let lines = worker.tick_lines();
+    assert_eq!(lines.len(), 6, "one summary line per tick: {lines:#?}");
+    assert!(lines[0].contains("planned=3"), "{}", lines[0]);
+    for idle in &lines[1..] {
+        assert!(
+            idle.contains("planned=0")
+                && idle.contains("kv_reads=1 kv_writes=0 kv_lists=0 subrequests=0"),
+            "idle tick: {idle}"
+        );
+    }
+    assert_eq!(
+        clearml.records().calls.len(),
+        0,
+        "an idle tick calls no ClearML"
+    );
+}

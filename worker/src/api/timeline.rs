@@ -1,0 +1,247 @@
+//! The timeline plot: one row per scheduled task, the last 7 days of executed runs (dots
+//! coloured by ClearML status) and the next 7 days of planned runs (ticks), as hand-written
+//! SVG. Served to the admin (`/api/instances/{id}/timeline.svg`) and, for embedding in an
+//! `<img>` or `<iframe>` anywhere, through a share token (`/embed/{token}/timeline.svg`).
+
+use std::collections::BTreeSet;
+use std::fmt::Write;
+
+use scheduler_core::{InstanceConfig, Instant};
+
+use super::dashboard::resolve_share;
+use super::http::{self, Answer};
+use super::instances::load;
+use crate::store::{runtime_key, ConfigRecord, Kv, Runtime};
+
+const DAY: i64 = 86_400;
+const WIDTH: i64 = 900;
+const LEFT: i64 = 170;
+const RIGHT: i64 = 880;
+const TOP: i64 = 36;
+const ROW: i64 = 22;
+/// Rows drawn at most; the rest are summed up in one line.
+const MAX_ROWS: usize = 40;
+/// Fire instants looked at per task (an every-minute task has 10080 in a week).
+const MAX_FIRES: usize = 20_000;
+
+pub async fn admin(kv: &Kv, id: &str) -> Answer {
+    let (record, config) = load(kv, id).await?;
+    let svg = render_for(kv, &record, &config).await?;
+    Ok(http::text_response(
+        200,
+        svg,
+        "image/svg+xml; charset=utf-8",
+    ))
+}
+
+pub async fn shared(kv: &Kv, token: &str) -> Answer {
+    let (record, config) = resolve_share(kv, token).await?;
+    let svg = render_for(kv, &record, &config).await?;
+    let mut resp = http::text_response(200, svg, "image/svg+xml; charset=utf-8");
+    resp.headers_mut()
+        .set("Cache-Control", "public, max-age=60")?;
+    Ok(resp)
+}
+
+async fn render_for(
+    kv: &Kv,
+    record: &ConfigRecord,
+    config: &InstanceConfig,
+) -> Result<String, super::http::ApiError> {
+    let runtime: Runtime = kv.get(&runtime_key(&record.id)).await?.unwrap_or_default();
+    Ok(render(config, record.paused, &runtime, http::now()))
+}
+
+/// The SVG text. Pure, so it is the same for the admin and the embed.
+pub fn render(config: &InstanceConfig, paused: bool, runtime: &Runtime, now: Instant) -> String {
+    let start = now.unix_seconds() - 7 * DAY;
+    let end = now.unix_seconds() + 7 * DAY;
+    let x = |t: i64| LEFT + (t - start) * (RIGHT - LEFT) / (end - start);
+    let tasks = config.scheduled_tasks();
+    let shown = tasks.len().min(MAX_ROWS);
+    let known: BTreeSet<&str> = tasks.iter().map(|t| t.id()).collect();
+    let has_other = runtime
+        .runs
+        .iter()
+        .any(|r| !known.contains(r.item.as_str()) && r.started.unix_seconds() >= start);
+    let rows = shown + usize::from(has_other) + usize::from(tasks.len() > shown);
+    let plot_bottom = TOP + ROW * rows.max(1) as i64;
+    let height = plot_bottom + 44;
+
+    let mut s = String::with_capacity(16 * 1024);
+    let _ = write!(
+        s,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="system-ui, sans-serif" font-size="11"><title>{} — runs of the last 7 days and the next 7 days (UTC)</title><rect width="100%" height="100%" fill="#ffffff"/>"##,
+        esc(config.name())
+    );
+    // Day grid: a line and a label at each UTC midnight.
+    let mut day = start.div_euclid(DAY) * DAY + DAY;
+    while day < end {
+        let xd = x(day);
+        let (_, m, d, ..) = Instant::from_unix_seconds(day).to_utc();
+        let _ = write!(
+            s,
+            r##"<line x1="{xd}" y1="{}" x2="{xd}" y2="{plot_bottom}" stroke="#e3e3e3"/><text x="{}" y="{}" fill="#666">{} {d}</text>"##,
+            TOP - 6,
+            xd + 2,
+            TOP - 10,
+            MONTHS[(m as usize).saturating_sub(1) % 12]
+        );
+        day += DAY;
+    }
+    // Rows.
+    let row_y = |i: usize| TOP + ROW * i as i64;
+    for (i, t) in tasks.iter().take(shown).enumerate() {
+        let y = row_y(i);
+        let mid = y + ROW / 2;
+        let fill = if i % 2 == 0 { "#f7f7f9" } else { "#ffffff" };
+        let _ = write!(
+            s,
+            r##"<rect x="0" y="{y}" width="{WIDTH}" height="{ROW}" fill="{fill}"/><text x="6" y="{}" fill="{}">{}</text>"##,
+            mid + 4,
+            if t.enabled() { "#222" } else { "#999" },
+            esc(&clip(t.display_name(), 26))
+        );
+        if paused || !t.enabled() {
+            continue;
+        }
+        // Planned runs: one tick per pixel column at most.
+        let mut columns = BTreeSet::new();
+        let mut at = now;
+        for _ in 0..MAX_FIRES {
+            match t.schedule().next_fire_after(at) {
+                Some(f) if f.unix_seconds() <= end => {
+                    columns.insert(x(f.unix_seconds()));
+                    at = f;
+                }
+                _ => break,
+            }
+        }
+        for c in columns {
+            let _ = write!(
+                s,
+                r##"<rect x="{c}" y="{}" width="2" height="{}" fill="#5b6ee1"/>"##,
+                y + 5,
+                ROW - 10
+            );
+        }
+    }
+    if has_other {
+        let y = row_y(shown);
+        let _ = write!(
+            s,
+            r##"<text x="6" y="{}" fill="#999">removed tasks</text>"##,
+            y + ROW / 2 + 4
+        );
+    }
+    if tasks.len() > shown {
+        let y = row_y(shown + usize::from(has_other));
+        let _ = write!(
+            s,
+            r##"<text x="6" y="{}" fill="#999">+{} more tasks</text>"##,
+            y + ROW / 2 + 4,
+            tasks.len() - shown
+        );
+    }
+    // Executed runs: a dot at the slot, coloured by status (the newest per pixel wins).
+    let mut dots: std::collections::BTreeMap<(usize, i64), &str> =
+        std::collections::BTreeMap::new();
+    for r in &runtime.runs {
+        let t = r.slot.unix_seconds();
+        if t < start || t > now.unix_seconds() {
+            continue;
+        }
+        let row = match tasks.iter().position(|task| task.id() == r.item) {
+            Some(i) if i < shown => i,
+            Some(_) => continue,
+            None => shown,
+        };
+        dots.insert((row, x(t)), status_colour(&r.status));
+    }
+    for ((row, cx), colour) in dots {
+        let _ = write!(
+            s,
+            r##"<circle cx="{cx}" cy="{}" r="4" fill="{colour}"/>"##,
+            row_y(row) + ROW / 2
+        );
+    }
+    // Now, and the legend.
+    let xn = x(now.unix_seconds());
+    let _ = write!(
+        s,
+        r##"<line x1="{xn}" y1="{}" x2="{xn}" y2="{plot_bottom}" stroke="#d33" stroke-dasharray="3 2"/><text x="{}" y="{}" fill="#d33">now</text>"##,
+        TOP - 20,
+        xn + 3,
+        TOP - 22
+    );
+    let ly = plot_bottom + 24;
+    let mut lx = LEFT;
+    let _ = write!(
+        s,
+        r##"<rect x="{lx}" y="{}" width="2" height="12" fill="#5b6ee1"/><text x="{}" y="{}" fill="#444">planned</text>"##,
+        ly - 10,
+        lx + 6,
+        ly
+    );
+    lx += 70;
+    for (label, colour) in LEGEND {
+        let _ = write!(
+            s,
+            r##"<circle cx="{lx}" cy="{}" r="4" fill="{colour}"/><text x="{}" y="{ly}" fill="#444">{label}</text>"##,
+            ly - 4,
+            lx + 8
+        );
+        lx += 18 + 7 * label.len() as i64;
+    }
+    if paused {
+        let _ = write!(
+            s,
+            r##"<text x="{}" y="{ly}" fill="#d33">instance paused</text>"##,
+            RIGHT - 100
+        );
+    }
+    s.push_str("</svg>");
+    s
+}
+
+const MONTHS: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+const LEGEND: [(&str, &str); 5] = [
+    ("completed", "#2e9e44"),
+    ("running", "#2f7ed8"),
+    ("queued", "#e8a317"),
+    ("failed", "#d33"),
+    ("stopped", "#999"),
+];
+
+fn status_colour(status: &str) -> &'static str {
+    match status {
+        "completed" | "published" | "publishing" | "closed" => "#2e9e44",
+        "in_progress" => "#2f7ed8",
+        "queued" | "created" => "#e8a317",
+        "failed" => "#d33",
+        _ => "#999",
+    }
+}
+
+fn clip(s: &str, max: usize) -> String {
+    super::truncate(s, max)
+}
+
+/// XML text escaping.
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c if (c as u32) < 0x20 && c != '\t' => out.push(' '),
+            c => out.push(c),
+        }
+    }
+    out
+}

@@ -1,0 +1,261 @@
+//! A small client for ClearML's REST API (clearml-server's contract).
+//!
+//! `auth.login` with HTTP Basic gives a token; every other call is
+//! `POST {host}/{service}.{action}` with a JSON body and `Authorization: Bearer`.
+//! Answers come in the `meta`/`data` envelope; a non-200 `result_code` becomes a
+//! [`ClearMlError`] that says which call failed and why. The token is kept for
+//! the isolate's life and renewed once on a 401.
+
+use std::cell::{Cell, RefCell};
+use std::time::Duration;
+
+use base64::Engine as _;
+use futures_util::future::{select, Either};
+use serde_json::{json, Value};
+use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
+
+/// How long one ClearML call may take before it counts as failed.
+const CALL_TIMEOUT: Duration = Duration::from_secs(20);
+
+thread_local! {
+    /// (host + access key, token): survives between events in one isolate.
+    static TOKEN: RefCell<Option<(String, String)>> = const { RefCell::new(None) };
+}
+
+/// Why a ClearML call failed. Never carries the credentials.
+#[derive(Debug, Clone)]
+pub struct ClearMlError {
+    pub endpoint: String,
+    /// HTTP status / `meta.result_code`; 0 when no answer arrived.
+    pub code: u16,
+    pub subcode: u32,
+    pub message: String,
+}
+
+impl ClearMlError {
+    fn transport(endpoint: &str, message: String) -> Self {
+        ClearMlError {
+            endpoint: endpoint.into(),
+            code: 0,
+            subcode: 0,
+            message,
+        }
+    }
+
+    /// A 5xx, a timeout or a broken answer: worth trying again later.
+    pub fn is_transient(&self) -> bool {
+        self.code == 0 || self.code >= 500
+    }
+}
+
+impl std::fmt::Display for ClearMlError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.code == 0 {
+            write!(f, "{} failed: {}", self.endpoint, self.message)
+        } else {
+            write!(
+                f,
+                "{} failed: {}/{} {}",
+                self.endpoint, self.code, self.subcode, self.message
+            )
+        }
+    }
+}
+
+pub type CallResult = Result<Value, ClearMlError>;
+
+/// Where ClearML is and how to sign in, from the worker's environment.
+pub struct Credentials {
+    pub host: String,
+    access_key: String,
+    secret_key: String,
+}
+
+impl Credentials {
+    /// Reads CLEARML_API_HOST, CLEARML_API_ACCESS_KEY and CLEARML_API_SECRET_KEY
+    /// (secrets or plain vars); `None` names the first one missing.
+    pub fn from_env(env: &Env) -> Result<Credentials, String> {
+        let get = |name: &str| {
+            env.secret(name)
+                .map(|s| s.to_string())
+                .or_else(|_| env.var(name).map(|v| v.to_string()))
+                .ok()
+                .filter(|v| !v.is_empty())
+                .ok_or_else(|| format!("{name} is not set; see README \"Deploying to Cloudflare\""))
+        };
+        Ok(Credentials {
+            host: get("CLEARML_API_HOST")?.trim_end_matches('/').to_string(),
+            access_key: get("CLEARML_API_ACCESS_KEY")?,
+            secret_key: get("CLEARML_API_SECRET_KEY")?,
+        })
+    }
+}
+
+/// A ClearML API session that counts its subrequests against a budget.
+pub struct ClearMl {
+    creds: Credentials,
+    /// Subrequests made so far in this event.
+    pub subrequests: Cell<u32>,
+    /// Subrequests this event may make at most.
+    pub budget: u32,
+}
+
+impl ClearMl {
+    pub fn new(creds: Credentials, budget: u32) -> Self {
+        ClearMl {
+            creds,
+            subrequests: Cell::new(0),
+            budget,
+        }
+    }
+
+    /// How many calls are left in this event's budget.
+    pub fn remaining(&self) -> u32 {
+        self.budget.saturating_sub(self.subrequests.get())
+    }
+
+    fn cache_key(&self) -> String {
+        format!("{}|{}", self.creds.host, self.creds.access_key)
+    }
+
+    /// Calls `endpoint` (e.g. `tasks.clone`) and returns the envelope's `data`.
+    pub async fn call(&self, endpoint: &str, body: Value) -> CallResult {
+        let token = match self.cached_token() {
+            Some(t) => t,
+            None => self.login().await?,
+        };
+        match self
+            .raw_call(endpoint, &body, &format!("Bearer {token}"))
+            .await
+        {
+            Err(e) if e.code == 401 => {
+                // Expired or revoked: sign in again, once.
+                TOKEN.with(|t| t.borrow_mut().take());
+                let token = self.login().await?;
+                self.raw_call(endpoint, &body, &format!("Bearer {token}"))
+                    .await
+            }
+            other => other,
+        }
+    }
+
+    fn cached_token(&self) -> Option<String> {
+        let key = self.cache_key();
+        TOKEN.with(|t| {
+            t.borrow()
+                .as_ref()
+                .filter(|(k, _)| *k == key)
+                .map(|(_, v)| v.clone())
+        })
+    }
+
+    async fn login(&self) -> Result<String, ClearMlError> {
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}:{}",
+            self.creds.access_key, self.creds.secret_key
+        ));
+        let data = self
+            .raw_call("auth.login", &json!({}), &format!("Basic {basic}"))
+            .await?;
+        let token = data["token"]
+            .as_str()
+            .ok_or_else(|| {
+                ClearMlError::transport("auth.login", "the answer has no data.token".into())
+            })?
+            .to_string();
+        TOKEN.with(|t| *t.borrow_mut() = Some((self.cache_key(), token.clone())));
+        Ok(token)
+    }
+
+    async fn raw_call(&self, endpoint: &str, body: &Value, authorization: &str) -> CallResult {
+        if self.subrequests.get() >= self.budget {
+            return Err(ClearMlError::transport(
+                endpoint,
+                "the subrequest budget of this tick is spent".into(),
+            ));
+        }
+        self.subrequests.set(self.subrequests.get() + 1);
+        let fail = |m: String| ClearMlError::transport(endpoint, m);
+        let headers = Headers::new();
+        headers
+            .set("Content-Type", "application/json")
+            .map_err(|e| fail(e.to_string()))?;
+        headers
+            .set("Authorization", authorization)
+            .map_err(|e| fail(e.to_string()))?;
+        let mut init = RequestInit::new();
+        init.with_method(Method::Post)
+            .with_headers(headers)
+            .with_body(Some(body.to_string().into()));
+        let url = format!("{}/{endpoint}", self.creds.host);
+        let request = Request::new_with_init(&url, &init).map_err(|e| fail(e.to_string()))?;
+        let controller = AbortController::default();
+        let signal = controller.signal();
+        let fetch = Fetch::Request(request);
+        let send = Box::pin(fetch.send_with_signal(&signal));
+        let timeout = Box::pin(Delay::from(CALL_TIMEOUT));
+        let mut response = match select(send, timeout).await {
+            Either::Left((result, _)) => result.map_err(|e| fail(format!("no answer ({e})")))?,
+            Either::Right(_) => {
+                controller.abort();
+                return Err(fail(format!(
+                    "no answer within {}s",
+                    CALL_TIMEOUT.as_secs()
+                )));
+            }
+        };
+        let status = response.status_code();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| fail(format!("answer broke off ({e})")))?;
+        parse_envelope(endpoint, status, &text)
+    }
+}
+
+/// Reads clearml-server's `{"meta": {...}, "data": {...}}` envelope.
+fn parse_envelope(endpoint: &str, status: u16, text: &str) -> CallResult {
+    let envelope: Value = serde_json::from_str(text).map_err(|_| ClearMlError {
+        endpoint: endpoint.into(),
+        code: if status == 200 { 0 } else { status },
+        subcode: 0,
+        message: format!("HTTP {status} with an answer that is not ClearML's JSON envelope"),
+    })?;
+    let meta = &envelope["meta"];
+    let code = meta["result_code"]
+        .as_u64()
+        .map(|c| c as u16)
+        .unwrap_or(status);
+    if code != 200 || status != 200 {
+        return Err(ClearMlError {
+            endpoint: endpoint.into(),
+            code: if code == 200 { status } else { code },
+            subcode: meta["result_subcode"].as_u64().unwrap_or(0) as u32,
+            message: meta["result_msg"]
+                .as_str()
+                .unwrap_or("no message")
+                .to_string(),
+        });
+    }
+    match envelope.get("data") {
+        Some(data) if data.is_object() => Ok(data.clone()),
+        _ => Err(ClearMlError::transport(
+            endpoint,
+            "the answer has no data object".into(),
+        )),
+    }
+}
+
+/// `^name$` with regex metacharacters escaped: ClearML's `name` filters are regexes.
+pub fn anchored(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 2);
+    out.push('^');
+    for c in name.chars() {
+        if "\\.+*?()|[]{}^$".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('$');
+    out
+}

@@ -13,7 +13,9 @@ bash scripts/build.sh
 
 pids=()
 cleanup() {
+  trap - EXIT INT TERM
   for pid in "${pids[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true; done
+  exit 0
 }
 trap cleanup EXIT INT TERM
 
@@ -67,7 +69,9 @@ MSG
 # with the event's scheduled time set to the minute.
 while true; do
   now=$(date +%s)
-  sleep $((60 - now % 60))
+  # In the background and waited for, so Ctrl-C stops everything at once.
+  sleep $((60 - now % 60)) &
+  wait $!
   minute_ms=$(( $(date +%s) / 60 * 60 * 1000 ))
   if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/cdn-cgi/handler/scheduled?cron=*+*+*+*+*&time=$minute_ms"; then
     echo "$(date -u +%FT%TZ) scheduled event sent"

@@ -77,9 +77,11 @@ async fn create(api: &Api, config: &Value) -> String {
 }
 
 async fn dashboard(api: &Api, id: &str) -> Value {
-    api.get(&format!("/api/instances/{id}/dashboard"))
-        .await
-        .unwrap()
+    api.get(&format!(
+        "/api/instances/{id}/dashboard?log_page_size=500&runs_page_size=500"
+    ))
+    .await
+    .unwrap()
 }
 
 fn log_messages(dash: &Value) -> Vec<String> {
@@ -284,4 +286,93 @@ async fn an_idle_tick_costs_one_kv_read_and_no_write() {
         0,
         "an idle tick calls no ClearML"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn under_random_clearml_faults_every_slot_launches_exactly_once() {
+    use scheduler_e2e::standin::FaultConfig;
+    use std::collections::BTreeMap;
+    let clearml = standin::spawn(StandinConfig::without_agent())
+        .await
+        .unwrap();
+    let worker = worker_for(&clearml, None);
+    let api = Api::new(&worker.url, TOKEN);
+    let tasks: Vec<Value> = (0..4)
+        .map(|i| {
+            json!({"id": format!("every-minute-{i}"), "base_task_id": demo::TASK_TRAIN, "queue": "default",
+                   "destination_project": "Scheduled/soak", "recurrence": "cron", "cron": "* * * * *"})
+        })
+        .collect();
+    let id = create(
+        &api,
+        &json!({"format": "clearml-task-scheduler/v1", "name": "Soak", "scheduled_tasks": tasks}),
+    )
+    .await;
+    let start = slot_0620();
+    clearml.set_faults(FaultConfig {
+        fail_rate: 0.2,
+        seed: Some(7),
+        kinds: vec![
+            FaultKind::Http500,
+            FaultKind::Delay,
+            FaultKind::DropAfterClone,
+            FaultKind::ExpireTokens,
+        ],
+        delay_ms: 300,
+        ..Default::default()
+    });
+    for minute in 0..12 {
+        worker
+            .trigger_scheduled(Some(start + minute * MINUTE))
+            .unwrap();
+        if minute % 5 == 4 {
+            // A duplicate delivery now and then.
+            worker
+                .trigger_scheduled(Some(start + minute * MINUTE))
+                .unwrap();
+        }
+    }
+    let faults = clearml
+        .records()
+        .calls
+        .iter()
+        .filter(|c| c.fault.is_some())
+        .count();
+    assert!(faults > 10, "faults were injected: {faults}");
+    // ClearML recovers; failed slots are retried within their catch-up window.
+    clearml.clear_faults();
+    for minute in 12..16 {
+        worker
+            .trigger_scheduled(Some(start + minute * MINUTE))
+            .unwrap();
+    }
+    let records = clearml.records();
+    let mut per_slot: BTreeMap<String, usize> = BTreeMap::new();
+    for clone in &records.clones {
+        let tag = clone
+            .system_tags
+            .iter()
+            .find(|t| t.starts_with("sched-v1:"))
+            .expect("slot tag");
+        *per_slot.entry(tag.clone()).or_default() += 1;
+    }
+    let duplicates: Vec<_> = per_slot.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(duplicates.is_empty(), "a slot cloned twice: {duplicates:?}");
+    assert_eq!(
+        per_slot.len(),
+        4 * 16,
+        "every slot of 4 every-minute tasks over 16 minutes launched"
+    );
+    let enqueued: std::collections::BTreeSet<&str> =
+        records.enqueues.iter().map(|e| e.task.as_str()).collect();
+    assert_eq!(enqueued.len(), 4 * 16, "every clone enqueued once");
+    assert_eq!(records.enqueues.len(), 4 * 16, "no clone enqueued twice");
+    let dash = dashboard(&api, &id).await;
+    assert_eq!(
+        dash["runs"]["total"].as_u64(),
+        Some(4 * 16),
+        "every run on the dashboard"
+    );
+    let log = log_messages(&dash).join("\n");
+    assert!(log.contains("failed"), "faults are logged: {log}");
 }

@@ -376,3 +376,38 @@ async fn under_random_clearml_faults_every_slot_launches_exactly_once() {
     let log = log_messages(&dash).join("\n");
     assert!(log.contains("failed"), "faults are logged: {log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_over_its_execution_limit_is_dequeued_with_a_log_line() {
+    let clearml = standin::spawn(StandinConfig::without_agent())
+        .await
+        .unwrap();
+    let worker = worker_for(&clearml, None);
+    let api = Api::new(&worker.url, TOKEN);
+    let mut config = daily_0620("default");
+    config["scheduled_tasks"][0]["execution_limit_hours"] = json!(0.5);
+    let id = create(&api, &config).await;
+    let slot = slot_0620();
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    let clone = clearml.records().clones[0].id.clone();
+    worker.trigger_scheduled(Some(slot + 29 * MINUTE)).unwrap();
+    assert_eq!(
+        clearml.records().count("tasks.dequeue"),
+        0,
+        "within its limit"
+    );
+    worker.trigger_scheduled(Some(slot + 30 * MINUTE)).unwrap();
+    assert_eq!(
+        clearml.records().count("tasks.dequeue"),
+        1,
+        "queued past its limit: dequeued"
+    );
+    worker.trigger_scheduled(Some(slot + 31 * MINUTE)).unwrap();
+    let dash = dashboard(&api, &id).await;
+    let log = log_messages(&dash).join("\n");
+    assert!(
+        log.contains(&format!("Aborting job due to timeout: {clone}")),
+        "{log}"
+    );
+    assert_ne!(dash["runs"]["items"][0]["status"], "queued", "{dash}");
+}

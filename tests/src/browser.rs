@@ -21,6 +21,11 @@ impl Browser {
     /// Starts chromedriver on a free port and opens a fresh headless session
     /// (own profile folder, so no state leaks between sessions).
     pub async fn start() -> Result<Self> {
+        Self::start_with_downloads(None).await
+    }
+
+    /// [`Browser::start`], with downloads saved into `downloads` without a prompt.
+    pub async fn start_with_downloads(downloads: Option<&std::path::Path>) -> Result<Self> {
         let port = free_port();
         let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
         let driver = Command::new(&driver_bin)
@@ -44,7 +49,11 @@ impl Browser {
                     "--disable-quic", "--no-first-run", "--disable-background-networking",
                     "--disable-component-update", "--disable-sync", "--window-size=1280,900",
                     format!("--user-data-dir={}", profile.path.display()),
-                ]
+                ],
+                "prefs": {
+                    "download.default_directory": downloads.map(|d| d.display().to_string()),
+                    "download.prompt_for_download": false,
+                },
             }),
         );
         let url = format!("http://127.0.0.1:{port}");
@@ -80,6 +89,68 @@ impl Browser {
             .await
             .with_context(|| format!("no element {css:?} appeared"))?;
         Ok(el.text().await?)
+    }
+
+    /// Waits (at most `secs` seconds) until the text of the element `css` satisfies `ok`,
+    /// and returns it; the error names the last text seen.
+    pub async fn wait_text(
+        &self,
+        css: &str,
+        secs: u64,
+        ok: impl Fn(&str) -> bool,
+    ) -> Result<String> {
+        let start = Instant::now();
+        let mut last = String::from("<no element>");
+        while start.elapsed() < Duration::from_secs(secs) {
+            if let Ok(el) = self.client.find(Locator::Css(css)).await {
+                if let Ok(t) = el.text().await {
+                    if ok(&t) {
+                        return Ok(t);
+                    }
+                    last = t;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(150)).await;
+        }
+        bail!("{css:?} never had the expected text within {secs} s; last seen: {last:?}")
+    }
+
+    /// How many elements match `css` now.
+    pub async fn count(&self, css: &str) -> Result<usize> {
+        Ok(self.client.find_all(Locator::Css(css)).await?.len())
+    }
+
+    /// Replaces the value of the input `css` by typing `text` into it.
+    pub async fn fill(&self, css: &str, text: &str) -> Result<()> {
+        let el = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("no input {css:?} appeared"))?;
+        el.clear().await?;
+        el.send_keys(text).await?;
+        Ok(())
+    }
+
+    /// Clicks the element `css` (waiting for it at most 20 s).
+    pub async fn click(&self, css: &str) -> Result<()> {
+        let el = self
+            .client
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(css))
+            .await
+            .with_context(|| format!("no element {css:?} to click"))?;
+        el.click().await?;
+        Ok(())
+    }
+
+    /// Resizes the window (e.g. 390 x 844 for a phone).
+    pub async fn resize(&self, width: u32, height: u32) -> Result<()> {
+        self.client.set_window_size(width, height).await?;
+        Ok(())
     }
 
     /// Saves a PNG screenshot under target/screenshots/ (git-ignored) and returns its path.

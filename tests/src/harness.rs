@@ -54,6 +54,7 @@ pub struct WorkerProcess {
     pub persist_to: PathBuf,
     /// Where wrangler's stdout and stderr go.
     pub log_path: PathBuf,
+    env_file: PathBuf,
     _tmp: Option<TempDir>,
 }
 
@@ -91,9 +92,17 @@ impl WorkerProcess {
             .stderr(log)
             // Its own process group, so Drop can kill wrangler, workerd and the build together.
             .process_group(0);
+        // Vars go through an env file: then wrangler reads no `.dev.vars` (which
+        // scripts/dev.sh writes), shows the values as "(hidden)", and they stay off
+        // the process command line.
+        let env_file = logs.join(format!("vars-{port}.env"));
+        let mut lines = String::new();
         for (k, v) in &opts.vars {
-            cmd.arg("--var").arg(format!("{k}:{v}"));
+            let quoted = v.replace('\\', "\\\\").replace('"', "\\\"");
+            lines.push_str(&format!("{k}=\"{quoted}\"\n"));
         }
+        std::fs::write(&env_file, lines)?;
+        cmd.arg("--env-file").arg(&env_file);
         let child = cmd
             .spawn()
             .context("start wrangler (run scripts/setup.sh first)")?;
@@ -102,9 +111,11 @@ impl WorkerProcess {
             url: format!("http://127.0.0.1:{port}"),
             persist_to,
             log_path,
+            env_file,
             _tmp: tmp,
         };
-        worker.wait_ready(Duration::from_secs(120))?;
+        // Generous: a first start may build the app and the worker (scripts/build.sh).
+        worker.wait_ready(Duration::from_secs(400))?;
         Ok(worker)
     }
 
@@ -190,6 +201,7 @@ impl WorkerProcess {
 impl Drop for WorkerProcess {
     fn drop(&mut self) {
         self.stop();
+        let _ = std::fs::remove_file(&self.env_file);
     }
 }
 

@@ -411,3 +411,59 @@ async fn a_run_over_its_execution_limit_is_dequeued_with_a_log_line() {
     );
     assert_ne!(dash["runs"]["items"][0]["status"], "queued", "{dash}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_now_launches_once_on_the_next_tick_and_a_deleted_instance_leaves_nothing() {
+    let clearml = standin::spawn(StandinConfig::without_agent())
+        .await
+        .unwrap();
+    let worker = worker_for(&clearml, None);
+    let api = Api::new(&worker.url, TOKEN);
+    let id = create(&api, &daily_0620("default")).await;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    worker.trigger_scheduled(Some(now)).unwrap();
+    assert_eq!(clearml.records().clones.len(), 0);
+    api.post(
+        &format!("/api/instances/{id}/tasks/retrain/run"),
+        &json!({}),
+    )
+    .await
+    .unwrap();
+    worker.trigger_scheduled(Some(now + MINUTE)).unwrap();
+    worker.trigger_scheduled(Some(now + 2 * MINUTE)).unwrap();
+    let records = clearml.records();
+    assert_eq!(
+        records.clones.len(),
+        1,
+        "run now made one clone: {:?}",
+        records.clones
+    );
+    assert_eq!(records.enqueues.len(), 1);
+    let dash = dashboard(&api, &id).await;
+    assert_eq!(dash["runs"]["total"].as_u64(), Some(1), "{dash}");
+    assert!(
+        log_messages(&dash)
+            .iter()
+            .any(|l| l.contains("Run now requested")),
+        "{dash}"
+    );
+
+    let (status, _) = api
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/instances/{id}"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 204);
+    worker.trigger_scheduled(Some(now + 3 * MINUTE)).unwrap();
+    let last = worker.tick_lines().pop().unwrap();
+    assert!(
+        last.contains("instances=0") && last.contains("kv_writes=2"),
+        "runtime and ticker written: {last}"
+    );
+}

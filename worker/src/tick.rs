@@ -44,9 +44,17 @@ pub async fn run(event: &ScheduledEvent, env: &Env) -> Result<()> {
     };
     let before = ticker.clone();
 
-    ticker
+    // Instances deleted through the API: their runtime state goes too (the tick owns it).
+    let deleted: Vec<String> = ticker
         .instances
-        .retain(|id, _| index.instances.iter().any(|e| &e.id == id));
+        .keys()
+        .filter(|id| !index.instances.iter().any(|e| &e.id == *id))
+        .cloned()
+        .collect();
+    for id in &deleted {
+        kv.delete(&runtime_key(id)).await?;
+        ticker.instances.remove(id);
+    }
     let due: Vec<&crate::store::IndexEntry> = index
         .instances
         .iter()
@@ -177,8 +185,12 @@ async fn run_instance(
         }
         runtime.run_now_done.push(request.clone());
     }
-    // The API keeps at most a few recent requests; remember only those.
-    runtime.run_now_done.retain(|r| record.run_now.contains(r));
+    // The API drops requests it sees here; remember a day's worth, so a stale read of the
+    // configuration never brings one back (and the slot tag would stop a second clone anyway).
+    let day_ago = now.add_seconds(-86_400);
+    runtime
+        .run_now_done
+        .retain(|r| record.run_now.contains(r) || r.requested_at > day_ago);
     let mut exec = Executor {
         clearml,
         instance_id: id,
@@ -426,27 +438,28 @@ impl Executor<'_> {
                 json!({"name": anchored(queue), "only_fields": ["id"]}),
             )
             .await?;
-        let id =
-            match by_name["queues"]
-                .as_array()
-                .and_then(|q| q.first())
-                .and_then(|q| q["id"].as_str())
-            {
-                Some(id) => id.to_string(),
-                // Not a name: maybe an id.
-                None => match c.call("queues.get_by_id", json!({"queue": queue})).await {
-                    Ok(q) => q["queue"]["id"].as_str().unwrap_or(queue).to_string(),
-                    Err(e) if !e.is_transient() => return Err(ClearMlError {
+        let id = match by_name["queues"]
+            .as_array()
+            .and_then(|q| q.first())
+            .and_then(|q| q["id"].as_str())
+        {
+            Some(id) => id.to_string(),
+            // Not a name: maybe an id.
+            None => match c.call("queues.get_by_id", json!({"queue": queue})).await {
+                Ok(q) => q["queue"]["id"].as_str().unwrap_or(queue).to_string(),
+                Err(e) if !e.is_transient() => {
+                    return Err(ClearMlError {
                         endpoint: "queues.get_all".into(),
                         code: 400,
                         subcode: 701,
                         message: format!(
                             "queue '{queue}' was not found or is inaccessible; no clone was made"
                         ),
-                    }),
-                    Err(e) => return Err(e),
-                },
-            };
+                    })
+                }
+                Err(e) => return Err(e),
+            },
+        };
         self.cache.queues.push((queue.to_string(), id.clone()));
         Ok(id)
     }

@@ -68,6 +68,18 @@ fn daily_0620(queue: &str) -> Value {
     })
 }
 
+/// An epoch-milliseconds instant as the API writes times: RFC 3339 UTC, whole seconds.
+fn dash_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000) % 86_400;
+    format!(
+        "{}T{:02}:{:02}:{:02}Z",
+        date_of(ms),
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
 async fn create(api: &Api, config: &Value) -> String {
     let made = api.post("/api/instances", config).await.unwrap();
     made["id"]
@@ -159,6 +171,15 @@ async fn a_due_slot_is_cloned_and_enqueued_once_with_its_name_tags_and_parameter
     assert_eq!(runs.len(), 1, "{dash}");
     assert_eq!(runs[0]["task_id"], clone.id.as_str());
     assert!(runs[0]["finished"].is_null());
+    assert_eq!(runs[0]["slot"], dash_time(slot), "{dash}");
+    assert_eq!(
+        runs[0]["link"],
+        format!(
+            "http://clearml-web.invalid/projects/{project}/experiments/{}/output/log",
+            clone.id
+        ),
+        "{dash}"
+    );
     let log = log_messages(&dash).join("\n");
     assert!(log.contains("Scheduling Job"), "{log}");
     assert!(

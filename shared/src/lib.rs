@@ -46,7 +46,8 @@ pub use describe::DashboardRow;
 pub use errors::{ValidationError, ValidationErrors};
 pub use parse::{parse_config, parse_config_value, parse_stored_config};
 pub use planner::{
-    next_due, plan_run_now, plan_tick, Action, Launch, Level, LogLine, Plan, SkipReason,
+    next_due, next_slot_due, plan_run_now, plan_tick, Action, Launch, Level, LogLine, Plan,
+    SkipReason,
 };
 pub use schedule::Schedule;
 pub use sdk::{parse_any_config, parse_sdk_schedule};

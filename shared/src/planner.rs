@@ -451,6 +451,21 @@ fn launch_or_skip(task: &ScheduledTask, slot: SlotKey, st: &mut InstanceState, o
 /// [`InstanceState::on_config_saved`] store it in [`InstanceState::next_due`] so an idle tick
 /// compares one number.
 pub fn next_due(config: &InstanceConfig, state: &InstanceState) -> Option<Instant> {
+    let slot = next_slot_due(config, state);
+    if state.runs.iter().any(|r| r.status.is_open()) {
+        let poll = state
+            .last_tick
+            .map_or(Instant::UNIX_EPOCH, |t| t.add_seconds(60));
+        return Some(slot.map_or(poll, |s| s.min(poll)));
+    }
+    slot
+}
+
+/// [`next_due`] without the polling of open runs: the next instant a slot needs deciding (a
+/// fire, a failed launch to retry, a stale in-flight launch to drop). The worker keeps this
+/// and a "has open runs" flag apart, so a tick that only polls and finds nothing new changes
+/// nothing it has to store.
+pub fn next_slot_due(config: &InstanceConfig, state: &InstanceState) -> Option<Instant> {
     let mut due: Option<Instant> = None;
     let mut consider = |t: Instant| due = Some(due.map_or(t, |d| d.min(t)));
     for task in config.scheduled_tasks() {
@@ -472,13 +487,6 @@ pub fn next_due(config: &InstanceConfig, state: &InstanceState) -> Option<Instan
                 ),
             }
         }
-    }
-    if state.runs.iter().any(|r| r.status.is_open()) {
-        consider(
-            state
-                .last_tick
-                .map_or(Instant::UNIX_EPOCH, |t| t.add_seconds(60)),
-        );
     }
     due
 }

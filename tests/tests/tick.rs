@@ -417,6 +417,14 @@ async fn a_run_over_its_execution_limit_is_dequeued_with_a_log_line() {
         0,
         "within its limit"
     );
+    // That tick only polled a run that is still queued: nothing to store.
+    let polled = worker.tick_lines().pop().unwrap();
+    assert!(
+        polled.contains("planned=1")
+            && polled.contains("kv_writes=0")
+            && polled.contains("subrequests=1"),
+        "a poll that learns nothing writes nothing: {polled}"
+    );
     worker.trigger_scheduled(Some(slot + 30 * MINUTE)).unwrap();
     assert_eq!(
         clearml.records().count("tasks.dequeue"),

@@ -177,6 +177,9 @@ pub struct TickerEntry {
     pub revision: u64,
     /// Earliest instant at which this instance has anything to do; `None`: never.
     pub next_due: Option<Instant>,
+    /// It has runs still queued or running: every tick polls their status.
+    #[serde(default)]
+    pub polling: bool,
 }
 
 /// When the scheduled handler last wrote, so `/api/health` can tell the cron is alive.

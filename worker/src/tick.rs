@@ -9,8 +9,8 @@
 use std::cell::RefCell;
 
 use scheduler_core::{
-    plan_run_now, plan_tick, Action, InstanceConfig, Instant, Launch, Level, LogLine, SlotKey,
-    TaskStatus,
+    next_slot_due, plan_run_now, plan_tick, Action, InstanceConfig, Instant, Launch, Level,
+    LogLine, SlotKey, TaskStatus,
 };
 use serde_json::{json, Value};
 use worker::{Env, Result, ScheduledEvent};
@@ -60,7 +60,9 @@ pub async fn run(event: &ScheduledEvent, env: &Env) -> Result<()> {
         .iter()
         .filter(|e| !e.paused)
         .filter(|e| match ticker.instances.get(&e.id) {
-            Some(t) => t.revision != e.revision || t.next_due.is_some_and(|d| d <= now),
+            Some(t) => {
+                t.revision != e.revision || t.polling || t.next_due.is_some_and(|d| d <= now)
+            }
             None => true,
         })
         .collect();
@@ -134,9 +136,11 @@ async fn run_instance(
         return Ok(TickerEntry {
             revision: 0,
             next_due: None,
+            polling: false,
         });
     };
     let mut runtime: Runtime = kv.get(&runtime_key(id)).await?.unwrap_or_default();
+    let stored = without_clock(&runtime);
     let config = match record.parse() {
         Ok(c) => c,
         Err(e) => {
@@ -149,6 +153,7 @@ async fn run_instance(
             return Ok(TickerEntry {
                 revision: record.revision,
                 next_due: None,
+                polling: false,
             });
         }
     };
@@ -199,13 +204,14 @@ async fn run_instance(
         cache: Cache::default(),
     };
     let mut polled = false;
+    let mut launched = 0;
     for action in actions {
         match action {
             Action::Log(l) => runtime.push_log(l),
             Action::Skip { .. } => {}
             Action::Launch(launch) => {
                 if exec.launch(&launch, &mut runtime).await {
-                    stats.launched += 1;
+                    launched += 1;
                 }
             }
             Action::Abort {
@@ -217,14 +223,33 @@ async fn run_instance(
             }
         }
     }
-    if stats.launched > 0 && !polled {
+    if launched > 0 && !polled {
+        // A tick that launches reconciles too.
         exec.poll(&[], &config, &mut runtime).await;
     }
-    kv.put(&runtime_key(id), &runtime).await?;
+    stats.launched += launched;
+    // A tick that only polled and found nothing new changed nothing but the clock: no write.
+    if without_clock(&runtime) != stored {
+        kv.put(&runtime_key(id), &runtime).await?;
+    }
     Ok(TickerEntry {
         revision: record.revision,
-        next_due: runtime.state.next_due,
+        next_due: next_slot_due(&config, &runtime.state),
+        polling: runtime.state.runs.iter().any(|r| r.status.is_open()),
     })
+}
+
+/// The runtime as JSON with the planner's clock fields blanked: equal before and after a
+/// tick when the tick decided nothing and learnt nothing (every slot decision leaves a log
+/// line, a pending launch or a run, so blanking `evaluated_until` hides none).
+fn without_clock(runtime: &Runtime) -> String {
+    let mut r = runtime.clone();
+    r.state.last_tick = None;
+    r.state.next_due = None;
+    for task in r.state.tasks.values_mut() {
+        task.evaluated_until = Instant::UNIX_EPOCH;
+    }
+    serde_json::to_string(&r).unwrap_or_default()
 }
 
 fn line(at: Instant, level: Level, message: String) -> LogLine {

@@ -69,6 +69,16 @@ impl InstanceConfig {
         &self.tasks
     }
 
+    /// The next instant any enabled task fires strictly after `t` (the instance list's
+    /// "next run").
+    pub fn next_fire_after(&self, t: crate::Instant) -> Option<crate::Instant> {
+        self.tasks
+            .iter()
+            .filter(|task| task.enabled)
+            .filter_map(|task| task.schedule().next_fire_after(t))
+            .min()
+    }
+
     /// The task with item id `id`.
     pub fn task(&self, id: &str) -> Option<&ScheduledTask> {
         self.tasks.iter().find(|t| t.id == id)

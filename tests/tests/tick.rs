@@ -165,6 +165,12 @@ async fn a_due_slot_is_cloned_and_enqueued_once_with_its_name_tags_and_parameter
         "cloned into the destination project"
     );
 
+    // The instance list shows the last run and the next one (from the ticker).
+    let list = api.get("/api/instances").await.unwrap();
+    let listed = &list["instances"][0];
+    assert_eq!(listed["last_run"]["task_id"], clone.id.as_str(), "{list}");
+    assert_eq!(listed["next_run"], dash_time(slot + 86_400_000), "{list}");
+
     // The dashboard shows the run and the log says what happened.
     let dash = dashboard(&api, &id).await;
     let runs = dash["runs"]["items"].as_array().unwrap();

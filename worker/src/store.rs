@@ -180,6 +180,21 @@ pub struct TickerEntry {
     /// It has runs still queued or running: every tick polls their status.
     #[serde(default)]
     pub polling: bool,
+    /// For the instance list: the next fire of any enabled task after the last tick.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_run: Option<Instant>,
+    /// For the instance list: the newest executed run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<LastRun>,
+}
+
+/// The newest executed run of an instance, as the instance list shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LastRun {
+    pub item: String,
+    pub task_id: String,
+    pub status: String,
+    pub started: Instant,
 }
 
 /// When the scheduled handler last wrote, so `/api/health` can tell the cron is alive.

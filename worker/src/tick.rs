@@ -17,8 +17,8 @@ use worker::{Env, Result, ScheduledEvent};
 
 use crate::clearml::{anchored, ClearMl, ClearMlError, Credentials};
 use crate::store::{
-    config_key, runtime_key, ConfigRecord, ExecutedRun, Heartbeat, Index, Kv, Runtime, Ticker,
-    TickerEntry, INDEX, TICKER,
+    config_key, runtime_key, ConfigRecord, ExecutedRun, Heartbeat, Index, Kv, LastRun, Runtime,
+    Ticker, TickerEntry, INDEX, TICKER,
 };
 
 /// Cloudflare Free allows 50 subrequests per invocation.
@@ -137,6 +137,8 @@ async fn run_instance(
             revision: 0,
             next_due: None,
             polling: false,
+            next_run: None,
+            last_run: None,
         });
     };
     let mut runtime: Runtime = kv.get(&runtime_key(id)).await?.unwrap_or_default();
@@ -154,6 +156,8 @@ async fn run_instance(
                 revision: record.revision,
                 next_due: None,
                 polling: false,
+                next_run: None,
+                last_run: None,
             });
         }
     };
@@ -236,6 +240,13 @@ async fn run_instance(
         revision: record.revision,
         next_due: next_slot_due(&config, &runtime.state),
         polling: runtime.state.runs.iter().any(|r| r.status.is_open()),
+        next_run: config.next_fire_after(now),
+        last_run: runtime.runs.last().map(|r| LastRun {
+            item: r.item.clone(),
+            task_id: r.task_id.clone(),
+            status: r.status.clone(),
+            started: r.started,
+        }),
     })
 }
 

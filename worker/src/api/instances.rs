@@ -13,7 +13,7 @@ use super::auth;
 use super::http::{self, Answer, ApiError};
 use crate::store::{
     config_key, runtime_key, share_key, ConfigRecord, Index, IndexEntry, Kv, RunNowRequest,
-    Runtime, INDEX,
+    Runtime, Ticker, INDEX, TICKER,
 };
 
 /// Pending run-now requests an instance may hold; more answer 429.
@@ -21,29 +21,43 @@ const MAX_RUN_NOW: usize = 50;
 
 pub async fn list(kv: &Kv) -> Answer {
     let index: Index = kv.get(INDEX).await?.unwrap_or_default();
+    // The tick keeps each instance's next run and last run in the ticker: one read for all.
+    let ticker: Ticker = kv.get(TICKER).await?.unwrap_or_default();
     let now = http::now();
-    let loads = index.instances.iter().map(|e| async move {
-        let record: Option<ConfigRecord> = kv.get(&config_key(&e.id)).await.ok().flatten();
-        let runtime: Option<Runtime> = kv.get(&runtime_key(&e.id)).await.ok().flatten();
-        (record, runtime)
+    // Instances the tick has not seen yet: from their configuration.
+    let loads = index.instances.iter().map(|e| {
+        let seen = ticker
+            .instances
+            .get(&e.id)
+            .is_some_and(|t| t.revision == e.revision);
+        async move {
+            if seen || e.paused {
+                return None;
+            }
+            let record: Option<ConfigRecord> = kv.get(&config_key(&e.id)).await.ok().flatten();
+            record
+                .and_then(|r| r.parse().ok())
+                .and_then(|c| next_run(&c, now))
+        }
     });
-    let loaded = futures_util::future::join_all(loads).await;
+    let fresh = futures_util::future::join_all(loads).await;
     let items: Vec<Value> = index
         .instances
         .iter()
-        .zip(loaded)
-        .map(|(e, (record, runtime))| {
-            let config = record.as_ref().and_then(|r| r.parse().ok());
-            let next_run = match &config {
-                Some(c) if !e.paused => next_run(c, now).map(http::iso),
-                _ => None,
+        .zip(fresh)
+        .map(|(e, fresh)| {
+            let ticked = ticker.instances.get(&e.id);
+            let next_run = match ticked {
+                _ if e.paused => None,
+                Some(t) if t.revision == e.revision => t.next_run.filter(|r| *r > now),
+                _ => fresh,
             };
-            let last_run = runtime.and_then(|r| r.runs.last().cloned()).map(|r| {
+            let last_run = ticked.and_then(|t| t.last_run.as_ref()).map(|r| {
                 json!({"item": r.item, "task_id": r.task_id, "status": r.status, "started": http::iso(r.started)})
             });
             json!({
                 "id": e.id, "name": e.name, "revision": e.revision, "paused": e.paused,
-                "task_count": e.task_count, "next_run": next_run, "last_run": last_run,
+                "task_count": e.task_count, "next_run": next_run.map(http::iso), "last_run": last_run,
             })
         })
         .collect();
@@ -267,12 +281,7 @@ fn rename(config: &InstanceConfig, name: &str) -> Result<InstanceConfig, ApiErro
 
 /// The instance next fires at (enabled tasks only).
 pub fn next_run(config: &InstanceConfig, now: Instant) -> Option<Instant> {
-    config
-        .scheduled_tasks()
-        .iter()
-        .filter(|t| t.enabled())
-        .filter_map(|t| t.schedule().next_fire_after(now))
-        .min()
+    config.next_fire_after(now)
 }
 
 /// A safe file name from the instance name: `Nightly retraining` → `nightly-retraining`.

@@ -235,6 +235,16 @@ fn brute_force(spec: &Spec, zone: &str, t: i64) -> Option<i64> {
         .into_iter()
         .peekable();
     let mut fold_until = i64::MIN;
+    // `t` may fall inside the repeated hour of a fall-back that happened before `u`: those
+    // local times already fired at their first occurrence too.
+    if let Some(prev) = tz.preceding(ts(u)).next() {
+        let at = prev.timestamp().as_second();
+        let after = i64::from(prev.offset().seconds());
+        let before = i64::from(tz.to_offset(ts(at - 1)).seconds());
+        if after < before {
+            fold_until = at + (before - after);
+        }
+    }
     while u <= end {
         let mut gap = None;
         while let Some(&(at, after)) = transitions.peek() {
@@ -490,4 +500,26 @@ fn range_ends() {
         s.next_fire_after(Instant::from_utc(9999, 6, 1, 0, 0).unwrap()),
         None
     );
+}
+
+/// Found by `matches_brute_force` in CI: an instant inside the repeated hour of a fall-back.
+/// 01:45 New York on 2074-11-04 first occurs at 05:45Z (EDT); from 06:00Z (01:00 EST, the
+/// repeated hour) the next firing is the next day's, not the second 01:45.
+#[test]
+fn inside_a_fold_the_repeated_time_does_not_fire_again() {
+    let json = r#"{"format": "clearml-task-scheduler/v1", "name": "p", "scheduled_tasks": [{"id": "x", "base_task_id": "b", "queue": "q", "timezone": "America/New_York", "recurrence": "daily", "times": ["01:45"]}]}"#;
+    let config = scheduler_core::parse_stored_config(json).unwrap();
+    let schedule = config.scheduled_tasks()[0].schedule();
+    let t = scheduler_core::Instant::from_unix_seconds(3_308_536_800); // 2074-11-04T06:00:00Z
+    let next = schedule.next_fire_after(t).unwrap();
+    assert_eq!(
+        next.unix_seconds(),
+        3_308_625_900,
+        "2074-11-05T06:45:00Z, got {next}"
+    );
+    let before = scheduler_core::Instant::from_unix_seconds(3_308_536_800 - 1800); // 05:30Z
+    assert_eq!(
+        schedule.next_fire_after(before).unwrap().unix_seconds(),
+        3_308_535_900
+    ); // 05:45Z
 }

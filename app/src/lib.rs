@@ -1,11 +1,31 @@
 //! The web app: a Leptos client-side app that talks to the worker's `/api`.
+//!
+//! | module | screen or job |
+//! | --- | --- |
+//! | [`api`] | every API call and the types of its answers; the admin token |
+//! | [`route`] | hash routes (`#/instances/ID`), because static assets serve index.html only at `/` |
+//! | [`instances`] | the instances list, import of a configuration file |
+//! | [`form`] | the instance form (create and edit), live preview per row |
+//! | [`dashboard`] | the dashboard (also read-only through a share link), the timeline |
+//! | [`share`] | share links and embed code |
+//! | [`util`] | times, durations, downloads, files, clipboard |
 
 mod api;
+mod bench;
+mod dashboard;
+mod form;
+mod instances;
+mod route;
+mod share;
+mod util;
 
+use api::Api;
 use leptos::prelude::*;
+use route::Route;
+use util::dynv;
 use wasm_bindgen::prelude::wasm_bindgen;
 
-/// Entry point, called by public/index.html once the wasm is loaded.
+/// Entry point, called by public/boot.js once the wasm is loaded.
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
@@ -14,36 +34,114 @@ pub fn start() {
 
 #[component]
 fn App() -> impl IntoView {
+    let api = Api::new();
+    provide_context(api);
+    let route = route::use_route();
+    let signed_in = move || api.token.with(Option::is_some);
+    let page = move || match route.get() {
+        Route::Share(token) => {
+            view! { <dashboard::Dashboard source=dashboard::Source::Share(token)/> }.into_any()
+        }
+        Route::Bench(n) => view! { <bench::Bench n=n/> }.into_any(),
+        _ if !signed_in() => view! { <SignIn/> }.into_any(),
+        Route::List => view! { <instances::InstanceList/> }.into_any(),
+        Route::New => view! { <form::InstanceForm id=None/> }.into_any(),
+        Route::Edit(id) => view! { <form::InstanceForm id=Some(id)/> }.into_any(),
+        Route::Dashboard(id) => {
+            view! { <dashboard::Dashboard source=dashboard::Source::Owner(id)/> }.into_any()
+        }
+    };
+    let owner_nav = move || signed_in() && !matches!(route.get(), Route::Share(_));
     view! {
+        <a class="skip" href="#main-content" on:click=|ev| {
+            ev.prevent_default();
+            if let Some(m) = document().get_element_by_id("main-content") {
+                m.scroll_into_view();
+            }
+        }>"Skip to content"</a>
         <header class="topbar">
-            <h1>"ClearML Task Scheduler"</h1>
+            <a class="brand" href="#/">"ClearML Task Scheduler"</a>
+            <Show when=owner_nav>
+                <nav class="topnav" aria-label="Main">
+                    <a href="#/">"Instances"</a>
+                    <a href="#/new">"New instance"</a>
+                    <button class="link" on:click=move |_| api.sign_out(None)>"Sign out"</button>
+                </nav>
+            </Show>
         </header>
-        <main>
-            <HealthPanel/>
-        </main>
+        <main id="main-content">{dynv(page)}</main>
+        <footer class="footer"><HealthPanel/></footer>
+    }
+}
+
+/// Paste the admin token; it is checked against the server, then kept in sessionStorage.
+#[component]
+fn SignIn() -> impl IntoView {
+    let api = expect_context::<Api>();
+    let token = RwSignal::new(String::new());
+    let busy = RwSignal::new(false);
+    let error = RwSignal::new(None::<String>);
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let t = token.get_untracked().trim().to_string();
+        if t.is_empty() {
+            error.set(Some("Paste the admin token first.".into()));
+            return;
+        }
+        busy.set(true);
+        error.set(None);
+        leptos::task::spawn_local(async move {
+            match api.check_token(&t).await {
+                Ok(()) => api.sign_in(t),
+                Err(e) if e.status == 401 => error.set(Some(format!(
+                    "The server refused this token (401: {}). Check the ADMIN_TOKEN of this deployment.",
+                    e.message
+                ))),
+                Err(e) => error.set(Some(e.message)),
+            }
+            busy.set(false);
+        });
+    };
+    view! {
+        <section class="card signin" aria-labelledby="signin-title">
+            <h1 id="signin-title">"Sign in"</h1>
+            <p class="muted">"Paste the admin token of this deployment (its ADMIN_TOKEN secret). It stays in this browser tab only."</p>
+            {dynv(move || api.notice.get().map(|n| view! { <p class="error" role="alert" id="signin-notice">{n}</p> }))}
+            <form on:submit=submit novalidate>
+                <label for="token">"Admin token"</label>
+                <div class="inline">
+                    <input id="token" type="password" autocomplete="current-password" required
+                        bind:value=token/>
+                    <button type="submit" class="primary" id="signin" disabled=move || busy.get()>
+                        {dynv(move || if busy.get() { "Checking…" } else { "Sign in" })}
+                    </button>
+                </div>
+            </form>
+            {dynv(move || error.get().map(|e| view! { <p class="error" role="alert" id="signin-error">{e}</p> }))}
+        </section>
     }
 }
 
 /// Shows what `/api/health` says: the worker's version and whether the cron ticks.
 #[component]
 fn HealthPanel() -> impl IntoView {
-    let health = LocalResource::new(api::health);
+    let api = expect_context::<Api>();
+    let health = RwSignal::new(None::<Result<api::Health, api::ApiError>>);
+    leptos::task::spawn_local(async move { health.set(Some(api.health().await)) });
     view! {
-        <section class="card" aria-labelledby="health-title">
-            <h2 id="health-title">"Service health"</h2>
-            <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || health.get().map(|result| match result {
-                    Ok(h) => view! {
-                        <dl id="health" class="facts">
-                            <dt>"Version"</dt><dd id="health-version">{h.version}</dd>
-                            <dt>"Server time"</dt><dd id="health-time">{h.time}</dd>
-                            <dt>"Last tick"</dt>
-                            <dd id="health-heartbeat">{h.heartbeat.map(|b| b.scheduled_time).unwrap_or_else(|| "never".into())}</dd>
-                        </dl>
-                    }.into_any(),
-                    Err(e) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
-                })}
-            </Suspense>
+        <section class="health" aria-label="Service health">
+            {dynv(move || match health.get() {
+                None => view! { <span class="muted">"Checking the service…"</span> }.into_any(),
+                Some(Ok(h)) => view! {
+                    <dl id="health" class="facts-inline">
+                        <dt>"Version"</dt><dd id="health-version">{h.version}</dd>
+                        <dt>"Server time"</dt><dd id="health-time">{h.time}</dd>
+                        <dt>"Last tick"</dt>
+                        <dd id="health-heartbeat">{h.heartbeat.map(|b| b.scheduled_time).unwrap_or_else(|| "never".into())}</dd>
+                    </dl>
+                }.into_any(),
+                Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+            })}
         </section>
     }
 }

@@ -174,6 +174,7 @@ impl Drop for Browser {
         let pid = self.driver.id();
         let _ = Command::new("kill")
             .args(["-KILL", "--", &format!("-{pid}")])
+            .stderr(Stdio::null())
             .status();
         let _ = self.driver.wait();
     }

@@ -183,6 +183,7 @@ impl WorkerProcess {
         // The `kill` command signals the whole group (negative pid) without unsafe code.
         let _ = Command::new("kill")
             .args(["-TERM", "--", &format!("-{pid}")])
+            .stderr(Stdio::null())
             .status();
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
@@ -193,6 +194,7 @@ impl WorkerProcess {
         }
         let _ = Command::new("kill")
             .args(["-KILL", "--", &format!("-{pid}")])
+            .stderr(Stdio::null())
             .status();
         let _ = self.child.wait();
     }

@@ -1,0 +1,327 @@
+//! The dashboard: Scheduled Tasks, Executed Tasks, the Scheduler Log and the timeline plot,
+//! refreshed every few seconds. Through a share link it is read-only (no edit controls).
+//!
+//! The tables are keyed lists over memos of the answer, so a refresh that changes nothing
+//! touches no DOM, and one that does replaces only the rows that changed: scroll position,
+//! focus and the share panel's inputs survive.
+
+use crate::api::{Api, Dashboard as Dash, LogItem, Run, ScheduledRow};
+use crate::instances::status_class;
+use crate::util::{download, duration, dynv, file_name, time_or, Time};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use std::time::Duration;
+
+const REFRESH: Duration = Duration::from_secs(5);
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Source {
+    /// The signed-in owner: every control.
+    Owner(String),
+    /// A share link: read-only.
+    Share(String),
+    /// Synthetic data (the benchmark): read-only, no timeline.
+    Bench,
+}
+
+impl Source {
+    fn owner(&self) -> Option<&str> {
+        match self {
+            Source::Owner(id) => Some(id),
+            _ => None,
+        }
+    }
+}
+
+#[component]
+pub fn Dashboard(source: Source) -> impl IntoView {
+    let api = expect_context::<Api>();
+    let data = RwSignal::new(None::<Dash>);
+    let error = RwSignal::new(None::<String>);
+    let busy = StoredValue::new(false);
+    let src = StoredValue::new(source.clone());
+    let load = move || {
+        if busy.get_value() {
+            return;
+        }
+        busy.set_value(true);
+        spawn_local(async move {
+            let answer = match src.get_value() {
+                Source::Owner(id) => api.dashboard(&id).await,
+                Source::Share(token) => api.shared_dashboard(&token).await,
+                Source::Bench => return,
+            };
+            match answer {
+                Ok(d) => {
+                    error.set(None);
+                    if data.with_untracked(|old| old.as_ref() != Some(&d)) {
+                        data.set(Some(d));
+                    }
+                }
+                Err(e) => error.set(Some(e.message)),
+            }
+            busy.set_value(false);
+        });
+    };
+    load();
+    if let Ok(h) = set_interval_with_handle(load, REFRESH) {
+        on_cleanup(move || h.clear());
+    }
+    let refresh = Callback::new(move |_: ()| load());
+    view! {
+        {dynv(move || error.get().map(|e| view! { <p class="error-box" role="alert" id="dashboard-error">{e}</p> }))}
+        <Show when=move || data.with(Option::is_some)
+            fallback=move || (error.with(Option::is_none)).then(|| view! { <p class="card muted loading">"Loading the dashboard…"</p> })>
+            <DashboardView data=data.read_only() source=source.clone() refresh=refresh/>
+        </Show>
+    }
+}
+
+/// The dashboard's content for an answer of `/api/instances/{id}/dashboard` (or a share).
+#[component]
+pub fn DashboardView(
+    data: ReadSignal<Option<Dash>>,
+    source: Source,
+    refresh: Callback<()>,
+) -> impl IntoView {
+    let api = expect_context::<Api>();
+    let instance = Memo::new(move |_| {
+        data.with(|d| d.as_ref().map(|d| d.instance.clone()).unwrap_or_default())
+    });
+    let scheduled = Memo::new(move |_| {
+        data.with(|d| d.as_ref().map(|d| d.scheduled.clone()).unwrap_or_default())
+    });
+    let runs =
+        Memo::new(move |_| data.with(|d| d.as_ref().map(|d| d.runs.clone()).unwrap_or_default()));
+    let log =
+        Memo::new(move |_| data.with(|d| d.as_ref().map(|d| d.log.clone()).unwrap_or_default()));
+    let owner = StoredValue::new(source.owner().map(str::to_string));
+    let is_owner = owner.with_value(Option::is_some);
+    let note = RwSignal::new(None::<String>);
+    let act = move |item: Option<String>, action: &'static str| {
+        let Some(id) = owner.get_value() else { return };
+        spawn_local(async move {
+            let res = match &item {
+                Some(item) => api.task_action(&id, item, action).await,
+                None => api.set_instance(&id, action).await,
+            };
+            note.set(Some(match res {
+                Ok(()) if action == "run" => {
+                    "Run requested: it starts at the next tick.".to_string()
+                }
+                Ok(()) => format!("Done: {action}."),
+                Err(e) => e.message,
+            }));
+            refresh.run(());
+        });
+    };
+    let export = move |_| {
+        let Some(id) = owner.get_value() else { return };
+        spawn_local(async move {
+            match api.export(&id).await {
+                Ok(text) => download(
+                    &file_name(&instance.get_untracked().name),
+                    &text,
+                    "application/json",
+                ),
+                Err(e) => note.set(Some(e.message)),
+            }
+        });
+    };
+    let owner_head = is_owner.then(|| {
+        let edit = format!("#/instances/{}/edit", crate::api::seg(&owner.get_value().unwrap_or_default()));
+        view! {
+            <div class="actions">
+                <a class="button" href=edit id="edit-instance">"Edit"</a>
+                <button id="toggle-instance" on:click=move |_| {
+                    act(None, if instance.get_untracked().paused { "resume" } else { "pause" })
+                }>{dynv(move || if instance.get().paused { "Resume instance" } else { "Pause instance" })}</button>
+                <button id="export-instance" on:click=export>"Export configuration"</button>
+            </div>
+        }
+    });
+    view! {
+        <section class="card" aria-labelledby="dash-title">
+            <div class="card-head">
+                <h1 id="dash-title">
+                    {dynv(move || instance.get().name)}
+                    {dynv(move || instance.get().paused.then(|| view! { <span class="badge paused">"Paused"</span> }))}
+                    {(!is_owner).then(|| view! { <span class="badge">"Read-only"</span> })}
+                </h1>
+                {owner_head}
+            </div>
+            {dynv(move || note.get().map(|n| view! { <p class="note" role="status" id="dash-note">{n}</p> }))}
+        </section>
+        <section class="card" aria-labelledby="scheduled-title">
+            <h2 id="scheduled-title">"Scheduled Tasks"</h2>
+            <Show when=move || !scheduled.with(Vec::is_empty)
+                fallback=|| view! { <p class="muted empty">"No scheduled tasks."</p> }>
+                <div class="table-wrap">
+                    <table class="table" id="scheduled">
+                        <thead><tr>
+                            <th scope="col">"Task ID"</th><th scope="col">"Queue"</th><th scope="col">"Schedule"</th>
+                            <th scope="col">"Description"</th><th scope="col">"Next run"</th>
+                            {is_owner.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
+                        </tr></thead>
+                        <tbody>
+                            <For each=move || scheduled.get().into_iter().enumerate() key=|r| r.clone() let:r>
+                                <ScheduledLine row=r.1 owner=is_owner act=act/>
+                            </For>
+                        </tbody>
+                    </table>
+                </div>
+            </Show>
+        </section>
+        <section class="card" aria-labelledby="runs-title">
+            <h2 id="runs-title">"Executed Tasks"</h2>
+            <Show when=move || runs.with(|r| !r.items.is_empty())
+                fallback=|| view! { <p class="muted empty">"Nothing has run yet."</p> }>
+                <div class="table-wrap">
+                    <table class="table" id="runs">
+                        <thead><tr>
+                            <th scope="col">"Started"</th><th scope="col">"Finished"</th><th scope="col">"Status"</th>
+                            <th scope="col" class="num">"Duration"</th><th scope="col">"Task ID"</th>
+                        </tr></thead>
+                        <tbody>
+                            <For each=move || runs.get().items key=run_key let:r>
+                                <RunLine run=r/>
+                            </For>
+                        </tbody>
+                    </table>
+                </div>
+                {dynv(move || runs.with(|r| (r.total > r.items.len() as u64).then(|| view! {
+                    <p class="muted">{format!("The {} most recent of {} runs.", r.items.len(), r.total)}</p>
+                })))}
+            </Show>
+        </section>
+        <section class="card" aria-labelledby="timeline-title">
+            <h2 id="timeline-title">"Timeline"</h2>
+            <Timeline source=source.clone() data=data/>
+        </section>
+        <section class="card" aria-labelledby="log-title">
+            <h2 id="log-title">"Scheduler Log"</h2>
+            <Show when=move || log.with(|l| !l.items.is_empty())
+                fallback=|| view! { <p class="muted empty">"The log is empty."</p> }>
+                <ol class="log" id="log">
+                    <For each=move || log.get().items.into_iter().enumerate() key=|l| (l.0, l.1.at.clone(), l.1.message.clone()) let:l>
+                        <LogLine line=l.1/>
+                    </For>
+                </ol>
+            </Show>
+        </section>
+        {dynv(move || owner.get_value().map(|id| view! { <crate::share::SharePanel id=id/> }))}
+    }
+}
+
+fn run_key(r: &Run) -> String {
+    format!(
+        "{}|{}|{}|{}",
+        r.task_id,
+        r.status,
+        r.finished.as_deref().unwrap_or(""),
+        r.duration_seconds.map(f64::to_bits).unwrap_or(0)
+    )
+}
+
+#[component]
+fn ScheduledLine(
+    row: ScheduledRow,
+    owner: bool,
+    act: impl Fn(Option<String>, &'static str) + Copy + Send + Sync + 'static,
+) -> impl IntoView {
+    let item = StoredValue::new(row.item.clone());
+    let enabled = row.enabled;
+    view! {
+        <tr class:disabled=!enabled data-item=row.item.clone()>
+            <td class="mono" title=row.project.clone().map(|p| format!("Destination project: {p}"))>{row.base_task_id}</td>
+            <td>{row.queue}</td>
+            <td class="mono">{row.clearml}</td>
+            <td>{row.description}</td>
+            <td>{if enabled { time_or(row.next_run, "—") } else { view! { <span class="badge paused">"Paused"</span> }.into_any() }}</td>
+            {owner.then(|| view! {
+                <td class="row-actions">
+                    <button class="small run-now" on:click=move |_| act(Some(item.get_value()), "run")>"Run now"</button>
+                    <button class="small task-toggle" on:click=move |_| act(Some(item.get_value()), if enabled { "pause" } else { "resume" })>
+                        {if enabled { "Pause" } else { "Resume" }}
+                    </button>
+                </td>
+            })}
+        </tr>
+    }
+}
+
+#[component]
+fn RunLine(run: Run) -> impl IntoView {
+    let status = run.status.clone();
+    let task = run.task_id.clone();
+    view! {
+        <tr>
+            <td><Time iso=run.started/></td>
+            <td class="finished">{time_or(run.finished, "None")}</td>
+            <td><span class=format!("status {}", status_class(&status))>{status.clone()}</span></td>
+            <td class="num">{run.duration_seconds.map(duration).unwrap_or_else(|| "—".into())}</td>
+            <td class="mono">{match run.link {
+                Some(href) => view! { <a href=href target="_blank" rel="noopener noreferrer">{task}</a> }.into_any(),
+                None => view! { <span>{task}</span> }.into_any(),
+            }}</td>
+        </tr>
+    }
+}
+
+#[component]
+fn LogLine(line: LogItem) -> impl IntoView {
+    let level = line.level.to_ascii_lowercase();
+    view! {
+        <li class=format!("lvl-{level}")>
+            <Time iso=line.at/>
+            <span class="level">{level.to_ascii_uppercase()}</span>
+            <span class="msg">{line.message}</span>
+        </li>
+    }
+}
+
+/// The timeline plot as an `<img>`: through a share its public SVG URL; for the owner the SVG is
+/// fetched with the token and shown as a `data:` URL (an `<img>` cannot send a header).
+#[component]
+fn Timeline(source: Source, data: ReadSignal<Option<Dash>>) -> impl IntoView {
+    let api = expect_context::<Api>();
+    let src = RwSignal::new(None::<String>);
+    let failed = RwSignal::new(false);
+    let count = StoredValue::new(0u32);
+    Effect::new(move |_| {
+        data.track();
+        count.update_value(|c| *c += 1);
+        match &source {
+            Source::Share(token) => src.set(Some(format!(
+                "/embed/{}/timeline.svg?r={}",
+                crate::api::seg(token),
+                count.get_value()
+            ))),
+            Source::Owner(id) => {
+                let id = id.clone();
+                spawn_local(async move {
+                    match api.timeline(&id).await {
+                        Ok(svg) => {
+                            failed.set(false);
+                            src.set(Some(format!(
+                                "data:image/svg+xml;charset=utf-8,{}",
+                                String::from(js_sys::encode_uri_component(&svg))
+                            )))
+                        }
+                        Err(_) => failed.set(true),
+                    }
+                });
+            }
+            Source::Bench => {}
+        }
+    });
+    view! {
+        {dynv(move || match (src.get(), failed.get()) {
+            (_, true) => view! { <p class="muted">"The timeline is not available."</p> }.into_any(),
+            (Some(s), _) => view! {
+                <img class="timeline" id="timeline" src=s alt="Timeline of the scheduled and executed runs"/>
+            }.into_any(),
+            (None, _) => view! { <p class="muted loading">"Loading the timeline…"</p> }.into_any(),
+        })}
+    }
+}

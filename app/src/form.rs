@@ -1,0 +1,782 @@
+//! The instance form (create and edit) with the seed's fields, Import and Export Configuration.
+//!
+//! Each scheduled-task row holds its fields as signals ([`Row`]); as the user types, the row
+//! asks `/api/preview` (debounced) for its next 5 runs, its ClearML form and English sentence,
+//! and shows each validation message next to its field. Save sends the whole configuration;
+//! the server's errors (`scheduled_tasks[1].times[0]`) land next to the fields they name.
+
+use crate::api::{Api, FieldError, Preview};
+use crate::route::{dashboard_href, go};
+use crate::util::{download, dynv, file_name, read_chosen_file, Time};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use serde_json::{Map, Value};
+use std::time::Duration;
+
+const FORMAT: &str = "clearml-task-scheduler/v1";
+const DEBOUNCE: Duration = Duration::from_millis(350);
+const WEEKDAYS: [&str; 7] = [
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+const WEEKDAY_LABELS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+/// The task fields the form edits; any other field of an imported task (`id`, `name`,
+/// `catch_up`, …) is kept as it was.
+const EDITED: [&str; 14] = [
+    "base_task_id",
+    "destination_project",
+    "queue",
+    "recurrence",
+    "times",
+    "date",
+    "weekdays",
+    "days",
+    "cron",
+    "timezone",
+    "enabled",
+    "single_instance",
+    "execution_limit_hours",
+    "task_parameters",
+];
+
+/// One scheduled-task row of the form.
+#[derive(Clone, Copy)]
+struct Row {
+    key: usize,
+    /// Fields the form does not edit, kept for the round trip.
+    extra: StoredValue<Map<String, Value>>,
+    base_task_id: RwSignal<String>,
+    destination_project: RwSignal<String>,
+    queue: RwSignal<String>,
+    recurrence: RwSignal<String>,
+    /// Times of day, each with a stable key so typing never re-creates its input.
+    times: RwSignal<Vec<(usize, RwSignal<String>)>>,
+    date: RwSignal<String>,
+    weekdays: RwSignal<Vec<String>>,
+    days: RwSignal<String>,
+    cron: RwSignal<String>,
+    timezone: RwSignal<String>,
+    enabled: RwSignal<bool>,
+    single_instance: RwSignal<bool>,
+    limit: RwSignal<String>,
+    params: RwSignal<String>,
+    /// Validation messages by path inside the task (`times[0]`, `queue`, `""`).
+    errors: RwSignal<Vec<FieldError>>,
+    preview: RwSignal<Option<Preview>>,
+    /// The user changed something (or the row came from a file): live help is on.
+    touched: RwSignal<bool>,
+}
+
+fn next_key() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+fn text(v: Option<&Value>) -> String {
+    match v {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(other) => other.to_string(),
+    }
+}
+
+impl Row {
+    fn blank() -> Row {
+        Row::from_json(&Value::Object(Map::new()), false)
+    }
+
+    fn from_json(v: &Value, touched: bool) -> Row {
+        let empty = Map::new();
+        let o = v.as_object().unwrap_or(&empty);
+        let extra: Map<String, Value> = o
+            .iter()
+            .filter(|(k, _)| !EDITED.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let list = |k: &str| {
+            o.get(k)
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default()
+        };
+        let mut times: Vec<_> = list("times")
+            .iter()
+            .map(|t| (next_key(), RwSignal::new(text(Some(t)))))
+            .collect();
+        if times.is_empty() {
+            times.push((next_key(), RwSignal::new(String::new())));
+        }
+        let params = o
+            .get("task_parameters")
+            .and_then(Value::as_object)
+            .map(|m| {
+                m.iter()
+                    .map(|(k, v)| format!("{k}={}", text(Some(v))))
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            })
+            .unwrap_or_default();
+        let recurrence = o
+            .get("recurrence")
+            .and_then(Value::as_str)
+            .unwrap_or("daily")
+            .to_string();
+        let timezone = o
+            .get("timezone")
+            .and_then(Value::as_str)
+            .unwrap_or("UTC")
+            .to_string();
+        Row {
+            key: next_key(),
+            extra: StoredValue::new(extra),
+            base_task_id: RwSignal::new(text(o.get("base_task_id"))),
+            destination_project: RwSignal::new(text(o.get("destination_project"))),
+            queue: RwSignal::new(
+                o.get("queue")
+                    .map(|q| text(Some(q)))
+                    .unwrap_or_else(|| "default".into()),
+            ),
+            recurrence: RwSignal::new(recurrence),
+            times: RwSignal::new(times),
+            date: RwSignal::new(text(o.get("date"))),
+            weekdays: RwSignal::new(list("weekdays").iter().map(|d| text(Some(d))).collect()),
+            days: RwSignal::new(
+                list("days")
+                    .iter()
+                    .map(|d| text(Some(d)))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            ),
+            cron: RwSignal::new(text(o.get("cron"))),
+            timezone: RwSignal::new(timezone),
+            enabled: RwSignal::new(o.get("enabled").and_then(Value::as_bool).unwrap_or(true)),
+            single_instance: RwSignal::new(
+                o.get("single_instance")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+            ),
+            limit: RwSignal::new(text(o.get("execution_limit_hours"))),
+            params: RwSignal::new(params),
+            errors: RwSignal::new(Vec::new()),
+            preview: RwSignal::new(None),
+            touched: RwSignal::new(touched),
+        }
+    }
+
+    /// The task as the configuration file writes it (defaults omitted). Tracks every field.
+    fn to_json(self) -> Value {
+        let mut o = self.extra.get_value();
+        let mut put = |k: &str, v: Value| {
+            o.insert(k.into(), v);
+        };
+        put("base_task_id", self.base_task_id.get().trim().into());
+        let project = self.destination_project.get();
+        if !project.trim().is_empty() {
+            put("destination_project", project.trim().into());
+        }
+        put("queue", self.queue.get().trim().into());
+        let rec = self.recurrence.get();
+        put("recurrence", rec.clone().into());
+        if rec == "cron" {
+            put("cron", self.cron.get().trim().into());
+        } else {
+            let times: Vec<Value> = self
+                .times
+                .get()
+                .iter()
+                .map(|(_, t)| t.get().trim().to_string().into())
+                .collect();
+            put("times", times.into());
+        }
+        match rec.as_str() {
+            "none" => put("date", self.date.get().trim().into()),
+            "weekly" => put(
+                "weekdays",
+                self.weekdays
+                    .get()
+                    .into_iter()
+                    .map(Value::from)
+                    .collect::<Vec<_>>()
+                    .into(),
+            ),
+            "monthly" => {
+                let days: Vec<Value> = self
+                    .days
+                    .get()
+                    .split([',', ' '])
+                    .filter(|d| !d.is_empty())
+                    .map(|d| {
+                        d.parse::<u64>()
+                            .map(Value::from)
+                            .unwrap_or_else(|_| d.to_string().into())
+                    })
+                    .collect();
+                put("days", days.into());
+            }
+            _ => {}
+        }
+        let tz = self.timezone.get();
+        if !tz.trim().is_empty() && tz.trim() != "UTC" {
+            put("timezone", tz.trim().into());
+        }
+        if !self.enabled.get() {
+            put("enabled", false.into());
+        }
+        if self.single_instance.get() {
+            put("single_instance", true.into());
+        }
+        let limit = self.limit.get();
+        if !limit.trim().is_empty() {
+            // A number when it is one; otherwise the text, so the server names the problem.
+            let v = limit
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .and_then(|f| serde_json::Number::from_f64(f).map(Value::Number));
+            put(
+                "execution_limit_hours",
+                v.unwrap_or_else(|| limit.trim().into()),
+            );
+        }
+        let params: Map<String, Value> = self
+            .params
+            .get()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| match l.split_once('=') {
+                Some((k, v)) => (k.trim().to_string(), v.trim().into()),
+                None => (l.trim().to_string(), Value::String(String::new())),
+            })
+            .collect();
+        if !params.is_empty() {
+            put("task_parameters", params.into());
+        }
+        Value::Object(o)
+    }
+
+    /// Messages for a field: its own path, and paths below it (`times` also shows `times[2]`
+    /// unless `exact`).
+    fn messages(self, field: &'static str, exact: bool) -> Signal<Vec<String>> {
+        Signal::derive(move || {
+            if !self.touched.get() {
+                return Vec::new();
+            }
+            self.errors.with(|es| {
+                es.iter()
+                    .filter(|e| {
+                        e.path == field
+                            || (!exact
+                                && (e.path.starts_with(&format!("{field}["))
+                                    || e.path.starts_with(&format!("{field}."))))
+                    })
+                    .map(|e| e.message.clone())
+                    .collect()
+            })
+        })
+    }
+}
+
+/// Splits the save errors by row: `scheduled_tasks[1].times[0]` → row 1, `times[0]`.
+fn route_errors(errors: &[FieldError], rows: &[Row]) -> (Vec<FieldError>, Vec<Vec<FieldError>>) {
+    let mut top = Vec::new();
+    let mut per_row = vec![Vec::new(); rows.len()];
+    for e in errors {
+        let routed = e.path.strip_prefix("scheduled_tasks[").and_then(|rest| {
+            let (n, tail) = rest.split_once(']')?;
+            let i: usize = n.parse().ok()?;
+            (i < rows.len()).then(|| (i, tail.trim_start_matches('.').to_string()))
+        });
+        match routed {
+            Some((i, path)) => per_row[i].push(FieldError {
+                path,
+                message: e.message.clone(),
+            }),
+            None => top.push(e.clone()),
+        }
+    }
+    (top, per_row)
+}
+
+#[component]
+pub fn InstanceForm(id: Option<String>) -> impl IntoView {
+    let api = expect_context::<Api>();
+    let editing = id.clone();
+    let name = RwSignal::new(String::new());
+    let rows = RwSignal::new(Vec::<Row>::new());
+    let top_errors = RwSignal::new(Vec::<FieldError>::new());
+    let status = RwSignal::new(None::<String>);
+    let saving = RwSignal::new(false);
+    let loaded = RwSignal::new(id.is_none());
+    let name_touched = RwSignal::new(false);
+
+    let fill = move |config: &Value| {
+        name.set(text(config.get("name")));
+        let list = config
+            .get("scheduled_tasks")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        rows.set(list.iter().map(|t| Row::from_json(t, true)).collect());
+        top_errors.set(Vec::new());
+        name_touched.set(true);
+    };
+    if let Some(id) = id.clone() {
+        spawn_local(async move {
+            match api.instance(&id).await {
+                Ok(detail) => {
+                    fill(&detail.config);
+                    loaded.set(true);
+                }
+                Err(e) => status.set(Some(e.message)),
+            }
+        });
+    } else {
+        rows.set(vec![Row::blank()]);
+    }
+
+    let config = move || {
+        let tasks: Vec<Value> = rows.get().iter().map(|r| r.to_json()).collect();
+        serde_json::json!({"format": FORMAT, "name": name.get().trim(), "scheduled_tasks": tasks})
+    };
+
+    let editing_id = StoredValue::new(editing.clone());
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let body = config().to_string();
+        saving.set(true);
+        status.set(None);
+        spawn_local(async move {
+            let result = match editing_id.get_value() {
+                Some(id) => api.update(&id, body).await.map(|()| id),
+                None => api.create(body).await.map(|c| c.id),
+            };
+            saving.set(false);
+            match result {
+                Ok(id) => go(&dashboard_href(&id)),
+                Err(e) => {
+                    let current = rows.get_untracked();
+                    let (mut top, per_row) = route_errors(&e.errors, &current);
+                    for (row, errs) in current.iter().zip(per_row) {
+                        row.touched.set(true);
+                        row.errors.set(errs);
+                    }
+                    name_touched.set(true);
+                    if e.errors.is_empty() {
+                        top.push(FieldError {
+                            path: e.field.clone().unwrap_or_default(),
+                            message: e.message.clone(),
+                        });
+                    }
+                    let n = e.errors.len().max(1);
+                    status.set(Some(format!(
+                        "Not saved: {n} problem{} to fix{}.",
+                        if n == 1 { "" } else { "s" },
+                        if e.errors.is_empty() {
+                            ""
+                        } else {
+                            ", shown next to the fields"
+                        }
+                    )));
+                    top_errors.set(top);
+                }
+            }
+        });
+    };
+
+    let import = move |ev: leptos::ev::Event| {
+        spawn_local(async move {
+            let Some((file, body)) = read_chosen_file(&ev).await else {
+                return;
+            };
+            match serde_json::from_str::<Value>(&body) {
+                Ok(v) if v.get("scheduled_tasks").is_some() => {
+                    fill(&v);
+                    status.set(Some(format!("Imported {file}: check the fields, then save.")));
+                }
+                Ok(Value::Array(_)) => status.set(Some(format!(
+                    "{file} is a ClearML SDK schedule list: import it from the instances list (Import configuration), then edit it."
+                ))),
+                Ok(_) => status.set(Some(format!("{file} has no \"scheduled_tasks\": it is not a scheduler configuration."))),
+                Err(e) => status.set(Some(format!("{file} is not JSON: {e}"))),
+            }
+        });
+    };
+    let export = move |_| {
+        let mut text = serde_json::to_string_pretty(&config()).unwrap_or_default();
+        text.push('\n');
+        download(&file_name(&name.get_untracked()), &text, "application/json");
+    };
+    let name_errors = Signal::derive(move || {
+        top_errors.with(|es| {
+            es.iter()
+                .filter(|e| e.path == "name")
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+        })
+    });
+    let other_errors = move || {
+        top_errors.with(|es| {
+            es.iter()
+                .filter(|e| e.path != "name")
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    let title = if editing.is_some() {
+        "Edit scheduler instance"
+    } else {
+        "New scheduler instance"
+    };
+    let cancel = editing
+        .as_deref()
+        .map(dashboard_href)
+        .unwrap_or_else(|| "#/".into());
+
+    view! {
+        <form class="instance-form" on:submit=save novalidate aria-labelledby="form-title">
+            <section class="card">
+                <div class="card-head">
+                    <h1 id="form-title">{title}</h1>
+                    <div class="actions">
+                        <label class="button file">
+                            "Import Configuration"
+                            <input type="file" id="import-config" accept=".json,application/json" on:change=import/>
+                        </label>
+                        <button type="button" id="export-config" on:click=export>"Export Configuration"</button>
+                    </div>
+                </div>
+                <Show when=move || loaded.get() fallback=|| view! { <p class="muted loading">"Loading the configuration…"</p> }>
+                    <div class="field">
+                        <label for="instance-name">"Scheduling Job Name"</label>
+                        <input id="instance-name" type="text" bind:value=name placeholder="Nightly retraining"
+                            aria-describedby="instance-name-msg" on:input=move |_| name_touched.set(true)/>
+                        <FieldMessages id="instance-name-msg".to_string() messages=name_errors/>
+                    </div>
+                </Show>
+            </section>
+            <Show when=move || loaded.get()>
+                <h2 class="section-title">"Scheduled Tasks"</h2>
+                <For each=move || rows.get().into_iter().enumerate() key=|(_, r)| r.key let:pair>
+                    <TaskRow index=pair.0 row=pair.1 rows=rows/>
+                </For>
+                <button type="button" class="add" id="add-item" on:click=move |_| rows.update(|r| r.push(Row::blank()))>
+                    "+ Add item"
+                </button>
+            </Show>
+            <div class="card save-bar">
+                {dynv(move || (!other_errors().is_empty()).then(|| view! {
+                    <ul class="error-list" role="alert" id="form-errors">
+                        {other_errors().into_iter().map(|e| view! {
+                            <li>{if e.path.is_empty() { e.message } else { format!("{}: {}", e.path, e.message) }}</li>
+                        }).collect_view()}
+                    </ul>
+                }))}
+                {dynv(move || status.get().map(|s| view! { <p class="status-line" role="status" id="form-status">{s}</p> }))}
+                <div class="actions">
+                    <a class="button" href=cancel>"Cancel"</a>
+                    <button type="submit" class="primary" id="save" disabled=move || saving.get() || !loaded.get()>
+                        {dynv(move || if saving.get() { "Saving…" } else { "Save" })}
+                    </button>
+                </div>
+            </div>
+        </form>
+    }
+}
+
+/// Validation messages under a field (`role=alert` so screen readers hear them).
+#[component]
+fn FieldMessages(id: String, messages: Signal<Vec<String>>) -> impl IntoView {
+    view! {
+        <div class="field-msg" id=id aria-live="polite">
+            {dynv(move || messages.get().into_iter().map(|m| view! { <p class="error">{m}</p> }).collect_view())}
+        </div>
+    }
+}
+
+#[component]
+fn TaskRow(index: usize, row: Row, rows: RwSignal<Vec<Row>>) -> impl IntoView {
+    let api = expect_context::<Api>();
+    let k = row.key;
+    let fid = move |name: &str| format!("t{k}-{name}");
+    let position = move || {
+        rows.with(|rs| {
+            rs.iter()
+                .position(|r| r.key == k)
+                .map(|i| i + 1)
+                .unwrap_or(index + 1)
+        })
+    };
+
+    // Live preview: debounced, only the newest answer counts.
+    let timer = StoredValue::new(None::<TimeoutHandle>);
+    let seq = StoredValue::new(0u32);
+    Effect::new(move |_| {
+        let task = row.to_json();
+        if !row.touched.get() {
+            return;
+        }
+        if let Some(h) = timer.get_value() {
+            h.clear();
+        }
+        seq.update_value(|s| *s += 1);
+        let mine = seq.get_value();
+        let handle = set_timeout_with_handle(
+            move || {
+                spawn_local(async move {
+                    let answer = api.preview(&task).await;
+                    if seq.get_value() != mine {
+                        return;
+                    }
+                    match answer {
+                        Ok(p) => {
+                            row.errors.set(Vec::new());
+                            row.preview.set(Some(p));
+                        }
+                        Err(e) if !e.errors.is_empty() => {
+                            row.preview.set(None);
+                            row.errors.set(e.errors);
+                        }
+                        Err(e) => {
+                            row.preview.set(None);
+                            row.errors.set(vec![FieldError {
+                                path: e.field.unwrap_or_default(),
+                                message: e.message,
+                            }]);
+                        }
+                    }
+                });
+            },
+            DEBOUNCE,
+        );
+        timer.set_value(handle.ok());
+    });
+    let touch = move |_| row.touched.set(true);
+    let rec = row.recurrence;
+    let unplaced = Signal::derive(move || {
+        let known = [
+            "base_task_id",
+            "destination_project",
+            "queue",
+            "recurrence",
+            "times",
+            "date",
+            "weekdays",
+            "days",
+            "cron",
+            "timezone",
+            "execution_limit_hours",
+            "task_parameters",
+            "single_instance",
+        ];
+        if !row.touched.get() {
+            return Vec::new();
+        }
+        row.errors.with(|es| {
+            es.iter()
+                .filter(|e| {
+                    !known.iter().any(|f| {
+                        e.path == *f
+                            || e.path.starts_with(&format!("{f}["))
+                            || e.path.starts_with(&format!("{f}."))
+                    })
+                })
+                .map(|e| {
+                    if e.path.is_empty() {
+                        e.message.clone()
+                    } else {
+                        format!("{}: {}", e.path, e.message)
+                    }
+                })
+                .collect::<Vec<_>>()
+        })
+    });
+
+    view! {
+        <fieldset class="card task-row" data-row=k on:input=touch on:change=touch>
+            <legend>{dynv(move || format!("Task {}", position()))}</legend>
+            <div class="row-grid">
+                <TextField id=fid("base") label="Base Task ID" value=row.base_task_id placeholder="aabbccddeeff00112233445566778899"
+                    messages=row.messages("base_task_id", false) class="mono"/>
+                <TextField id=fid("project") label="Destination Project" value=row.destination_project placeholder="Scheduled/retrain"
+                    messages=row.messages("destination_project", false) class=""/>
+                <TextField id=fid("queue") label="Queue" value=row.queue placeholder="default"
+                    messages=row.messages("queue", false) class=""/>
+                <div class="field">
+                    <label for=fid("recurrence")>"Recurrence"</label>
+                    <select id=fid("recurrence") class="recurrence" prop:value=move || rec.get()
+                        on:change=move |ev| rec.set(event_target_value(&ev))>
+                        <option value="none">"None"</option>
+                        <option value="daily">"Daily"</option>
+                        <option value="weekly">"Weekly"</option>
+                        <option value="monthly">"Monthly"</option>
+                        <option value="cron">"Cron"</option>
+                    </select>
+                    <FieldMessages id=fid("recurrence-msg") messages=row.messages("recurrence", false)/>
+                </div>
+                <TextField id=fid("tz") label="Time zone" value=row.timezone placeholder="UTC"
+                    messages=row.messages("timezone", false) class=""/>
+            </div>
+            <Show when=move || rec.get() != "cron">
+                <Times row=row/>
+            </Show>
+            <Show when=move || rec.get() == "none">
+                <div class="field narrow">
+                    <label for=fid("date")>"Date"</label>
+                    <input id=fid("date") class="date" type="date" bind:value=row.date/>
+                    <FieldMessages id=fid("date-msg") messages=row.messages("date", false)/>
+                </div>
+            </Show>
+            <Show when=move || rec.get() == "weekly">
+                <fieldset class="weekdays">
+                    <legend>"Weekdays"</legend>
+                    {WEEKDAYS.iter().zip(WEEKDAY_LABELS).map(|(d, label)| {
+                        let day = d.to_string();
+                        let checked = { let day = day.clone(); move || row.weekdays.with(|w| w.contains(&day)) };
+                        let toggle = { let day = day.clone(); move |ev| {
+                            let on = event_target_checked(&ev);
+                            row.weekdays.update(|w| {
+                                w.retain(|x| x != &day);
+                                if on {
+                                    w.push(day.clone());
+                                    w.sort_by_key(|x| WEEKDAYS.iter().position(|y| y == x));
+                                }
+                            });
+                        }};
+                        view! {
+                            <label class="check"><input type="checkbox" value=day.clone() prop:checked=checked on:change=toggle/>
+                                {label}</label>
+                        }
+                    }).collect_view()}
+                    <FieldMessages id=fid("weekdays-msg") messages=row.messages("weekdays", false)/>
+                </fieldset>
+            </Show>
+            <Show when=move || rec.get() == "monthly">
+                <TextField id=fid("days") label="Days of the month (numbers, or \"last\")" value=row.days placeholder="1, 15, last"
+                    messages=row.messages("days", false) class="days"/>
+            </Show>
+            <Show when=move || rec.get() == "cron">
+                <TextField id=fid("cron") label="Cron expression (minute hour day month weekday)" value=row.cron placeholder="*/15 * * * *"
+                    messages=row.messages("cron", false) class="mono cron"/>
+            </Show>
+            <details class="options">
+                <summary>"Options: single instance, execution limit, task parameters"</summary>
+                <div class="row-grid">
+                    <div class="field">
+                        <label class="check"><input type="checkbox" id=fid("single") bind:checked=row.single_instance/>
+                            "Single instance (skip a run while the previous one is still running)"</label>
+                        <FieldMessages id=fid("single-msg") messages=row.messages("single_instance", false)/>
+                    </div>
+                    <div class="field">
+                        <label class="check"><input type="checkbox" id=fid("enabled") bind:checked=row.enabled/>"Enabled"</label>
+                    </div>
+                    <TextField id=fid("limit") label="Execution limit (hours)" value=row.limit placeholder="2.5"
+                        messages=row.messages("execution_limit_hours", false) class=""/>
+                    <div class="field wide">
+                        <label for=fid("params")>"Task parameters (one name=value a line)"</label>
+                        <textarea id=fid("params") rows="3" placeholder="Args/batch=12" bind:value=row.params></textarea>
+                        <FieldMessages id=fid("params-msg") messages=row.messages("task_parameters", false)/>
+                    </div>
+                </div>
+            </details>
+            <FieldMessages id=fid("other-msg") messages=unplaced/>
+            <PreviewBox row=row/>
+            <div class="row-foot">
+                <button type="button" class="small danger remove-item"
+                    on:click=move |_| rows.update(|rs| rs.retain(|r| r.key != k))>"Remove item"</button>
+            </div>
+        </fieldset>
+    }
+}
+
+#[component]
+fn TextField(
+    id: String,
+    label: &'static str,
+    value: RwSignal<String>,
+    placeholder: &'static str,
+    messages: Signal<Vec<String>>,
+    class: &'static str,
+) -> impl IntoView {
+    let msg_id = format!("{id}-msg");
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <input id=id type="text" class=class placeholder=placeholder bind:value=value
+                aria-describedby=msg_id.clone() aria-invalid=move || (!messages.with(Vec::is_empty)).to_string()/>
+            <FieldMessages id=msg_id messages=messages/>
+        </div>
+    }
+}
+
+/// "Time of the Day": one or more `HH:MM` inputs, add and remove.
+#[component]
+fn Times(row: Row) -> impl IntoView {
+    let add = move |_| {
+        row.times
+            .update(|t| t.push((next_key(), RwSignal::new(String::new()))))
+    };
+    let k = row.key;
+    view! {
+        <fieldset class="times">
+            <legend>"Time of the Day (HH:MM)"</legend>
+            <For each=move || row.times.get() key=|(key, _)| *key let:t>
+                {
+                    let (tk, value) = t;
+                    let index = move || row.times.with(|ts| ts.iter().position(|(x, _)| *x == tk).unwrap_or(0));
+                    let messages = Signal::derive(move || {
+                        let path = format!("times[{}]", index());
+                        if !row.touched.get() {
+                            return Vec::new();
+                        }
+                        row.errors.with(|es| es.iter().filter(|e| e.path == path).map(|e| e.message.clone()).collect::<Vec<_>>())
+                    });
+                    let id = format!("t{k}-time-{tk}");
+                    view! {
+                        <div class="time">
+                            <label class="sr-only" for=id.clone()>{dynv(move || format!("Time {}", index() + 1))}</label>
+                            <input id=id.clone() type="text" class="time-input" inputmode="numeric" placeholder="06:20"
+                                size="6" bind:value=value aria-describedby=format!("{id}-msg")
+                                aria-invalid=move || (!messages.with(Vec::is_empty)).to_string()/>
+                            <button type="button" class="small icon remove-time" aria-label="Remove this time"
+                                disabled=move || row.times.with(|t| t.len() <= 1)
+                                on:click=move |_| { row.touched.set(true); row.times.update(|ts| ts.retain(|(x, _)| *x != tk)) }>"×"</button>
+                            <FieldMessages id=format!("{id}-msg") messages=messages/>
+                        </div>
+                    }
+                }
+            </For>
+            <button type="button" class="small add-time" on:click=add>"+ Add time"</button>
+            <FieldMessages id=format!("t{k}-times-msg") messages=row.messages("times", true)/>
+        </fieldset>
+    }
+}
+
+/// The row's live help: ClearML's form, the sentence, the next 5 runs.
+#[component]
+fn PreviewBox(row: Row) -> impl IntoView {
+    view! {
+        <div class="preview" aria-live="polite">
+            {dynv(move || match row.preview.get() {
+                Some(p) => view! {
+                    <p class="sentence">{p.description}</p>
+                    <p class="mono muted clearml">{p.clearml.join("; ")}</p>
+                    {(!p.next.is_empty()).then(|| view! {
+                        <div class="next-runs">
+                            <span class="muted">"Next runs: "</span>
+                            <ol class="next">{p.next.into_iter().map(|t| view! { <li><Time iso=t/></li> }).collect_view()}</ol>
+                        </div>
+                    })}
+                }.into_any(),
+                None if row.touched.get() && row.errors.with(Vec::is_empty) => view! { <p class="muted">"Checking…"</p> }.into_any(),
+                None if row.touched.get() => view! { <p class="muted">"Fix the fields above to see the next runs."</p> }.into_any(),
+                None => view! { <p class="muted">"Fill in the row to see when it runs."</p> }.into_any(),
+            })}
+        </div>
+    }
+}

@@ -1,0 +1,64 @@
+//! Hash routes: `#/`, `#/new`, `#/instances/ID`, `#/instances/ID/edit`, `#/share/TOKEN`.
+//! A share link may also arrive as the path `/share/TOKEN` when the server serves the app there.
+
+use leptos::prelude::*;
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum Route {
+    List,
+    New,
+    Dashboard(String),
+    Edit(String),
+    Share(String),
+    /// `#/bench/N`: renders a synthetic dashboard of N rows and N runs and times it.
+    Bench(usize),
+}
+
+pub fn parse(hash: &str, path: &str) -> Route {
+    if let Some(token) = path.strip_prefix("/share/").filter(|t| !t.is_empty()) {
+        return Route::Share(token.to_string());
+    }
+    let h = hash.trim_start_matches('#').trim_start_matches('/');
+    let parts: Vec<&str> = h.split('/').filter(|p| !p.is_empty()).collect();
+    let decode = |s: &str| {
+        js_sys::decode_uri_component(s)
+            .map(String::from)
+            .unwrap_or_else(|_| s.to_string())
+    };
+    match parts.as_slice() {
+        ["new"] => Route::New,
+        ["instances", id] => Route::Dashboard(decode(id)),
+        ["instances", id, "edit"] => Route::Edit(decode(id)),
+        ["share", token] => Route::Share(decode(token)),
+        ["bench", n] => Route::Bench(n.parse().unwrap_or(1000)),
+        _ => Route::List,
+    }
+}
+
+fn current() -> Route {
+    let loc = window().location();
+    parse(
+        &loc.hash().unwrap_or_default(),
+        &loc.pathname().unwrap_or_default(),
+    )
+}
+
+/// The current route, updated on every `hashchange`.
+pub fn use_route() -> ReadSignal<Route> {
+    let (route, set_route) = signal(current());
+    let handle = window_event_listener(leptos::ev::hashchange, move |_| {
+        set_route.set(current());
+        window().scroll_to_with_x_and_y(0.0, 0.0);
+    });
+    on_cleanup(move || handle.remove());
+    route
+}
+
+/// Goes to a hash route, e.g. `go("#/instances/abc")`.
+pub fn go(hash: &str) {
+    let _ = window().location().set_hash(hash);
+}
+
+pub fn dashboard_href(id: &str) -> String {
+    format!("#/instances/{}", crate::api::seg(id))
+}

@@ -1,0 +1,130 @@
+//! Small browser helpers: times, durations, downloads, files, the clipboard.
+
+use leptos::prelude::*;
+use wasm_bindgen::{JsCast, JsValue};
+
+/// `2026-11-26T06:20:00.000Z` as `2026-11-26 06:20:00 UTC` (seconds dropped when zero).
+pub fn utc(iso: &str) -> String {
+    let s = iso.trim_end_matches('Z');
+    let s = s.split('.').next().unwrap_or(s).replace('T', " ");
+    let s = s
+        .strip_suffix(":00")
+        .filter(|t| t.len() == 16)
+        .map(str::to_string)
+        .unwrap_or(s);
+    format!("{s} UTC")
+}
+
+/// The same instant in the browser's own time zone, for the `title` (hover) of a time.
+pub fn local(iso: &str) -> String {
+    let d = js_sys::Date::new(&JsValue::from_str(iso));
+    if d.get_time().is_nan() {
+        return String::new();
+    }
+    format!("Local time: {}", String::from(d.to_string()))
+}
+
+/// A time in UTC, its local time on hover.
+#[component]
+pub fn Time(#[prop(into)] iso: String) -> impl IntoView {
+    let title = local(&iso);
+    let text = utc(&iso);
+    view! { <time datetime=iso title=title>{text}</time> }
+}
+
+/// An optional time, "None" (ClearML's word) when absent.
+pub fn time_or(iso: Option<String>, none: &'static str) -> AnyView {
+    match iso {
+        Some(t) => view! { <Time iso=t/> }.into_any(),
+        None => view! { <span class="muted">{none}</span> }.into_any(),
+    }
+}
+
+/// `3725` seconds as `1h 02m 05s`.
+pub fn duration(seconds: f64) -> String {
+    let s = seconds.max(0.0).round() as u64;
+    let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
+    if h > 0 {
+        format!("{h}h {m:02}m {s:02}s")
+    } else if m > 0 {
+        format!("{m}m {s:02}s")
+    } else {
+        format!("{s}s")
+    }
+}
+
+/// Offers `text` as a file download called `name`.
+pub fn download(name: &str, text: &str, mime: &str) {
+    let parts = js_sys::Array::of1(&JsValue::from_str(text));
+    let opts = web_sys::BlobPropertyBag::new();
+    opts.set_type(mime);
+    let Ok(blob) = web_sys::Blob::new_with_str_sequence_and_options(&parts, &opts) else {
+        return;
+    };
+    let Ok(url) = web_sys::Url::create_object_url_with_blob(&blob) else {
+        return;
+    };
+    if let Some(a) = document()
+        .create_element("a")
+        .ok()
+        .and_then(|e| e.dyn_into::<web_sys::HtmlAnchorElement>().ok())
+    {
+        a.set_href(&url);
+        a.set_download(name);
+        let _ = document().body().map(|b| b.append_child(&a));
+        a.click();
+        a.remove();
+    }
+    let _ = web_sys::Url::revoke_object_url(&url);
+}
+
+/// A file name from an instance name: `Nightly retraining` → `nightly-retraining.json`.
+pub fn file_name(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let out = out.trim_end_matches('-');
+    format!("{}.json", if out.is_empty() { "scheduler" } else { out })
+}
+
+/// The text of the first file chosen in a file input (the `change` event's target).
+pub async fn read_chosen_file(ev: &web_sys::Event) -> Option<(String, String)> {
+    let input: web_sys::HtmlInputElement = ev.target()?.dyn_into().ok()?;
+    let file = input.files()?.get(0)?;
+    let text = wasm_bindgen_futures::JsFuture::from(file.text())
+        .await
+        .ok()?
+        .as_string()?;
+    input.set_value("");
+    Some((file.name(), text))
+}
+
+/// Copies `text` to the clipboard (navigator.clipboard.writeText).
+pub fn copy(text: &str) {
+    let clip = js_sys::Reflect::get(&window().navigator(), &"clipboard".into()).ok();
+    let write = clip
+        .as_ref()
+        .and_then(|c| js_sys::Reflect::get(c, &"writeText".into()).ok())
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    if let (Some(c), Some(f)) = (clip, write) {
+        let _ = f.call1(&c, &JsValue::from_str(text));
+    }
+}
+
+/// Milliseconds since the page started loading (performance.now()).
+pub fn now_ms() -> f64 {
+    window().performance().map(|p| p.now()).unwrap_or_default()
+}
+
+/// A reactive view child with its type erased: every `dynv(move || …)` in the app shares one
+/// `Render` implementation instead of one per closure, which keeps the wasm small.
+pub type DynView = Box<dyn FnMut() -> AnyView + Send>;
+
+pub fn dynv<V: IntoAny>(mut f: impl FnMut() -> V + Send + 'static) -> DynView {
+    Box::new(move || f().into_any())
+}

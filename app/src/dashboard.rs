@@ -140,6 +140,10 @@ pub fn DashboardView(
             </div>
         }
     });
+    // Long tables show their first rows and a button for the rest: a dashboard of a
+    // thousand rows is interactive at once, and nothing is hidden from who asks.
+    let scheduled_shown = RwSignal::new(FIRST_ROWS);
+    let runs_shown = RwSignal::new(FIRST_ROWS);
     view! {
         <section class="card" aria-labelledby="dash-title">
             <div class="card-head">
@@ -164,12 +168,13 @@ pub fn DashboardView(
                             {is_owner.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
                         </tr></thead>
                         <tbody>
-                            <For each=move || scheduled.get().into_iter().enumerate() key=|r| r.clone() let:r>
+                            <For each=move || scheduled.get().into_iter().take(scheduled_shown.get()).enumerate() key=|r| r.clone() let:r>
                                 <ScheduledLine row=r.1 owner=is_owner act=act/>
                             </For>
                         </tbody>
                     </table>
                 </div>
+                <ShowAll total=Signal::derive(move || scheduled.with(Vec::len)) shown=scheduled_shown id="scheduled-all"/>
             </Show>
         </section>
         <section class="card" aria-labelledby="runs-title">
@@ -183,12 +188,13 @@ pub fn DashboardView(
                             <th scope="col" class="num">"Duration"</th><th scope="col">"Task ID"</th>
                         </tr></thead>
                         <tbody>
-                            <For each=move || runs.get().items key=run_key let:r>
+                            <For each=move || runs.get().items.into_iter().take(runs_shown.get()) key=run_key let:r>
                                 <RunLine run=r/>
                             </For>
                         </tbody>
                     </table>
                 </div>
+                <ShowAll total=Signal::derive(move || runs.with(|r| r.items.len())) shown=runs_shown id="runs-all"/>
                 {dynv(move || runs.with(|r| (r.total > r.items.len() as u64).then(|| view! {
                     <p class="muted">{format!("The {} most recent of {} runs.", r.items.len(), r.total)}</p>
                 })))}
@@ -324,4 +330,25 @@ fn Timeline(source: Source, data: ReadSignal<Option<Dash>>) -> impl IntoView {
             (None, _) => view! { <p class="muted loading">"Loading the timeline…"</p> }.into_any(),
         })}
     }
+}
+
+/// Rows a long table shows before "Show all".
+const FIRST_ROWS: usize = 100;
+
+/// "Showing 100 of 1,000 · Show all" under a long table.
+#[component]
+fn ShowAll(total: Signal<usize>, shown: RwSignal<usize>, id: &'static str) -> impl IntoView {
+    dynv(move || {
+        let (total, now) = (total.get(), shown.get());
+        (total > now).then(|| {
+            view! {
+                <p class="muted show-all">
+                    {format!("Showing {now} of {total}. ")}
+                    <button type="button" class="link" id=id on:click=move |_| shown.set(usize::MAX)>
+                        {format!("Show all {total}")}
+                    </button>
+                </p>
+            }
+        })
+    })
 }

@@ -325,14 +325,17 @@ impl Executor<'_> {
         }
         match self.try_launch(clearml, l).await {
             Ok(done) => {
-                runtime
-                    .state
-                    .record_launch(&l.slot, &done.task_id, self.now);
+                // Started = enqueued: the real clock, but never before the event that
+                // launched it (a test or a catch-up may deliver an event "from the future").
+                let started = self
+                    .now
+                    .max(Instant::from_unix_millis(js_sys::Date::now() as i64));
+                runtime.state.record_launch(&l.slot, &done.task_id, started);
                 runtime.push_run(ExecutedRun {
                     item: l.slot.item.clone(),
                     task_id: done.task_id.clone(),
                     slot: l.slot.fire,
-                    started: self.now,
+                    started,
                     finished: None,
                     status: done.status.clone(),
                     project_id: done.project_id,

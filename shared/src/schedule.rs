@@ -11,7 +11,7 @@
 //! The search runs in *local civil* minutes; [`Zone`] maps the result to an instant with the
 //! gap/fold rules. For UTC the local minute is the instant, which is the fast path.
 
-use crate::civil::{civil_from_days, days_from_civil, days_in_month, weekday};
+use crate::civil::{civil_from_days, days_from_civil, days_in_month, is_leap, weekday};
 use crate::cron::CronSpec;
 use crate::{Instant, Zone};
 
@@ -372,6 +372,10 @@ impl Schedule {
                 if months == 0 {
                     return None;
                 }
+                // February 29th alone (or with other days only a leap February has): the
+                // years in between cannot match, so skip them without a calendar conversion.
+                let leap_februaries_only =
+                    months == 1 << 2 && days.mode == DayMode::Dom && days.in_month(28, 0) == 0;
                 let (mut y, mut m, d) = civil_from_days(day);
                 // Day number of the 1st of the month: known from `day` without a conversion,
                 // and carried forward month by month.
@@ -411,6 +415,11 @@ impl Schedule {
                     } else {
                         if later == 0 {
                             y += 1;
+                            if leap_februaries_only {
+                                while !is_leap(y) {
+                                    y += 1;
+                                }
+                            }
                         }
                         first = days_from_civil(y, next_m, 1);
                     }

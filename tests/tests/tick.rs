@@ -502,3 +502,52 @@ async fn run_now_launches_once_on_the_next_tick_and_a_deleted_instance_leaves_no
         "runtime and ticker written: {last}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn planning_past_the_row_budget_waits_for_the_next_tick() {
+    let clearml = standin::spawn(StandinConfig::without_agent())
+        .await
+        .unwrap();
+    let worker = WorkerProcess::start(WorkerOptions {
+        persist_to: None,
+        vars: vec![
+            ("ADMIN_TOKEN".into(), TOKEN.into()),
+            ("CLEARML_API_HOST".into(), clearml.url()),
+            ("CLEARML_API_ACCESS_KEY".into(), clearml.access_key().into()),
+            ("CLEARML_API_SECRET_KEY".into(), clearml.secret_key().into()),
+            ("TICK_ROW_BUDGET".into(), "2".into()),
+        ],
+    })
+    .unwrap();
+    let api = Api::new(&worker.url, TOKEN);
+    for _ in 0..3 {
+        create(&api, &daily_0620("default")).await;
+    }
+    let slot = slot_0620();
+    worker.trigger_scheduled(Some(slot - 2 * MINUTE)).unwrap();
+    worker.trigger_scheduled(Some(slot - MINUTE)).unwrap();
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    let lines = worker.tick_lines();
+    assert!(
+        lines[0].contains("planned=2") && lines[0].ends_with("deferred=1"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("planned=1") && lines[1].ends_with("deferred=0"),
+        "{}",
+        lines[1]
+    );
+    // At the slot, two instances are due; the budget takes them over two ticks and both launch.
+    assert!(
+        lines[2].contains("planned=2") && lines[2].ends_with("deferred=1"),
+        "{}",
+        lines[2]
+    );
+    worker.trigger_scheduled(Some(slot + MINUTE)).unwrap();
+    assert_eq!(
+        clearml.records().clones.len(),
+        3,
+        "every due slot launched, one tick late at most"
+    );
+}

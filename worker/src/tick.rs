@@ -21,6 +21,9 @@ use crate::store::{
     Ticker, TickerEntry, INDEX, TICKER,
 };
 
+/// Task rows planned per tick at most (`TICK_ROW_BUDGET`): about 1,000 rows of parsing and
+/// planning fit well within Cloudflare Free's 10 ms of CPU (see BENCHMARKS.md).
+const DEFAULT_TICK_ROW_BUDGET: usize = 1000;
 /// Cloudflare Free allows 50 subrequests per invocation.
 const DEFAULT_SUBREQUEST_BUDGET: u32 = 50;
 /// ClearML calls one launch may need at most (lookup, queue, project x2, base name, clone, params, enqueue).
@@ -55,19 +58,44 @@ pub async fn run(event: &ScheduledEvent, env: &Env) -> Result<()> {
         kv.delete(&runtime_key(id)).await?;
         ticker.instances.remove(id);
     }
-    let due: Vec<&crate::store::IndexEntry> = index
+    // What is due: slots first (earliest first), then runs to poll, then configurations
+    // saved since the last tick.
+    let mut due: Vec<(u8, Instant, &crate::store::IndexEntry)> = index
         .instances
         .iter()
         .filter(|e| !e.paused)
-        .filter(|e| match ticker.instances.get(&e.id) {
-            Some(t) => {
-                t.revision != e.revision || t.polling || t.next_due.is_some_and(|d| d <= now)
-            }
-            None => true,
+        .filter_map(|e| match ticker.instances.get(&e.id) {
+            None => Some((2, now, e)),
+            Some(t) if t.next_due.is_some_and(|d| d <= now) => Some((0, t.next_due?, e)),
+            Some(t) if t.polling => Some((1, now, e)),
+            Some(t) if t.revision != e.revision => Some((2, now, e)),
+            Some(_) => None,
         })
         .collect();
+    due.sort_by_key(|(class, at, _)| (*class, *at));
+    // Planning costs CPU by the task row (parse, compile, plan): past the budget, the rest
+    // waits for the next tick (slots stay due; the catch-up window covers the delay).
+    let row_budget = env
+        .var("TICK_ROW_BUDGET")
+        .ok()
+        .and_then(|v| v.to_string().parse().ok())
+        .unwrap_or(DEFAULT_TICK_ROW_BUDGET);
+    let mut rows = 0usize;
+    let mut deferred = 0usize;
+    due.retain(|(_, _, e)| {
+        if rows > 0 && rows + e.task_count > row_budget {
+            deferred += 1;
+            return false;
+        }
+        rows += e.task_count;
+        true
+    });
+    let due: Vec<&crate::store::IndexEntry> = due.into_iter().map(|(_, _, e)| e).collect();
 
-    let mut stats = TickStats::default();
+    let mut stats = TickStats {
+        deferred,
+        ..TickStats::default()
+    };
     if !due.is_empty() {
         let budget = env
             .var("SUBREQUEST_BUDGET")
@@ -104,7 +132,7 @@ pub async fn run(event: &ScheduledEvent, env: &Env) -> Result<()> {
     }
     TICKER_CACHE.with(|c| *c.borrow_mut() = Some(ticker));
     worker::console_log!(
-        "tick {} instances={} planned={} launched={} kv_reads={} kv_writes={} kv_lists={} subrequests={}",
+        "tick {} instances={} planned={} launched={} kv_reads={} kv_writes={} kv_lists={} subrequests={} deferred={}",
         now,
         index.instances.len(),
         stats.planned,
@@ -112,13 +140,16 @@ pub async fn run(event: &ScheduledEvent, env: &Env) -> Result<()> {
         kv.reads.get(),
         kv.writes.get(),
         kv.lists.get(),
-        stats.subrequests
+        stats.subrequests,
+        stats.deferred
     );
     Ok(())
 }
 
 #[derive(Default)]
 struct TickStats {
+    /// Due instances left for the next tick by the row budget.
+    deferred: usize,
     planned: u32,
     launched: u32,
     subrequests: u32,

@@ -7,6 +7,11 @@
 //! - one due instance: parse its configuration and state, plan, serialize the state;
 //! - replan all: every instance planned in one tick (all configurations changed at once).
 //!
+//! Then the same at the layout `tests/tests/tick_bench.rs` times in workerd: 500 rows per
+//! instance (the per-instance limit), 2 / 20 / 200 instances for 1k / 10k / 100k rows, so the
+//! wasm figures have a native counterpart. With `BENCH_JSON=<file>` the figures are also written
+//! as JSON.
+//!
 //! Run: `cargo bench -p scheduler-core --bench tick`.
 
 use std::collections::BTreeMap;
@@ -70,7 +75,23 @@ fn median_ns(rounds: usize, mut f: impl FnMut()) -> f64 {
     v[v.len() / 2]
 }
 
+fn index_json(instances: usize, tasks: usize) -> String {
+    serde_json::to_string(&Index {
+        instances: (0..instances)
+            .map(|i| IndexEntry {
+                id: format!("{:032x}", i * 7919),
+                name: format!("instance {i}"),
+                revision: 3,
+                paused: false,
+                task_count: tasks,
+            })
+            .collect(),
+    })
+    .unwrap()
+}
+
 fn main() {
+    let mut figures = Vec::new();
     let saved = Instant::from_utc(2026, 11, 25, 10, 0).unwrap();
     let now = Instant::from_utc(2026, 11, 26, 6, 20).unwrap();
     let index = serde_json::to_string(&Index {
@@ -150,5 +171,77 @@ fn main() {
             all / 1e6,
             all / FREE_CPU_NS * 100.0
         );
+        figures.push(
+            serde_json::json!({"layout": "1000 instances", "rows": rows, "rows_per_instance": per,
+            "idle_ms": idle / 1e6, "one_due_ms": one / 1e6, "replan_all_ms": all / 1e6}),
+        );
+    }
+
+    // The workerd bench's layout: 500 rows per instance.
+    const PER: usize = 500;
+    let config = config_json(0, PER);
+    let state = {
+        let c = parse_stored_config(&config).unwrap();
+        let mut st = InstanceState::default();
+        st.on_config_saved(&c, saved);
+        serde_json::to_string(&st).unwrap()
+    };
+    let one = median_ns(51, || {
+        let c = parse_stored_config(black_box(&config)).unwrap();
+        let st: InstanceState = serde_json::from_str(black_box(&state)).unwrap();
+        let plan = plan_tick("i0", &c, &st, now);
+        black_box(serde_json::to_string(&plan.state).unwrap());
+    });
+    for instances in [2usize, 20, 200] {
+        let index = index_json(instances, PER);
+        let ticker: BTreeMap<String, (u64, Option<Instant>)> = (0..instances)
+            .map(|i| {
+                (
+                    format!("{:032x}", i * 7919),
+                    (3, Some(now.add_seconds(3600))),
+                )
+            })
+            .collect();
+        let idle = median_ns(201, || {
+            let index: Index = serde_json::from_str(black_box(&index)).unwrap();
+            black_box(
+                index
+                    .instances
+                    .iter()
+                    .filter(|e| {
+                        ticker
+                            .get(&e.id)
+                            .is_none_or(|(r, n)| *r != e.revision || n.is_some_and(|d| d <= now))
+                    })
+                    .count(),
+            );
+        });
+        let rows = instances * PER;
+        println!(
+            "{:<34} {:>9.3} ms {:>13.1}%",
+            format!("idle tick, {instances} x {PER} rows"),
+            idle / 1e6,
+            idle / FREE_CPU_NS * 100.0
+        );
+        println!(
+            "{:<34} {:>9.3} ms {:>13.1}%",
+            format!("replan all, {instances} x {PER} rows"),
+            one * instances as f64 / 1e6,
+            one * instances as f64 / FREE_CPU_NS * 100.0
+        );
+        figures.push(
+            serde_json::json!({"layout": format!("{instances} x {PER}"), "rows": rows,
+            "rows_per_instance": PER, "idle_ms": idle / 1e6, "one_due_ms": one / 1e6,
+            "replan_all_ms": one * instances as f64 / 1e6}),
+        );
+    }
+    println!(
+        "{:<34} {:>9.3} ms {:>13.1}%",
+        format!("one due instance, {PER} rows"),
+        one / 1e6,
+        one / FREE_CPU_NS * 100.0
+    );
+    if let Ok(path) = std::env::var("BENCH_JSON") {
+        std::fs::write(&path, serde_json::to_string_pretty(&figures).unwrap()).unwrap();
     }
 }

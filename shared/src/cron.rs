@@ -181,7 +181,11 @@ fn parse_field(text: &str, field: Field, spec: &mut CronSpec) -> Result<(), Stri
         let mut v = lo;
         while v <= hi {
             bits |= 1 << v;
-            v += step;
+            // A huge step (`10/4294967292`) must end the walk, not wrap around to lower values.
+            match v.checked_add(step) {
+                Some(next) => v = next,
+                None => break,
+            }
         }
     }
     match field {

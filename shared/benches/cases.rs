@@ -90,3 +90,17 @@ pub fn starts(n: usize) -> Vec<Instant> {
 pub fn to_chrono(t: Instant) -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_timestamp(t.unix_seconds(), 0).unwrap()
 }
+
+/// The median over `rounds` runs of `f` of the time per item, `f` doing `per_round` items.
+#[allow(dead_code)] // not every bench that includes this file times by hand
+pub fn median_ns(rounds: usize, per_round: usize, mut f: impl FnMut()) -> f64 {
+    let mut v: Vec<f64> = (0..rounds)
+        .map(|_| {
+            let t = std::time::Instant::now();
+            f();
+            t.elapsed().as_nanos() as f64 / per_round as f64
+        })
+        .collect();
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}

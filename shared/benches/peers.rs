@@ -10,24 +10,12 @@
 
 use std::hint::black_box;
 use std::str::FromStr;
-use std::time::Instant as Clock;
 
 use serde_json::{json, Value};
 
 #[path = "cases.rs"]
 mod cases;
-
-fn median_ns(rounds: usize, per_round: usize, mut f: impl FnMut()) -> f64 {
-    let mut v: Vec<f64> = (0..rounds)
-        .map(|_| {
-            let t = Clock::now();
-            f();
-            t.elapsed().as_nanos() as f64 / per_round as f64
-        })
-        .collect();
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
+use cases::median_ns;
 
 /// Times one call, repeated `rounds` times (median), for the slow "search for years" peers.
 fn median_once<T>(rounds: usize, mut f: impl FnMut() -> T) -> (f64, T) {

@@ -5,22 +5,10 @@
 //! Run: `cargo bench -p scheduler-core --bench ratios`.
 
 use std::hint::black_box;
-use std::time::Instant as Clock;
 
 #[path = "cases.rs"]
 mod cases;
-
-fn median_ns(rounds: usize, per_round: usize, mut f: impl FnMut()) -> f64 {
-    let mut v: Vec<f64> = (0..rounds)
-        .map(|_| {
-            let t = Clock::now();
-            f();
-            t.elapsed().as_nanos() as f64 / per_round as f64
-        })
-        .collect();
-    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-    v[v.len() / 2]
-}
+use cases::median_ns;
 
 fn main() {
     let starts = cases::starts(1024);

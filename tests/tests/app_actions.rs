@@ -1,0 +1,124 @@
+//! The app's buttons do what they say, checked through the API: pause and resume an instance
+//! from the list, run a task now and pause it from the dashboard, revoke a share link, delete
+//! an instance after confirming.
+
+use scheduler_e2e::api_client::Api;
+use scheduler_e2e::browser::Browser;
+use scheduler_e2e::harness::{WorkerOptions, WorkerProcess};
+use serde_json::{json, Value};
+use std::time::Duration;
+
+const TOKEN: &str = "actions-test-admin-token";
+
+/// Polls `check` on the API's answer for up to 10 s (the app acts asynchronously).
+async fn eventually(api: &Api, path: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let mut last = Value::Null;
+    for _ in 0..50 {
+        let (status, body) = api.send(reqwest::Method::GET, path, None).await.unwrap();
+        last = json!({"status": status, "body": body});
+        if check(&last) {
+            return last;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{what}: {last}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn list_dashboard_and_share_buttons_act_through_the_api() {
+    let worker = WorkerProcess::start(WorkerOptions {
+        vars: vec![("ADMIN_TOKEN".into(), TOKEN.into())],
+        ..Default::default()
+    })
+    .unwrap();
+    let api = Api::new(&worker.url, TOKEN);
+    let made = api
+        .post(
+            "/api/instances",
+            &json!({"format": "clearml-task-scheduler/v1", "name": "Buttons",
+                "scheduled_tasks": [{"id": "retrain", "base_task_id": "aabbccddeeff00112233445566778899",
+                "queue": "default", "recurrence": "daily", "times": ["06:20"]}]}),
+        )
+        .await
+        .unwrap();
+    let id = made["id"].as_str().unwrap().to_string();
+    let share = api
+        .post(&format!("/api/instances/{id}/shares"), &json!({}))
+        .await
+        .unwrap();
+    let b = Browser::start().await.unwrap();
+    b.client.goto(&worker.url).await.unwrap();
+    b.client
+        .execute(
+            &format!("sessionStorage.setItem('scheduler-admin-token', '{TOKEN}'); return 1"),
+            vec![],
+        )
+        .await
+        .unwrap();
+
+    // The list: pause, then resume.
+    b.client.goto(&format!("{}/#/", worker.url)).await.unwrap();
+    let row = format!("tr[data-id='{id}']");
+    b.click(&format!("{row} button.small:not(.danger)"))
+        .await
+        .unwrap();
+    let path = format!("/api/instances/{id}");
+    eventually(&api, &path, "paused from the list", |v| {
+        v["body"]["paused"] == true
+    })
+    .await;
+    b.wait_text(&format!("{row} .badge"), 10, |t| t == "Paused")
+        .await
+        .unwrap();
+    b.click(&format!("{row} button.small:not(.danger)"))
+        .await
+        .unwrap();
+    eventually(&api, &path, "resumed from the list", |v| {
+        v["body"]["paused"] == false
+    })
+    .await;
+
+    // The dashboard: run now, then pause the task.
+    b.client
+        .goto(&format!("{}/#/instances/{id}", worker.url))
+        .await
+        .unwrap();
+    b.click("#scheduled .run-now").await.unwrap();
+    eventually(&api, &path, "run now recorded", |v| {
+        v["body"]["run_now"]
+            .as_array()
+            .is_some_and(|r| r.iter().any(|x| x["item"] == "retrain"))
+    })
+    .await;
+    b.click("#scheduled .task-toggle").await.unwrap();
+    eventually(&api, &path, "task paused", |v| {
+        v["body"]["config"]["scheduled_tasks"][0]["enabled"] == false
+    })
+    .await;
+
+    // Share: the link made through the API is listed and revoked from the page.
+    b.click("#shares .revoke").await.unwrap();
+    let shares = format!("/api/instances/{id}/shares");
+    eventually(&api, &shares, "share revoked", |v| {
+        v["body"]["shares"].as_array().is_some_and(Vec::is_empty)
+    })
+    .await;
+    let token = share["token"].as_str().unwrap();
+    let (status, _) = api
+        .send(reqwest::Method::GET, &format!("/api/share/{token}"), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 404, "a revoked link no longer opens");
+
+    // The list: delete asks first.
+    b.client.goto(&format!("{}/#/", worker.url)).await.unwrap();
+    b.click(&format!("{row} button.danger")).await.unwrap();
+    assert_eq!(
+        api.get(&path).await.unwrap()["id"],
+        id.as_str(),
+        "not deleted before confirming"
+    );
+    b.click(&format!("{row} .confirm-delete")).await.unwrap();
+    eventually(&api, &path, "deleted", |v| v["status"] == 404).await;
+    b.close().await.unwrap();
+}

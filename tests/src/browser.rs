@@ -153,6 +153,19 @@ impl Browser {
         Ok(())
     }
 
+    /// Opens the app at `base` signed in with the admin token `token` (as the sign-in screen
+    /// leaves it: the token in the tab's sessionStorage).
+    pub async fn sign_in(&self, base: &str, token: &str) -> Result<()> {
+        self.client.goto(base).await?;
+        self.client
+            .execute(
+                "sessionStorage.setItem('scheduler-admin-token', arguments[0]); return 1",
+                vec![serde_json::Value::from(token)],
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Saves a PNG screenshot under target/screenshots/ (git-ignored) and returns its path.
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
         let dir = repo_root().join("target/screenshots");

@@ -45,6 +45,26 @@ pub struct WorkerOptions {
     pub vars: Vec<(String, String)>,
 }
 
+impl WorkerOptions {
+    /// A worker whose admin token (`ADMIN_TOKEN`) is `token`.
+    pub fn admin(token: &str) -> Self {
+        WorkerOptions::default().var("ADMIN_TOKEN", token)
+    }
+
+    /// One more worker variable.
+    pub fn var(mut self, name: &str, value: &str) -> Self {
+        self.vars.push((name.to_string(), value.to_string()));
+        self
+    }
+
+    /// Points the worker at a ClearML stand-in (host and credentials).
+    pub fn clearml(self, standin: &crate::standin::StandinHandle) -> Self {
+        self.var("CLEARML_API_HOST", &standin.url())
+            .var("CLEARML_API_ACCESS_KEY", standin.access_key())
+            .var("CLEARML_API_SECRET_KEY", standin.secret_key())
+    }
+}
+
 /// A `wrangler dev` process group. Dropping it kills the whole group.
 pub struct WorkerProcess {
     child: Child,

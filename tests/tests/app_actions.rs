@@ -26,11 +26,7 @@ async fn eventually(api: &Api, path: &str, what: &str, check: impl Fn(&Value) ->
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_dashboard_and_share_buttons_act_through_the_api() {
-    let worker = WorkerProcess::start(WorkerOptions {
-        vars: vec![("ADMIN_TOKEN".into(), TOKEN.into())],
-        ..Default::default()
-    })
-    .unwrap();
+    let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
     let api = Api::new(&worker.url, TOKEN);
     let made = api
         .post(
@@ -47,14 +43,7 @@ async fn list_dashboard_and_share_buttons_act_through_the_api() {
         .await
         .unwrap();
     let b = Browser::start().await.unwrap();
-    b.client.goto(&worker.url).await.unwrap();
-    b.client
-        .execute(
-            &format!("sessionStorage.setItem('scheduler-admin-token', '{TOKEN}'); return 1"),
-            vec![],
-        )
-        .await
-        .unwrap();
+    b.sign_in(&worker.url, TOKEN).await.unwrap();
 
     // The list: pause, then resume.
     b.client.goto(&format!("{}/#/", worker.url)).await.unwrap();

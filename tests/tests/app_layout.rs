@@ -10,11 +10,7 @@ const TOKEN: &str = "layout-test-admin-token";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_screen_scrolls_sideways_at_phone_or_desktop_width() {
-    let worker = WorkerProcess::start(WorkerOptions {
-        vars: vec![("ADMIN_TOKEN".into(), TOKEN.into())],
-        ..Default::default()
-    })
-    .unwrap();
+    let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
     let api = Api::new(&worker.url, TOKEN);
     let made = api
         .post(
@@ -28,14 +24,7 @@ async fn no_screen_scrolls_sideways_at_phone_or_desktop_width() {
         .unwrap();
     let id = made["id"].as_str().unwrap().to_string();
     let b = Browser::start().await.unwrap();
-    b.client.goto(&worker.url).await.unwrap();
-    b.client
-        .execute(
-            &format!("sessionStorage.setItem('scheduler-admin-token', '{TOKEN}'); return 1"),
-            vec![],
-        )
-        .await
-        .unwrap();
+    b.sign_in(&worker.url, TOKEN).await.unwrap();
     for (width, height) in [(390, 800), (1280, 900)] {
         b.resize(width, height).await.unwrap();
         for route in [

@@ -38,16 +38,9 @@ fn date_of(ms: i64) -> String {
 fn worker_for(clearml: &StandinHandle, persist_to: Option<std::path::PathBuf>) -> WorkerProcess {
     WorkerProcess::start(WorkerOptions {
         persist_to,
-        vars: vec![
-            ("ADMIN_TOKEN".into(), TOKEN.into()),
-            ("CLEARML_API_HOST".into(), clearml.url()),
-            ("CLEARML_API_ACCESS_KEY".into(), clearml.access_key().into()),
-            ("CLEARML_API_SECRET_KEY".into(), clearml.secret_key().into()),
-            (
-                "CLEARML_WEB_HOST".into(),
-                "http://clearml-web.invalid".into(),
-            ),
-        ],
+        ..WorkerOptions::admin(TOKEN)
+            .clearml(clearml)
+            .var("CLEARML_WEB_HOST", "http://clearml-web.invalid")
     })
     .unwrap()
 }
@@ -513,16 +506,11 @@ async fn planning_past_the_row_budget_waits_for_the_next_tick() {
     let clearml = standin::spawn(StandinConfig::without_agent())
         .await
         .unwrap();
-    let worker = WorkerProcess::start(WorkerOptions {
-        persist_to: None,
-        vars: vec![
-            ("ADMIN_TOKEN".into(), TOKEN.into()),
-            ("CLEARML_API_HOST".into(), clearml.url()),
-            ("CLEARML_API_ACCESS_KEY".into(), clearml.access_key().into()),
-            ("CLEARML_API_SECRET_KEY".into(), clearml.secret_key().into()),
-            ("TICK_ROW_BUDGET".into(), "2".into()),
-        ],
-    })
+    let worker = WorkerProcess::start(
+        WorkerOptions::admin(TOKEN)
+            .clearml(&clearml)
+            .var("TICK_ROW_BUDGET", "2"),
+    )
     .unwrap();
     let api = Api::new(&worker.url, TOKEN);
     for _ in 0..3 {

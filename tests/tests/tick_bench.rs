@@ -126,18 +126,13 @@ async fn tick_wall_time_in_workerd_at_1k_10k_100k_rows() {
     })
     .await
     .unwrap();
-    let worker = WorkerProcess::start(WorkerOptions {
-        persist_to: None,
-        vars: vec![
-            ("ADMIN_TOKEN".into(), TOKEN.into()),
-            ("CLEARML_API_HOST".into(), clearml.url()),
-            ("CLEARML_API_ACCESS_KEY".into(), clearml.access_key().into()),
-            ("CLEARML_API_SECRET_KEY".into(), clearml.secret_key().into()),
+    let worker = WorkerProcess::start(
+        WorkerOptions::admin(TOKEN)
+            .clearml(&clearml)
             // Unbounded, so the first tick after the import plans every instance and the
             // figures show what the default budget (1,000 rows a tick) protects against.
-            ("TICK_ROW_BUDGET".into(), "100000000".into()),
-        ],
-    })
+            .var("TICK_ROW_BUDGET", "100000000"),
+    )
     .unwrap();
     let api = Api::new(&worker.url, TOKEN);
     let now = std::time::SystemTime::now()

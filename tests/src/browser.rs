@@ -79,15 +79,19 @@ impl Browser {
         })
     }
 
-    /// Waits (at most 20 s) for an element and returns its text.
-    pub async fn text_of(&self, css: &str) -> Result<String> {
-        let el = self
-            .client
+    /// Waits (at most 20 s) for the element `css`.
+    pub async fn element(&self, css: &str) -> Result<fantoccini::elements::Element> {
+        self.client
             .wait()
             .at_most(Duration::from_secs(20))
             .for_element(Locator::Css(css))
             .await
-            .with_context(|| format!("no element {css:?} appeared"))?;
+            .with_context(|| format!("no element {css:?} appeared within 20 s"))
+    }
+
+    /// Waits (at most 20 s) for an element and returns its text.
+    pub async fn text_of(&self, css: &str) -> Result<String> {
+        let el = self.element(css).await?;
         Ok(el.text().await?)
     }
 
@@ -122,13 +126,7 @@ impl Browser {
 
     /// Replaces the value of the input `css` by typing `text` into it.
     pub async fn fill(&self, css: &str, text: &str) -> Result<()> {
-        let el = self
-            .client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css(css))
-            .await
-            .with_context(|| format!("no input {css:?} appeared"))?;
+        let el = self.element(css).await?;
         el.clear().await?;
         el.send_keys(text).await?;
         Ok(())
@@ -136,13 +134,7 @@ impl Browser {
 
     /// Clicks the element `css` (waiting for it at most 20 s).
     pub async fn click(&self, css: &str) -> Result<()> {
-        let el = self
-            .client
-            .wait()
-            .at_most(Duration::from_secs(20))
-            .for_element(Locator::Css(css))
-            .await
-            .with_context(|| format!("no element {css:?} to click"))?;
+        let el = self.element(css).await?;
         el.click().await?;
         Ok(())
     }

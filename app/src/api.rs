@@ -1,35 +1,65 @@
-//! Every call to the worker's API lives here, with the small serde types of its answers.
+//! Every call to the worker's API lives here, with the small types of its answers
+//! (read from [`Json`] by hand: see the json module for why).
 //!
 //! [`Api`] is a `Copy` handle (two signals) provided as context by the app root: it holds the
 //! admin token the user pasted (mirrored in sessionStorage) and, when the server answers 401,
 //! forgets the token and leaves a notice for the sign-in screen.
 
+use crate::json::Json;
 use gloo_net::http::{Request, RequestBuilder};
 use leptos::prelude::*;
-use serde::de::DeserializeOwned;
-use serde::Deserialize;
-use serde_json::Value;
 
 const TOKEN_KEY: &str = "scheduler-admin-token";
 
-#[derive(Debug, Clone, Deserialize)]
+/// An answer type read from the API's JSON; `None` when a required field is missing.
+pub trait FromJson: Sized {
+    fn from_json(v: &Json) -> Option<Self>;
+}
+
+/// Every element of the array member `key` that reads as a `T` (others are skipped).
+fn list<T: FromJson>(v: &Json, key: &str) -> Vec<T> {
+    v.get(key)
+        .map(|a| a.as_array().iter().filter_map(T::from_json).collect())
+        .unwrap_or_default()
+}
+
+/// A required string member.
+fn req(v: &Json, key: &str) -> Option<String> {
+    v.opt_str(key)
+}
+
+#[derive(Debug, Clone)]
 pub struct Health {
     pub version: String,
     pub time: String,
-    pub heartbeat: Option<Heartbeat>,
+    /// The scheduled time of the last tick, if any.
+    pub heartbeat: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct Heartbeat {
-    pub scheduled_time: String,
+impl FromJson for Health {
+    fn from_json(v: &Json) -> Option<Self> {
+        Some(Health {
+            version: req(v, "version")?,
+            time: req(v, "time")?,
+            heartbeat: v.get("heartbeat").and_then(|h| h.opt_str("scheduled_time")),
+        })
+    }
 }
 
 /// One problem with a configuration: where it is (`scheduled_tasks[1].times[0]`) and what is wrong.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct FieldError {
-    #[serde(default)]
     pub path: String,
     pub message: String,
+}
+
+impl FromJson for FieldError {
+    fn from_json(v: &Json) -> Option<Self> {
+        Some(FieldError {
+            path: v.str("path"),
+            message: req(v, "message")?,
+        })
+    }
 }
 
 /// A failed call: the HTTP status (0 when the server could not be reached) and the API's error.
@@ -48,130 +78,161 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-#[derive(Deserialize, Default)]
-struct ErrorBody {
-    #[serde(default)]
-    error: Option<ErrorDetail>,
-    #[serde(default)]
-    errors: Vec<FieldError>,
-}
-
-#[derive(Deserialize, Default)]
-struct ErrorDetail {
-    #[serde(default)]
-    code: String,
-    #[serde(default)]
-    message: String,
-    #[serde(default)]
-    field: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct LastRun {
     pub status: String,
-    #[serde(default)]
     pub started: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct InstanceSummary {
     pub id: String,
     pub name: String,
-    #[serde(default)]
-    pub task_count: u32,
-    #[serde(default)]
+    pub task_count: String,
     pub paused: bool,
-    #[serde(default)]
     pub next_run: Option<String>,
-    #[serde(default)]
     pub last_run: Option<LastRun>,
 }
 
-#[derive(Deserialize)]
-struct InstanceList {
-    instances: Vec<InstanceSummary>,
+impl FromJson for InstanceSummary {
+    fn from_json(v: &Json) -> Option<Self> {
+        Some(InstanceSummary {
+            id: req(v, "id")?,
+            name: req(v, "name")?,
+            task_count: v.number_text("task_count").unwrap_or("0").to_string(),
+            paused: v.bool_or("paused", false),
+            next_run: v.opt_str("next_run"),
+            last_run: v.get("last_run").and_then(|r| {
+                Some(LastRun {
+                    status: req(r, "status")?,
+                    started: r.opt_str("started"),
+                })
+            }),
+        })
+    }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-pub struct InstanceDetail {
-    pub config: Value,
-}
-
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Created {
     pub id: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+impl FromJson for Created {
+    fn from_json(v: &Json) -> Option<Self> {
+        Some(Created { id: req(v, "id")? })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Preview {
-    #[serde(default)]
     pub next: Vec<String>,
-    #[serde(default)]
     pub clearml: Vec<String>,
-    #[serde(default)]
     pub description: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+fn strings(v: &Json, key: &str) -> Vec<String> {
+    v.get(key)
+        .map(|a| {
+            a.as_array()
+                .iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl FromJson for Preview {
+    fn from_json(v: &Json) -> Option<Self> {
+        Some(Preview {
+            next: strings(v, "next"),
+            clearml: strings(v, "clearml"),
+            description: v.str("description"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct DashInstance {
     pub id: String,
     pub name: String,
-    #[serde(default)]
     pub paused: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ScheduledRow {
     pub item: String,
-    #[serde(default)]
     pub base_task_id: String,
-    #[serde(default)]
     pub project: Option<String>,
-    #[serde(default)]
     pub queue: String,
-    #[serde(default)]
     pub clearml: String,
-    #[serde(default)]
     pub description: String,
-    #[serde(default)]
     pub next_run: Option<String>,
-    #[serde(default = "yes")]
     pub enabled: bool,
 }
 
-fn yes() -> bool {
-    true
+impl FromJson for ScheduledRow {
+    fn from_json(v: &Json) -> Option<Self> {
+        Some(ScheduledRow {
+            item: req(v, "item")?,
+            base_task_id: v.str("base_task_id"),
+            project: v.opt_str("project"),
+            queue: v.str("queue"),
+            clearml: v.str("clearml"),
+            description: v.str("description"),
+            next_run: v.opt_str("next_run"),
+            enabled: v.bool_or("enabled", true),
+        })
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Run {
     pub task_id: String,
-    #[serde(default)]
     pub item: String,
     pub started: String,
-    #[serde(default)]
     pub finished: Option<String>,
     pub status: String,
-    #[serde(default)]
-    pub duration_seconds: Option<f64>,
-    #[serde(default)]
-    pub late_seconds: Option<f64>,
-    #[serde(default)]
+    /// The number as the server wrote it (the app does no float parsing of its own).
+    pub duration_seconds: Option<String>,
     pub link: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+impl FromJson for Run {
+    fn from_json(v: &Json) -> Option<Self> {
+        Some(Run {
+            task_id: req(v, "task_id")?,
+            item: v.str("item"),
+            started: req(v, "started")?,
+            finished: v.opt_str("finished"),
+            status: req(v, "status")?,
+            duration_seconds: v.number_text("duration_seconds").map(str::to_string),
+            link: v.opt_str("link"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct LogItem {
     pub at: String,
     pub level: String,
     pub message: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+impl FromJson for LogItem {
+    fn from_json(v: &Json) -> Option<Self> {
+        Some(LogItem {
+            at: req(v, "at")?,
+            level: req(v, "level")?,
+            message: req(v, "message")?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct Page<T> {
     pub items: Vec<T>,
-    #[serde(default)]
-    pub total: u64,
+    /// How many exist (the answer may hold only the newest).
+    pub total: usize,
 }
 
 impl<T> Default for Page<T> {
@@ -183,38 +244,83 @@ impl<T> Default for Page<T> {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+fn page<T: FromJson>(v: &Json, key: &str) -> Page<T> {
+    let Some(p) = v.get(key) else {
+        return Page::default();
+    };
+    let items: Vec<T> = list(p, "items");
+    let total = p
+        .number_text("total")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(items.len());
+    Page { items, total }
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Dashboard {
     pub instance: DashInstance,
-    #[serde(default)]
     pub scheduled: Vec<ScheduledRow>,
-    #[serde(default)]
     pub runs: Page<Run>,
-    #[serde(default)]
     pub log: Page<LogItem>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+impl FromJson for Dashboard {
+    fn from_json(v: &Json) -> Option<Self> {
+        let i = v.get("instance")?;
+        Some(Dashboard {
+            instance: DashInstance {
+                id: req(i, "id")?,
+                name: req(i, "name")?,
+                paused: i.bool_or("paused", false),
+            },
+            scheduled: list(v, "scheduled"),
+            runs: page(v, "runs"),
+            log: page(v, "log"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct NewShare {
     pub token: String,
-    #[serde(default)]
     pub url: String,
-    #[serde(default)]
     pub embed_url: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+impl FromJson for NewShare {
+    fn from_json(v: &Json) -> Option<Self> {
+        Some(NewShare {
+            token: req(v, "token")?,
+            url: v.str("url"),
+            embed_url: v.str("embed_url"),
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct ShareInfo {
     pub id: String,
-    #[serde(default)]
     pub hint: String,
-    #[serde(default)]
     pub created_at: String,
 }
 
-#[derive(Deserialize)]
-struct ShareList {
-    shares: Vec<ShareInfo>,
+impl FromJson for ShareInfo {
+    fn from_json(v: &Json) -> Option<Self> {
+        Some(ShareInfo {
+            id: req(v, "id")?,
+            hint: v.str("hint"),
+            created_at: v.str("created_at"),
+        })
+    }
+}
+
+/// A list answer (`{"instances": [...]}`): the elements of its one array member.
+struct List<T>(Vec<T>);
+
+impl<T: FromJson> List<T> {
+    fn read(v: &Json, key: &str) -> Option<Self> {
+        v.get(key).map(|_| List(list(v, key)))
+    }
 }
 
 fn storage() -> Option<web_sys::Storage> {
@@ -287,7 +393,7 @@ impl Api {
         result
     }
 
-    async fn json<T: DeserializeOwned>(
+    async fn json<T: FromJson>(
         self,
         method: &str,
         path: &str,
@@ -295,7 +401,7 @@ impl Api {
         auth: bool,
     ) -> Result<T, ApiError> {
         let text = self.send(method, path, body, auth).await?;
-        parse(&text)
+        parse_with(&text, T::from_json)
     }
 
     pub async fn health(self) -> Result<Health, ApiError> {
@@ -311,13 +417,15 @@ impl Api {
     }
 
     pub async fn instances(self) -> Result<Vec<InstanceSummary>, ApiError> {
-        let list: InstanceList = self.json("GET", "/api/instances", None, true).await?;
-        Ok(list.instances)
+        let text = self.send("GET", "/api/instances", None, true).await?;
+        parse_with(&text, |v| List::read(v, "instances")).map(|l| l.0)
     }
 
-    pub async fn instance(self, id: &str) -> Result<InstanceDetail, ApiError> {
-        self.json("GET", &format!("/api/instances/{}", seg(id)), None, true)
-            .await
+    /// The instance's configuration (the `config` member of its answer).
+    pub async fn instance(self, id: &str) -> Result<Json, ApiError> {
+        let path = format!("/api/instances/{}", seg(id));
+        let text = self.send("GET", &path, None, true).await?;
+        parse_with(&text, |v| v.get("config").cloned())
     }
 
     /// Creates an instance from a configuration (or a ClearML SDK schedule list) as JSON text.
@@ -374,11 +482,9 @@ impl Api {
         .await
     }
 
-    pub async fn preview(self, task: &Value) -> Result<Preview, ApiError> {
+    pub async fn preview(self, task: &Json) -> Result<Preview, ApiError> {
         let mut body = task.clone();
-        if let Value::Object(m) = &mut body {
-            m.insert("count".into(), 5.into());
-        }
+        body.set("count", 5);
         self.json("POST", "/api/preview", Some(body.to_string()), false)
             .await
     }
@@ -420,15 +526,9 @@ impl Api {
     }
 
     pub async fn shares(self, id: &str) -> Result<Vec<ShareInfo>, ApiError> {
-        let list: ShareList = self
-            .json(
-                "GET",
-                &format!("/api/instances/{}/shares", seg(id)),
-                None,
-                true,
-            )
-            .await?;
-        Ok(list.shares)
+        let path = format!("/api/instances/{}/shares", seg(id));
+        let text = self.send("GET", &path, None, true).await?;
+        parse_with(&text, |v| List::read(v, "shares")).map(|l| l.0)
     }
 
     pub async fn revoke_share(self, id: &str, share: &str) -> Result<(), ApiError> {
@@ -443,11 +543,19 @@ impl Api {
     }
 }
 
-fn parse<T: DeserializeOwned>(text: &str) -> Result<T, ApiError> {
-    serde_json::from_str(text).map_err(|e| ApiError {
+/// Reads an answer with `read`; an answer that is not JSON or lacks what `read` needs is an error.
+fn parse_with<T>(text: &str, read: impl FnOnce(&Json) -> Option<T>) -> Result<T, ApiError> {
+    let why = match Json::parse(text) {
+        Ok(v) => match read(&v) {
+            Some(t) => return Ok(t),
+            None => "a field is missing".to_string(),
+        },
+        Err(e) => e.to_string(),
+    };
+    Err(ApiError {
         status: 200,
         code: "bad_answer".into(),
-        message: format!("The server's answer was not understood: {e}"),
+        message: format!("The server's answer was not understood: {why}"),
         ..Default::default()
     })
 }
@@ -489,21 +597,22 @@ async fn send_raw(
     if resp.ok() {
         return Ok(text);
     }
-    let body: ErrorBody = serde_json::from_str(&text).unwrap_or_default();
-    let detail = body.error.unwrap_or_default();
-    let message = if detail.message.is_empty() {
+    let body = Json::parse(&text).unwrap_or(Json::Null);
+    let detail = body.get("error").cloned().unwrap_or(Json::Null);
+    let message = detail.str("message");
+    let message = if message.is_empty() {
         match status {
             404 => format!("Not found (404): {path}"),
             _ => format!("The server answered {status} {}", resp.status_text()),
         }
     } else {
-        detail.message
+        message
     };
     Err(ApiError {
         status,
-        code: detail.code,
+        code: detail.str("code"),
         message,
-        field: detail.field,
-        errors: body.errors,
+        field: detail.opt_str("field"),
+        errors: list(&body, "errors"),
     })
 }

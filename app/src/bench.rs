@@ -27,8 +27,7 @@ fn synthetic(n: usize) -> Dashboard {
             started: format!("2026-11-25T{:02}:{:02}:00Z", i % 24, i % 60),
             finished: (i % 4 != 0).then(|| format!("2026-11-25T{:02}:{:02}:30Z", i % 24, i % 60)),
             status: statuses[i % statuses.len()].into(),
-            duration_seconds: Some((i * 37 % 5000) as f64),
-            late_seconds: Some((i % 3) as f64),
+            duration_seconds: Some((i * 37 % 5000).to_string()),
             link: Some(format!(
                 "https://app.clear.ml/projects/*/experiments/{:032x}",
                 i * 104729
@@ -51,7 +50,7 @@ fn synthetic(n: usize) -> Dashboard {
         scheduled,
         runs: Page {
             items: runs,
-            total: n as u64,
+            total: n,
         },
         log: Page {
             items: log,

@@ -195,7 +195,7 @@ pub fn DashboardView(
                     </table>
                 </div>
                 <ShowAll total=Signal::derive(move || runs.with(|r| r.items.len())) shown=runs_shown id="runs-all"/>
-                {dynv(move || runs.with(|r| (r.total > r.items.len() as u64).then(|| view! {
+                {dynv(move || runs.with(|r| (r.total > r.items.len()).then(|| view! {
                     <p class="muted">{format!("The {} most recent of {} runs.", r.items.len(), r.total)}</p>
                 })))}
             </Show>
@@ -225,7 +225,7 @@ fn run_key(r: &Run) -> String {
         r.task_id,
         r.status,
         r.finished.as_deref().unwrap_or(""),
-        r.duration_seconds.map(f64::to_bits).unwrap_or(0)
+        r.duration_seconds.as_deref().unwrap_or("")
     )
 }
 
@@ -265,7 +265,7 @@ fn RunLine(run: Run) -> impl IntoView {
             <td><Time iso=run.started/></td>
             <td class="finished">{time_or(run.finished, "None")}</td>
             <td><span class=format!("status {}", status_class(&status))>{status.clone()}</span></td>
-            <td class="num">{run.duration_seconds.map(duration).unwrap_or_else(|| "—".into())}</td>
+            <td class="num">{run.duration_seconds.as_deref().map(duration).unwrap_or_else(|| "—".into())}</td>
             <td class="mono">{match run.link {
                 Some(href) => view! { <a href=href target="_blank" rel="noopener noreferrer">{task}</a> }.into_any(),
                 None => view! { <span>{task}</span> }.into_any(),

@@ -6,11 +6,11 @@
 //! the server's errors (`scheduled_tasks[1].times[0]`) land next to the fields they name.
 
 use crate::api::{Api, FieldError, Preview};
+use crate::json::Json;
 use crate::route::{dashboard_href, go};
 use crate::util::{download, dynv, file_name, read_chosen_file, Time};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use serde_json::{Map, Value};
 use std::time::Duration;
 
 const FORMAT: &str = "clearml-task-scheduler/v1";
@@ -49,7 +49,7 @@ const EDITED: [&str; 14] = [
 struct Row {
     key: usize,
     /// Fields the form does not edit, kept for the round trip.
-    extra: StoredValue<Map<String, Value>>,
+    extra: StoredValue<Vec<(String, Json)>>,
     base_task_id: RwSignal<String>,
     destination_project: RwSignal<String>,
     queue: RwSignal<String>,
@@ -78,33 +78,23 @@ fn next_key() -> usize {
     NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
-fn text(v: Option<&Value>) -> String {
-    match v {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
-    }
+fn text(v: Option<&Json>) -> String {
+    v.map(Json::text).unwrap_or_default()
 }
 
 impl Row {
     fn blank() -> Row {
-        Row::from_json(&Value::Object(Map::new()), false)
+        Row::from_json(&Json::object(), false)
     }
 
-    fn from_json(v: &Value, touched: bool) -> Row {
-        let empty = Map::new();
-        let o = v.as_object().unwrap_or(&empty);
-        let extra: Map<String, Value> = o
+    fn from_json(o: &Json, touched: bool) -> Row {
+        let extra: Vec<(String, Json)> = o
+            .as_object()
             .iter()
             .filter(|(k, _)| !EDITED.contains(&k.as_str()))
-            .map(|(k, v)| (k.clone(), v.clone()))
+            .cloned()
             .collect();
-        let list = |k: &str| {
-            o.get(k)
-                .and_then(Value::as_array)
-                .cloned()
-                .unwrap_or_default()
-        };
+        let list = |k: &str| o.get(k).map(Json::as_array).unwrap_or_default();
         let mut times: Vec<_> = list("times")
             .iter()
             .map(|t| (next_key(), RwSignal::new(text(Some(t)))))
@@ -114,24 +104,16 @@ impl Row {
         }
         let params = o
             .get("task_parameters")
-            .and_then(Value::as_object)
             .map(|m| {
-                m.iter()
-                    .map(|(k, v)| format!("{k}={}", text(Some(v))))
+                m.as_object()
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", v.text()))
                     .collect::<Vec<_>>()
                     .join("\n")
             })
             .unwrap_or_default();
-        let recurrence = o
-            .get("recurrence")
-            .and_then(Value::as_str)
-            .unwrap_or("daily")
-            .to_string();
-        let timezone = o
-            .get("timezone")
-            .and_then(Value::as_str)
-            .unwrap_or("UTC")
-            .to_string();
+        let recurrence = o.opt_str("recurrence").unwrap_or_else(|| "daily".into());
+        let timezone = o.opt_str("timezone").unwrap_or_else(|| "UTC".into());
         Row {
             key: next_key(),
             extra: StoredValue::new(extra),
@@ -155,12 +137,8 @@ impl Row {
             ),
             cron: RwSignal::new(text(o.get("cron"))),
             timezone: RwSignal::new(timezone),
-            enabled: RwSignal::new(o.get("enabled").and_then(Value::as_bool).unwrap_or(true)),
-            single_instance: RwSignal::new(
-                o.get("single_instance")
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false),
-            ),
+            enabled: RwSignal::new(o.bool_or("enabled", true)),
+            single_instance: RwSignal::new(o.bool_or("single_instance", false)),
             limit: RwSignal::new(text(o.get("execution_limit_hours"))),
             params: RwSignal::new(params),
             errors: RwSignal::new(Vec::new()),
@@ -169,95 +147,89 @@ impl Row {
         }
     }
 
-    /// The task as the configuration file writes it (defaults omitted). Tracks every field.
-    fn to_json(self) -> Value {
-        let mut o = self.extra.get_value();
-        let mut put = |k: &str, v: Value| {
-            o.insert(k.into(), v);
-        };
-        put("base_task_id", self.base_task_id.get().trim().into());
+    /// The task as the configuration file writes it (defaults omitted), its fields in the
+    /// file format's order with `id` first and the fields the form does not edit last.
+    /// Tracks every field.
+    fn to_json(self) -> Json {
+        let extra = self.extra.get_value();
+        let mut o = Json::Object(extra.iter().filter(|(k, _)| k == "id").cloned().collect());
+        o.set("base_task_id", self.base_task_id.get().trim());
         let project = self.destination_project.get();
         if !project.trim().is_empty() {
-            put("destination_project", project.trim().into());
+            o.set("destination_project", project.trim());
         }
-        put("queue", self.queue.get().trim().into());
+        o.set("queue", self.queue.get().trim());
         let rec = self.recurrence.get();
-        put("recurrence", rec.clone().into());
+        o.set("recurrence", rec.as_str());
         if rec == "cron" {
-            put("cron", self.cron.get().trim().into());
+            o.set("cron", self.cron.get().trim());
         } else {
-            let times: Vec<Value> = self
+            let times: Vec<Json> = self
                 .times
                 .get()
                 .iter()
-                .map(|(_, t)| t.get().trim().to_string().into())
+                .map(|(_, t)| t.get().trim().into())
                 .collect();
-            put("times", times.into());
+            o.set("times", times);
         }
         match rec.as_str() {
-            "none" => put("date", self.date.get().trim().into()),
-            "weekly" => put(
-                "weekdays",
-                self.weekdays
-                    .get()
-                    .into_iter()
-                    .map(Value::from)
-                    .collect::<Vec<_>>()
-                    .into(),
-            ),
+            "none" => o.set("date", self.date.get().trim()),
+            "weekly" => {
+                let days: Vec<Json> = self.weekdays.get().into_iter().map(Json::from).collect();
+                o.set("weekdays", days);
+            }
             "monthly" => {
-                let days: Vec<Value> = self
+                let days: Vec<Json> = self
                     .days
                     .get()
                     .split([',', ' '])
                     .filter(|d| !d.is_empty())
                     .map(|d| {
-                        d.parse::<u64>()
-                            .map(Value::from)
-                            .unwrap_or_else(|_| d.to_string().into())
+                        d.parse::<u32>()
+                            .map(Json::from)
+                            .unwrap_or_else(|_| d.into())
                     })
                     .collect();
-                put("days", days.into());
+                o.set("days", days);
             }
             _ => {}
         }
         let tz = self.timezone.get();
         if !tz.trim().is_empty() && tz.trim() != "UTC" {
-            put("timezone", tz.trim().into());
+            o.set("timezone", tz.trim());
         }
         if !self.enabled.get() {
-            put("enabled", false.into());
+            o.set("enabled", false);
         }
         if self.single_instance.get() {
-            put("single_instance", true.into());
+            o.set("single_instance", true);
         }
         let limit = self.limit.get();
-        if !limit.trim().is_empty() {
+        let limit = limit.trim();
+        if !limit.is_empty() {
             // A number when it is one; otherwise the text, so the server names the problem.
-            let v = limit
-                .trim()
-                .parse::<f64>()
-                .ok()
-                .and_then(|f| serde_json::Number::from_f64(f).map(Value::Number));
-            put(
+            o.set(
                 "execution_limit_hours",
-                v.unwrap_or_else(|| limit.trim().into()),
+                Json::number(limit).unwrap_or_else(|| limit.into()),
             );
         }
-        let params: Map<String, Value> = self
+        let params: Vec<(String, Json)> = self
             .params
             .get()
             .lines()
             .filter(|l| !l.trim().is_empty())
             .map(|l| match l.split_once('=') {
                 Some((k, v)) => (k.trim().to_string(), v.trim().into()),
-                None => (l.trim().to_string(), Value::String(String::new())),
+                None => (l.trim().to_string(), "".into()),
             })
             .collect();
         if !params.is_empty() {
-            put("task_parameters", params.into());
+            o.set("task_parameters", Json::Object(params));
         }
-        Value::Object(o)
+        for (k, v) in extra.into_iter().filter(|(k, _)| k != "id") {
+            o.set(&k, v);
+        }
+        o
     }
 
     /// Messages for a field: its own path, and paths below it (`times` also shows `times[2]`
@@ -315,12 +287,11 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
     let loaded = RwSignal::new(id.is_none());
     let name_touched = RwSignal::new(false);
 
-    let fill = move |config: &Value| {
+    let fill = move |config: &Json| {
         name.set(text(config.get("name")));
         let list = config
             .get("scheduled_tasks")
-            .and_then(Value::as_array)
-            .cloned()
+            .map(Json::as_array)
             .unwrap_or_default();
         rows.set(list.iter().map(|t| Row::from_json(t, true)).collect());
         top_errors.set(Vec::new());
@@ -329,8 +300,8 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
     if let Some(id) = id.clone() {
         spawn_local(async move {
             match api.instance(&id).await {
-                Ok(detail) => {
-                    fill(&detail.config);
+                Ok(config) => {
+                    fill(&config);
                     loaded.set(true);
                 }
                 Err(e) => status.set(Some(e.message)),
@@ -341,8 +312,12 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
     }
 
     let config = move || {
-        let tasks: Vec<Value> = rows.get().iter().map(|r| r.to_json()).collect();
-        serde_json::json!({"format": FORMAT, "name": name.get().trim(), "scheduled_tasks": tasks})
+        let tasks: Vec<Json> = rows.get().iter().map(|r| r.to_json()).collect();
+        let mut config = Json::object();
+        config.set("format", FORMAT);
+        config.set("name", name.get().trim());
+        config.set("scheduled_tasks", tasks);
+        config
     };
 
     let editing_id = StoredValue::new(editing.clone());
@@ -394,12 +369,12 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
             let Some((file, body)) = read_chosen_file(&ev).await else {
                 return;
             };
-            match serde_json::from_str::<Value>(&body) {
+            match Json::parse(&body) {
                 Ok(v) if v.get("scheduled_tasks").is_some() => {
                     fill(&v);
                     status.set(Some(format!("Imported {file}: check the fields, then save.")));
                 }
-                Ok(Value::Array(_)) => status.set(Some(format!(
+                Ok(Json::Array(_)) => status.set(Some(format!(
                     "{file} is a ClearML SDK schedule list: import it from the instances list (Import configuration), then edit it."
                 ))),
                 Ok(_) => status.set(Some(format!("{file} has no \"scheduled_tasks\": it is not a scheduler configuration."))),
@@ -408,7 +383,7 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
         });
     };
     let export = move |_| {
-        let mut text = serde_json::to_string_pretty(&config()).unwrap_or_default();
+        let mut text = config().to_pretty();
         text.push('\n');
         download(&file_name(&name.get_untracked()), &text, "application/json");
     };

@@ -15,6 +15,7 @@ mod bench;
 mod dashboard;
 mod form;
 mod instances;
+mod json;
 mod route;
 mod share;
 mod util;
@@ -137,7 +138,7 @@ fn HealthPanel() -> impl IntoView {
                         <dt>"Version"</dt><dd id="health-version">{h.version}</dd>
                         <dt>"Server time"</dt><dd id="health-time">{h.time}</dd>
                         <dt>"Last tick"</dt>
-                        <dd id="health-heartbeat">{h.heartbeat.map(|b| b.scheduled_time).unwrap_or_else(|| "never".into())}</dd>
+                        <dd id="health-heartbeat">{h.heartbeat.unwrap_or_else(|| "never".into())}</dd>
                     </dl>
                 }.into_any(),
                 Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),

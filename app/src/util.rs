@@ -40,9 +40,10 @@ pub fn time_or(iso: Option<String>, none: &'static str) -> AnyView {
     }
 }
 
-/// `3725` seconds as `1h 02m 05s`.
-pub fn duration(seconds: f64) -> String {
-    let s = seconds.max(0.0).round() as u64;
+/// `3725` (a JSON number's text, in seconds) as `1h 02m 05s`.
+pub fn duration(seconds: &str) -> String {
+    // JavaScript parses the number: the app links no float parsing code of its own.
+    let s = js_sys::Number::parse_float(seconds).max(0.0).round() as u64;
     let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
     if h > 0 {
         format!("{h}h {m:02}m {s:02}s")

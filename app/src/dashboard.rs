@@ -1,16 +1,17 @@
 //! The dashboard: Scheduled Tasks, Executed Tasks, the Scheduler Log and the timeline plot,
 //! refreshed every few seconds. Through a share link it is read-only (no edit controls).
 //!
-//! The tables are keyed lists over memos of the answer, so a refresh that changes nothing
-//! touches no DOM, and one that does replaces only the rows that changed: scroll position,
-//! focus and the share panel's inputs survive.
+//! The long tables are HTML text built by [`crate::rows`] and memoized, so a refresh that
+//! changes nothing touches no DOM, and one that does replaces only the table that changed:
+//! the page's scroll position and the share panel's inputs survive.
 
-use crate::api::{Api, Dashboard as Dash, LogItem, Run, ScheduledRow};
-use crate::instances::status_class;
-use crate::util::{download, duration, dynv, file_name, time_or, Time};
+use crate::api::{Api, Dashboard as Dash};
+use crate::rows;
+use crate::util::{download, dynv, file_name, on, show};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
+use wasm_bindgen::JsCast;
 
 const REFRESH: Duration = Duration::from_secs(5);
 
@@ -88,13 +89,6 @@ pub fn DashboardView(
     let instance = Memo::new(move |_| {
         data.with(|d| d.as_ref().map(|d| d.instance.clone()).unwrap_or_default())
     });
-    let scheduled = Memo::new(move |_| {
-        data.with(|d| d.as_ref().map(|d| d.scheduled.clone()).unwrap_or_default())
-    });
-    let runs =
-        Memo::new(move |_| data.with(|d| d.as_ref().map(|d| d.runs.clone()).unwrap_or_default()));
-    let log =
-        Memo::new(move |_| data.with(|d| d.as_ref().map(|d| d.log.clone()).unwrap_or_default()));
     let owner = StoredValue::new(source.owner().map(str::to_string));
     let is_owner = owner.with_value(Option::is_some);
     let note = RwSignal::new(None::<String>);
@@ -140,10 +134,45 @@ pub fn DashboardView(
             </div>
         }
     });
-    // Long tables show their first rows and a button for the rest: a dashboard of a
-    // thousand rows is interactive at once, and nothing is hidden from who asks.
+    let is_empty = move |len: fn(&Dash) -> usize| {
+        Memo::new(move |_| data.with(|d| d.as_ref().is_none_or(|d| len(d) == 0)))
+    };
+    let no_scheduled = is_empty(|d| d.scheduled.len());
+    let no_runs = is_empty(|d| d.runs.items.len());
+    let no_log = is_empty(|d| d.log.items.len());
+    // Long tables show their first rows and a button for the rest: a dashboard of a thousand
+    // rows is on screen at once (the browser's layout of every row is what costs), and nothing
+    // is hidden from who asks.
     let scheduled_shown = RwSignal::new(FIRST_ROWS);
     let runs_shown = RwSignal::new(FIRST_ROWS);
+    // Each table's rows as one HTML text: a refresh that changes nothing leaves the DOM alone.
+    let scheduled_html = Memo::new(move |_| {
+        let n = scheduled_shown.get();
+        data.with(|d| {
+            let rows = d.as_ref().map_or(&[][..], |d| &d.scheduled);
+            rows::scheduled(&rows[..n.min(rows.len())], is_owner, &local)
+        })
+    });
+    let runs_html = Memo::new(move |_| {
+        let n = runs_shown.get();
+        data.with(|d| {
+            let runs = d.as_ref().map_or(&[][..], |d| &d.runs.items);
+            rows::runs(&runs[..n.min(runs.len())], &local)
+        })
+    });
+    let log_html = Memo::new(move |_| {
+        data.with(|d| rows::log(d.as_ref().map_or(&[][..], |d| &d.log.items), &local))
+    });
+    let count = move |len: fn(&Dash) -> usize| {
+        Signal::derive(move || data.with(|d| d.as_ref().map_or(0, len)))
+    };
+    let runs_note = move || {
+        data.with(|d| {
+            let r = &d.as_ref()?.runs;
+            (r.total > r.items.len())
+                .then(|| format!("The {} most recent of {} runs.", r.items.len(), r.total))
+        })
+    };
     view! {
         <section class="card" aria-labelledby="dash-title">
             <div class="card-head">
@@ -158,8 +187,7 @@ pub fn DashboardView(
         </section>
         <section class="card" aria-labelledby="scheduled-title">
             <h2 id="scheduled-title">"Scheduled Tasks"</h2>
-            <Show when=move || !scheduled.with(Vec::is_empty)
-                fallback=|| view! { <p class="muted empty">"No scheduled tasks."</p> }>
+            {show(move || !no_scheduled.get(), move || view! {
                 <div class="table-wrap">
                     <table class="table" id="scheduled">
                         <thead><tr>
@@ -167,38 +195,31 @@ pub fn DashboardView(
                             <th scope="col">"Description"</th><th scope="col">"Next run"</th>
                             {is_owner.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
                         </tr></thead>
-                        <tbody>
-                            <For each=move || scheduled.get().into_iter().take(scheduled_shown.get()).enumerate() key=|r| r.clone() let:r>
-                                <ScheduledLine row=r.1 owner=is_owner act=act/>
-                            </For>
-                        </tbody>
+                        <tbody inner_html=scheduled_html on:click=on(move |ev| {
+                            if let Some((item, action)) = row_action(&ev) {
+                                act(Some(item), action);
+                            }
+                        })></tbody>
                     </table>
                 </div>
-                <ShowAll total=Signal::derive(move || scheduled.with(Vec::len)) shown=scheduled_shown id="scheduled-all"/>
-            </Show>
+                <ShowAll total=count(|d| d.scheduled.len()) shown=scheduled_shown id="scheduled-all"/>
+            }.into_any(), || view! { <p class="muted empty">"No scheduled tasks."</p> }.into_any())}
         </section>
         <section class="card" aria-labelledby="runs-title">
             <h2 id="runs-title">"Executed Tasks"</h2>
-            <Show when=move || runs.with(|r| !r.items.is_empty())
-                fallback=|| view! { <p class="muted empty">"Nothing has run yet."</p> }>
+            {show(move || !no_runs.get(), move || view! {
                 <div class="table-wrap">
                     <table class="table" id="runs">
                         <thead><tr>
                             <th scope="col">"Started"</th><th scope="col">"Finished"</th><th scope="col">"Status"</th>
                             <th scope="col" class="num">"Duration"</th><th scope="col">"Task ID"</th>
                         </tr></thead>
-                        <tbody>
-                            <For each=move || runs.get().items.into_iter().take(runs_shown.get()) key=run_key let:r>
-                                <RunLine run=r/>
-                            </For>
-                        </tbody>
+                        <tbody inner_html=runs_html></tbody>
                     </table>
                 </div>
-                <ShowAll total=Signal::derive(move || runs.with(|r| r.items.len())) shown=runs_shown id="runs-all"/>
-                {dynv(move || runs.with(|r| (r.total > r.items.len()).then(|| view! {
-                    <p class="muted">{format!("The {} most recent of {} runs.", r.items.len(), r.total)}</p>
-                })))}
-            </Show>
+                <ShowAll total=count(|d| d.runs.items.len()) shown=runs_shown id="runs-all"/>
+                {dynv(move || runs_note().map(|n| view! { <p class="muted">{n}</p> }))}
+            }.into_any(), || view! { <p class="muted empty">"Nothing has run yet."</p> }.into_any())}
         </section>
         <section class="card" aria-labelledby="timeline-title">
             <h2 id="timeline-title">"Timeline"</h2>
@@ -206,84 +227,35 @@ pub fn DashboardView(
         </section>
         <section class="card" aria-labelledby="log-title">
             <h2 id="log-title">"Scheduler Log"</h2>
-            <Show when=move || log.with(|l| !l.items.is_empty())
-                fallback=|| view! { <p class="muted empty">"The log is empty."</p> }>
-                <ol class="log" id="log">
-                    <For each=move || log.get().items.into_iter().enumerate() key=|l| (l.0, l.1.at.clone(), l.1.message.clone()) let:l>
-                        <LogLine line=l.1/>
-                    </For>
-                </ol>
-            </Show>
+            {show(move || !no_log.get(),
+                move || view! { <ol class="log" id="log" inner_html=log_html></ol> }.into_any(),
+                || view! { <p class="muted empty">"The log is empty."</p> }.into_any())}
         </section>
         {dynv(move || owner.get_value().map(|id| view! { <crate::share::SharePanel id=id/> }))}
     }
 }
 
-fn run_key(r: &Run) -> String {
-    format!(
-        "{}|{}|{}|{}",
-        r.task_id,
-        r.status,
-        r.finished.as_deref().unwrap_or(""),
-        r.duration_seconds.as_deref().unwrap_or("")
-    )
+/// The local time of an instant for a table's hover text.
+fn local(iso: &str) -> String {
+    crate::util::local(iso)
 }
 
-#[component]
-fn ScheduledLine(
-    row: ScheduledRow,
-    owner: bool,
-    act: impl Fn(Option<String>, &'static str) + Copy + Send + Sync + 'static,
-) -> impl IntoView {
-    let item = StoredValue::new(row.item.clone());
-    let enabled = row.enabled;
-    view! {
-        <tr class:disabled=!enabled data-item=row.item.clone()>
-            <td class="mono" title=row.project.clone().map(|p| format!("Destination project: {p}"))>{row.base_task_id}</td>
-            <td>{row.queue}</td>
-            <td class="mono">{row.clearml}</td>
-            <td>{row.description}</td>
-            <td>{if enabled { time_or(row.next_run, "—") } else { view! { <span class="badge paused">"Paused"</span> }.into_any() }}</td>
-            {owner.then(|| view! {
-                <td class="row-actions">
-                    <button class="small run-now" on:click=move |_| act(Some(item.get_value()), "run")>"Run now"</button>
-                    <button class="small task-toggle" on:click=move |_| act(Some(item.get_value()), if enabled { "pause" } else { "resume" })>
-                        {if enabled { "Pause" } else { "Resume" }}
-                    </button>
-                </td>
-            })}
-        </tr>
-    }
-}
-
-#[component]
-fn RunLine(run: Run) -> impl IntoView {
-    let status = run.status.clone();
-    let task = run.task_id.clone();
-    view! {
-        <tr>
-            <td><Time iso=run.started/></td>
-            <td class="finished">{time_or(run.finished, "None")}</td>
-            <td><span class=format!("status {}", status_class(&status))>{status.clone()}</span></td>
-            <td class="num">{run.duration_seconds.as_deref().map(duration).unwrap_or_else(|| "—".into())}</td>
-            <td class="mono">{match run.link {
-                Some(href) => view! { <a href=href target="_blank" rel="noopener noreferrer">{task}</a> }.into_any(),
-                None => view! { <span>{task}</span> }.into_any(),
-            }}</td>
-        </tr>
-    }
-}
-
-#[component]
-fn LogLine(line: LogItem) -> impl IntoView {
-    let level = line.level.to_ascii_lowercase();
-    view! {
-        <li class=format!("lvl-{level}")>
-            <Time iso=line.at/>
-            <span class="level">{level.to_ascii_uppercase()}</span>
-            <span class="msg">{line.message}</span>
-        </li>
-    }
+/// A click in the Scheduled Tasks table: which row (its `data-item`) and which of its buttons
+/// (`run`, `pause` or `resume`); `None` for a click elsewhere.
+fn row_action(ev: &web_sys::MouseEvent) -> Option<(String, &'static str)> {
+    let target: web_sys::Element = ev.target()?.dyn_into().ok()?;
+    let button = target.closest("button").ok()??;
+    let item = button.closest("tr").ok()??.get_attribute("data-item")?;
+    let action = if button.class_list().contains("run-now") {
+        "run"
+    } else {
+        match button.get_attribute("data-action")?.as_str() {
+            "pause" => "pause",
+            "resume" => "resume",
+            _ => return None,
+        }
+    };
+    Some((item, action))
 }
 
 /// The timeline plot as an `<img>`: through a share its public SVG URL; for the owner the SVG is

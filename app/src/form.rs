@@ -8,7 +8,7 @@
 use crate::api::{Api, FieldError, Preview};
 use crate::json::Json;
 use crate::route::{dashboard_href, go};
-use crate::util::{download, dynv, file_name, read_chosen_file, Time};
+use crate::util::{download, dynv, file_name, on, read_chosen_file, show, sig, Time};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
@@ -414,36 +414,36 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
         .unwrap_or_else(|| "#/".into());
 
     view! {
-        <form class="instance-form" on:submit=save novalidate aria-labelledby="form-title">
+        <form class="instance-form" on:submit=on(save) novalidate aria-labelledby="form-title">
             <section class="card">
                 <div class="card-head">
                     <h1 id="form-title">{title}</h1>
                     <div class="actions">
                         <label class="button file">
                             "Import Configuration"
-                            <input type="file" id="import-config" accept=".json,application/json" on:change=import/>
+                            <input type="file" id="import-config" accept=".json,application/json" on:change=on(import)/>
                         </label>
-                        <button type="button" id="export-config" on:click=export>"Export Configuration"</button>
+                        <button type="button" id="export-config" on:click=on(export)>"Export Configuration"</button>
                     </div>
                 </div>
-                <Show when=move || loaded.get() fallback=|| view! { <p class="muted loading">"Loading the configuration…"</p> }>
+                {show(move || loaded.get(), move || view! {
                     <div class="field">
                         <label for="instance-name">"Scheduling Job Name"</label>
                         <input id="instance-name" type="text" bind:value=name placeholder="Nightly retraining"
-                            aria-describedby="instance-name-msg" on:input=move |_| name_touched.set(true)/>
+                            aria-describedby="instance-name-msg" on:input=on(move |_| name_touched.set(true))/>
                         <FieldMessages id="instance-name-msg".to_string() messages=name_errors/>
                     </div>
-                </Show>
+                }.into_any(), || view! { <p class="muted loading">"Loading the configuration…"</p> }.into_any())}
             </section>
-            <Show when=move || loaded.get()>
+            {show(move || loaded.get(), move || view! {
                 <h2 class="section-title">"Scheduled Tasks"</h2>
                 <For each=move || rows.get().into_iter().enumerate() key=|(_, r)| r.key let:pair>
                     <TaskRow index=pair.0 row=pair.1 rows=rows/>
                 </For>
-                <button type="button" class="add" id="add-item" on:click=move |_| rows.update(|r| r.push(Row::blank()))>
+                <button type="button" class="add" id="add-item" on:click=on(move |_| rows.update(|r| r.push(Row::blank())))>
                     "+ Add item"
                 </button>
-            </Show>
+            }.into_any(), || ().into_any())}
             <div class="card save-bar">
                 {dynv(move || (!other_errors().is_empty()).then(|| view! {
                     <ul class="error-list" role="alert" id="form-errors">
@@ -455,7 +455,7 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
                 {dynv(move || status.get().map(|s| view! { <p class="status-line" role="status" id="form-status">{s}</p> }))}
                 <div class="actions">
                     <a class="button" href=cancel>"Cancel"</a>
-                    <button type="submit" class="primary" id="save" disabled=move || saving.get() || !loaded.get()>
+                    <button type="submit" class="primary" id="save" disabled=sig(move || saving.get() || !loaded.get())>
                         {dynv(move || if saving.get() { "Saving…" } else { "Save" })}
                     </button>
                 </div>
@@ -573,7 +573,7 @@ fn TaskRow(index: usize, row: Row, rows: RwSignal<Vec<Row>>) -> impl IntoView {
     });
 
     view! {
-        <fieldset class="card task-row" data-row=k on:input=touch on:change=touch>
+        <fieldset class="card task-row" data-row=k on:input=on(touch) on:change=on(touch)>
             <legend>{dynv(move || format!("Task {}", position()))}</legend>
             <div class="row-grid">
                 <TextField id=fid("base") label="Base Task ID" value=row.base_task_id placeholder="aabbccddeeff00112233445566778899"
@@ -584,8 +584,8 @@ fn TaskRow(index: usize, row: Row, rows: RwSignal<Vec<Row>>) -> impl IntoView {
                     messages=row.messages("queue", false) class=""/>
                 <div class="field">
                     <label for=fid("recurrence")>"Recurrence"</label>
-                    <select id=fid("recurrence") class="recurrence" prop:value=move || rec.get()
-                        on:change=move |ev| rec.set(event_target_value(&ev))>
+                    <select id=fid("recurrence") class="recurrence" prop:value=rec
+                        on:change=on(move |ev| rec.set(event_target_value(&ev)))>
                         <option value="none">"None"</option>
                         <option value="daily">"Daily"</option>
                         <option value="weekly">"Weekly"</option>
@@ -597,23 +597,21 @@ fn TaskRow(index: usize, row: Row, rows: RwSignal<Vec<Row>>) -> impl IntoView {
                 <TextField id=fid("tz") label="Time zone" value=row.timezone placeholder="UTC"
                     messages=row.messages("timezone", false) class=""/>
             </div>
-            <Show when=move || rec.get() != "cron">
-                <Times row=row/>
-            </Show>
-            <Show when=move || rec.get() == "none">
+            {show(move || rec.get() != "cron", move || view! { <Times row=row/> }.into_any(), || ().into_any())}
+            {show(move || rec.get() == "none", move || view! {
                 <div class="field narrow">
                     <label for=fid("date")>"Date"</label>
                     <input id=fid("date") class="date" type="date" bind:value=row.date/>
                     <FieldMessages id=fid("date-msg") messages=row.messages("date", false)/>
                 </div>
-            </Show>
-            <Show when=move || rec.get() == "weekly">
+            }.into_any(), || ().into_any())}
+            {show(move || rec.get() == "weekly", move || view! {
                 <fieldset class="weekdays">
                     <legend>"Weekdays"</legend>
                     {WEEKDAYS.iter().zip(WEEKDAY_LABELS).map(|(d, label)| {
                         let day = d.to_string();
-                        let checked = { let day = day.clone(); move || row.weekdays.with(|w| w.contains(&day)) };
-                        let toggle = { let day = day.clone(); move |ev| {
+                        let checked = { let day = day.clone(); sig(move || row.weekdays.with(|w| w.contains(&day))) };
+                        let toggle = { let day = day.clone(); on(move |ev| {
                             let on = event_target_checked(&ev);
                             row.weekdays.update(|w| {
                                 w.retain(|x| x != &day);
@@ -622,7 +620,7 @@ fn TaskRow(index: usize, row: Row, rows: RwSignal<Vec<Row>>) -> impl IntoView {
                                     w.sort_by_key(|x| WEEKDAYS.iter().position(|y| y == x));
                                 }
                             });
-                        }};
+                        })};
                         view! {
                             <label class="check"><input type="checkbox" value=day.clone() prop:checked=checked on:change=toggle/>
                                 {label}</label>
@@ -630,15 +628,15 @@ fn TaskRow(index: usize, row: Row, rows: RwSignal<Vec<Row>>) -> impl IntoView {
                     }).collect_view()}
                     <FieldMessages id=fid("weekdays-msg") messages=row.messages("weekdays", false)/>
                 </fieldset>
-            </Show>
-            <Show when=move || rec.get() == "monthly">
+            }.into_any(), || ().into_any())}
+            {show(move || rec.get() == "monthly", move || view! {
                 <TextField id=fid("days") label="Days of the month (numbers, or \"last\")" value=row.days placeholder="1, 15, last"
                     messages=row.messages("days", false) class="days"/>
-            </Show>
-            <Show when=move || rec.get() == "cron">
+            }.into_any(), || ().into_any())}
+            {show(move || rec.get() == "cron", move || view! {
                 <TextField id=fid("cron") label="Cron expression (minute hour day month weekday)" value=row.cron placeholder="*/15 * * * *"
                     messages=row.messages("cron", false) class="mono cron"/>
-            </Show>
+            }.into_any(), || ().into_any())}
             <details class="options">
                 <summary>"Options: single instance, execution limit, task parameters"</summary>
                 <div class="row-grid">
@@ -663,7 +661,7 @@ fn TaskRow(index: usize, row: Row, rows: RwSignal<Vec<Row>>) -> impl IntoView {
             <PreviewBox row=row/>
             <div class="row-foot">
                 <button type="button" class="small danger remove-item"
-                    on:click=move |_| rows.update(|rs| rs.retain(|r| r.key != k))>"Remove item"</button>
+                    on:click=on(move |_| rows.update(|rs| rs.retain(|r| r.key != k)))>"Remove item"</button>
             </div>
         </fieldset>
     }
@@ -683,7 +681,7 @@ fn TextField(
         <div class="field">
             <label for=id.clone()>{label}</label>
             <input id=id type="text" class=class placeholder=placeholder bind:value=value
-                aria-describedby=msg_id.clone() aria-invalid=move || (!messages.with(Vec::is_empty)).to_string()/>
+                aria-describedby=msg_id.clone() aria-invalid=sig(move || (!messages.with(Vec::is_empty)).to_string())/>
             <FieldMessages id=msg_id messages=messages/>
         </div>
     }
@@ -717,16 +715,16 @@ fn Times(row: Row) -> impl IntoView {
                             <label class="sr-only" for=id.clone()>{dynv(move || format!("Time {}", index() + 1))}</label>
                             <input id=id.clone() type="text" class="time-input" inputmode="numeric" placeholder="06:20"
                                 size="6" bind:value=value aria-describedby=format!("{id}-msg")
-                                aria-invalid=move || (!messages.with(Vec::is_empty)).to_string()/>
+                                aria-invalid=sig(move || (!messages.with(Vec::is_empty)).to_string())/>
                             <button type="button" class="small icon remove-time" aria-label="Remove this time"
-                                disabled=move || row.times.with(|t| t.len() <= 1)
-                                on:click=move |_| { row.touched.set(true); row.times.update(|ts| ts.retain(|(x, _)| *x != tk)) }>"×"</button>
+                                disabled=sig(move || row.times.with(|t| t.len() <= 1))
+                                on:click=on(move |_| { row.touched.set(true); row.times.update(|ts| ts.retain(|(x, _)| *x != tk)) })>"×"</button>
                             <FieldMessages id=format!("{id}-msg") messages=messages/>
                         </div>
                     }
                 }
             </For>
-            <button type="button" class="small add-time" on:click=add>"+ Add time"</button>
+            <button type="button" class="small add-time" on:click=on(add)>"+ Add time"</button>
             <FieldMessages id=format!("t{k}-times-msg") messages=row.messages("times", true)/>
         </fieldset>
     }

@@ -2,7 +2,7 @@
 
 use crate::api::{Api, InstanceSummary};
 use crate::route::{dashboard_href, go};
-use crate::util::{dynv, read_chosen_file, time_or};
+use crate::util::{dynv, read_chosen_file, status_class, time_or};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -141,19 +141,4 @@ fn InstanceRow(
             </td>
         </tr>
     }
-}
-
-/// The CSS class of a run status (`completed` → `st-completed`).
-pub fn status_class(status: &str) -> String {
-    let s: String = status
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    format!("st-{s}")
 }

@@ -7,8 +7,10 @@
 //! | [`instances`] | the instances list, import of a configuration file |
 //! | [`form`] | the instance form (create and edit), live preview per row |
 //! | [`dashboard`] | the dashboard (also read-only through a share link), the timeline |
+//! | [`rows`] | the dashboard's long tables as escaped HTML text |
 //! | [`share`] | share links and embed code |
-//! | [`util`] | times, durations, downloads, files, clipboard |
+//! | [`json`] | a small JSON value: parse, read, write |
+//! | [`util`] | times, durations, downloads, files, clipboard; type-erasing view helpers |
 
 mod api;
 mod bench;
@@ -17,6 +19,7 @@ mod form;
 mod instances;
 mod json;
 mod route;
+mod rows;
 mod share;
 mod util;
 

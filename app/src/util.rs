@@ -40,10 +40,9 @@ pub fn time_or(iso: Option<String>, none: &'static str) -> AnyView {
     }
 }
 
-/// `3725` (a JSON number's text, in seconds) as `1h 02m 05s`.
+/// `3725` (a JSON number's text, in seconds) as `1h 02m 05s`; negative as `0s`.
 pub fn duration(seconds: &str) -> String {
-    // JavaScript parses the number: the app links no float parsing code of its own.
-    let s = js_sys::Number::parse_float(seconds).max(0.0).round() as u64;
+    let s = round_seconds(seconds).unwrap_or(0);
     let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
     if h > 0 {
         format!("{h}h {m:02}m {s:02}s")
@@ -52,6 +51,51 @@ pub fn duration(seconds: &str) -> String {
     } else {
         format!("{s}s")
     }
+}
+
+/// A JSON number's text rounded to whole seconds (halves up), `None` when negative or not a
+/// number. Decimal arithmetic on the digits: the app links no float parsing code.
+fn round_seconds(text: &str) -> Option<u64> {
+    if text.starts_with('-') {
+        return None;
+    }
+    let (mantissa, exp) = match text.split_once(['e', 'E']) {
+        Some((m, e)) => (m, e.parse::<i32>().ok()?),
+        None => (text, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    // The decimal point sits after `point` digits.
+    let point = int.len() as i32 + exp;
+    let mut whole: u64 = 0;
+    for i in 0..point.max(0) {
+        let d = digits.get(i as usize).map_or(0, |d| u64::from(d - b'0'));
+        whole = whole.checked_mul(10)?.checked_add(d)?;
+    }
+    // The first digit after the point decides the rounding (none: below 0.1, or whole).
+    let half_up = usize::try_from(point)
+        .ok()
+        .and_then(|p| digits.get(p))
+        .is_some_and(|d| *d >= b'5');
+    whole.checked_add(u64::from(half_up))
+}
+
+/// A CSS class for a run status: `in_progress` → `st-in-progress`.
+pub fn status_class(status: &str) -> String {
+    let s: String = status
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("st-{s}")
 }
 
 /// Offers `text` as a file download called `name`.
@@ -122,10 +166,73 @@ pub fn now_ms() -> f64 {
     window().performance().map(|p| p.now()).unwrap_or_default()
 }
 
+// Type erasure, the app's main tool against wasm size: tachys compiles each distinct closure
+// type used as a view, attribute or event handler into its own copy of the rendering code.
+// Boxing closures (`dynv`, `on`) and deriving signals (`sig`) makes every use share one copy.
+
+/// An event handler with its type erased: `on:click=on(move |_| …)`.
+pub type On<E> = Box<dyn FnMut(E)>;
+
+pub fn on<E>(f: impl FnMut(E) + 'static) -> On<E> {
+    Box::new(f)
+}
+
+/// A reactive attribute or text with its type erased: `disabled=sig(move || busy.get())`.
+pub fn sig<T: Send + Sync + 'static>(f: impl Fn() -> T + Send + Sync + 'static) -> Signal<T> {
+    Signal::derive(f)
+}
+
+/// `view` while `when` holds, else `fallback`: what `<Show>` does, with one shared copy of
+/// its code. The condition is memoized, so the view is rebuilt only when it flips.
+pub fn show(
+    when: impl Fn() -> bool + Send + Sync + 'static,
+    view: impl Fn() -> AnyView + Send + 'static,
+    fallback: impl Fn() -> AnyView + Send + 'static,
+) -> DynView {
+    let when = Memo::new(move |_| when());
+    dynv(move || if when.get() { view() } else { fallback() })
+}
+
 /// A reactive view child with its type erased: every `dynv(move || …)` in the app shares one
 /// `Render` implementation instead of one per closure, which keeps the wasm small.
 pub type DynView = Box<dyn FnMut() -> AnyView + Send>;
 
 pub fn dynv<V: IntoAny>(mut f: impl FnMut() -> V + Send + 'static) -> DynView {
     Box::new(move || f().into_any())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_round_to_whole_seconds_from_the_numbers_text() {
+        for (text, shown) in [
+            ("3725", "1h 02m 05s"),
+            ("3724.5", "1h 02m 05s"),
+            ("59.49", "59s"),
+            ("0.5", "1s"),
+            ("0.4", "0s"),
+            ("61", "1m 01s"),
+            ("1.2e2", "2m 00s"),
+            ("5e-1", "1s"),
+            ("4e-2", "0s"),
+            ("-3", "0s"),
+            ("x", "0s"),
+        ] {
+            assert_eq!(duration(text), shown, "{text}");
+        }
+    }
+
+    #[test]
+    fn utc_times_drop_zero_seconds() {
+        assert_eq!(utc("2026-11-26T06:20:00.000Z"), "2026-11-26 06:20 UTC");
+        assert_eq!(utc("2026-11-26T06:20:07Z"), "2026-11-26 06:20:07 UTC");
+    }
+
+    #[test]
+    fn status_classes_are_css_safe() {
+        assert_eq!(status_class("in_progress"), "st-in-progress");
+        assert_eq!(status_class("Failed <x>"), "st-failed--x-");
+    }
 }

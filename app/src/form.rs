@@ -573,7 +573,8 @@ fn TaskRow(index: usize, row: Row, rows: RwSignal<Vec<Row>>) -> impl IntoView {
     });
 
     view! {
-        <fieldset class="card task-row" data-row=k on:input=on(touch) on:change=on(touch)>
+        <fieldset class=sig(move || format!("card task-row rec-{}", rec.get())) data-row=k
+            on:input=on(touch) on:change=on(touch)>
             <legend>{dynv(move || format!("Task {}", position()))}</legend>
             <div class="row-grid">
                 <TextField id=fid("base") label="Base Task ID" value=row.base_task_id placeholder="aabbccddeeff00112233445566778899"
@@ -597,28 +598,28 @@ fn TaskRow(index: usize, row: Row, rows: RwSignal<Vec<Row>>) -> impl IntoView {
                 <TextField id=fid("tz") label="Time zone" value=row.timezone placeholder="UTC"
                     messages=row.messages("timezone", false) class=""/>
             </div>
-            {show(move || rec.get() != "cron", move || view! { <Times row=row/> }.into_any(), || ().into_any())}
-            {show(move || rec.get() == "none", move || view! {
-                <div class="field narrow">
+            // Every recurrence's fields are on the page; the row's `rec-…` class shows the ones
+            // that apply (styles.css), so switching keeps what was typed and rebuilds nothing.
+            <Times row=row/>
+                <div class="field narrow only-none">
                     <label for=fid("date")>"Date"</label>
                     <input id=fid("date") class="date" type="date" bind:value=row.date/>
                     <FieldMessages id=fid("date-msg") messages=row.messages("date", false)/>
                 </div>
-            }.into_any(), || ().into_any())}
-            {show(move || rec.get() == "weekly", move || view! {
-                <fieldset class="weekdays">
+                <fieldset class="weekdays only-weekly">
                     <legend>"Weekdays"</legend>
                     {WEEKDAYS.iter().zip(WEEKDAY_LABELS).map(|(d, label)| {
                         let day = d.to_string();
                         let checked = { let day = day.clone(); sig(move || row.weekdays.with(|w| w.contains(&day))) };
                         let toggle = { let day = day.clone(); on(move |ev| {
                             let on = event_target_checked(&ev);
+                            // Kept in week order, whatever the order of the clicks.
                             row.weekdays.update(|w| {
-                                w.retain(|x| x != &day);
-                                if on {
-                                    w.push(day.clone());
-                                    w.sort_by_key(|x| WEEKDAYS.iter().position(|y| y == x));
-                                }
+                                *w = WEEKDAYS
+                                    .iter()
+                                    .filter(|x| (**x == day && on) || (**x != day && w.iter().any(|y| y == *x)))
+                                    .map(|x| x.to_string())
+                                    .collect();
                             });
                         })};
                         view! {
@@ -628,15 +629,14 @@ fn TaskRow(index: usize, row: Row, rows: RwSignal<Vec<Row>>) -> impl IntoView {
                     }).collect_view()}
                     <FieldMessages id=fid("weekdays-msg") messages=row.messages("weekdays", false)/>
                 </fieldset>
-            }.into_any(), || ().into_any())}
-            {show(move || rec.get() == "monthly", move || view! {
-                <TextField id=fid("days") label="Days of the month (numbers, or \"last\")" value=row.days placeholder="1, 15, last"
-                    messages=row.messages("days", false) class="days"/>
-            }.into_any(), || ().into_any())}
-            {show(move || rec.get() == "cron", move || view! {
-                <TextField id=fid("cron") label="Cron expression (minute hour day month weekday)" value=row.cron placeholder="*/15 * * * *"
-                    messages=row.messages("cron", false) class="mono cron"/>
-            }.into_any(), || ().into_any())}
+                <div class="only-monthly">
+                    <TextField id=fid("days") label="Days of the month (numbers, or \"last\")" value=row.days placeholder="1, 15, last"
+                        messages=row.messages("days", false) class="days"/>
+                </div>
+                <div class="only-cron">
+                    <TextField id=fid("cron") label="Cron expression (minute hour day month weekday)" value=row.cron placeholder="*/15 * * * *"
+                        messages=row.messages("cron", false) class="mono cron"/>
+                </div>
             <details class="options">
                 <summary>"Options: single instance, execution limit, task parameters"</summary>
                 <div class="row-grid">

@@ -71,10 +71,9 @@ pub fn Dashboard(source: Source) -> impl IntoView {
     let refresh = Callback::new(move |_: ()| load());
     view! {
         {dynv(move || error.get().map(|e| view! { <p class="error-box" role="alert" id="dashboard-error">{e}</p> }))}
-        <Show when=move || data.with(Option::is_some)
-            fallback=move || (error.with(Option::is_none)).then(|| view! { <p class="card muted loading">"Loading the dashboard…"</p> })>
-            <DashboardView data=data.read_only() source=source.clone() refresh=refresh/>
-        </Show>
+        {show(move || data.with(Option::is_some),
+            move || view! { <DashboardView data=data.read_only() source=source.clone() refresh=refresh/> }.into_any(),
+            move || (error.with(Option::is_none)).then(|| view! { <p class="card muted loading">"Loading the dashboard…"</p> }).into_any())}
     }
 }
 

@@ -70,6 +70,14 @@ struct Row {
     preview: RwSignal<Option<Preview>>,
     /// The user changed something (or the row came from a file): live help is on.
     touched: RwSignal<bool>,
+    /// The row's Options section is open.
+    options_open: RwSignal<bool>,
+    /// The live preview's debounce: the pending request's timer, a counter so that only the
+    /// newest answer counts, and the task text last asked about (a redrawn row asks again
+    /// only if the task changed). Kept in the row, which outlives its drawings.
+    preview_timer: StoredValue<Option<TimeoutHandle>>,
+    preview_seq: StoredValue<u32>,
+    preview_for: StoredValue<String>,
 }
 
 fn next_key() -> usize {
@@ -144,6 +152,10 @@ impl Row {
             errors: RwSignal::new(Vec::new()),
             preview: RwSignal::new(None),
             touched: RwSignal::new(touched),
+            options_open: RwSignal::new(false),
+            preview_timer: StoredValue::new(None),
+            preview_seq: StoredValue::new(0),
+            preview_for: StoredValue::new(String::new()),
         }
     }
 
@@ -437,9 +449,11 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
             </section>
             {show(move || loaded.get(), move || view! {
                 <h2 class="section-title">"Scheduled Tasks"</h2>
-                <For each=move || rows.get().into_iter().enumerate() key=|(_, r)| r.key let:pair>
-                    <TaskRow index=pair.0 row=pair.1 rows=rows/>
-                </For>
+                // Redrawn whole when a row is added or removed (typing changes only the row's own
+                // signals); everything a row shows lives in its signals, so nothing is lost.
+                {dynv(move || rows.get().into_iter().enumerate().map(|(index, row)| view! {
+                    <TaskRow index=index row=row rows=rows/>
+                }).collect_view())}
                 <button type="button" class="add" id="add-item" on:click=on(move |_| rows.update(|r| r.push(Row::blank())))>
                     "+ Add item"
                 </button>
@@ -489,13 +503,17 @@ fn TaskRow(index: usize, row: Row, rows: RwSignal<Vec<Row>>) -> impl IntoView {
     };
 
     // Live preview: debounced, only the newest answer counts.
-    let timer = StoredValue::new(None::<TimeoutHandle>);
-    let seq = StoredValue::new(0u32);
+    let (timer, seq) = (row.preview_timer, row.preview_seq);
     Effect::new(move |_| {
         let task = row.to_json();
         if !row.touched.get() {
             return;
         }
+        let text = task.to_string();
+        if row.preview_for.with_value(|last| *last == text) {
+            return;
+        }
+        row.preview_for.set_value(text);
         if let Some(h) = timer.get_value() {
             h.clear();
         }
@@ -637,7 +655,8 @@ fn TaskRow(index: usize, row: Row, rows: RwSignal<Vec<Row>>) -> impl IntoView {
                     <TextField id=fid("cron") label="Cron expression (minute hour day month weekday)" value=row.cron placeholder="*/15 * * * *"
                         messages=row.messages("cron", false) class="mono cron"/>
                 </div>
-            <details class="options">
+            <details class="options" prop:open=row.options_open
+                on:toggle=on(move |ev| row.options_open.set(event_target::<web_sys::HtmlDetailsElement>(&ev).open()))>
                 <summary>"Options: single instance, execution limit, task parameters"</summary>
                 <div class="row-grid">
                     <div class="field">
@@ -698,32 +717,30 @@ fn Times(row: Row) -> impl IntoView {
     view! {
         <fieldset class="times">
             <legend>"Time of the Day (HH:MM)"</legend>
-            <For each=move || row.times.get() key=|(key, _)| *key let:t>
-                {
-                    let (tk, value) = t;
-                    let index = move || row.times.with(|ts| ts.iter().position(|(x, _)| *x == tk).unwrap_or(0));
-                    let messages = Signal::derive(move || {
-                        let path = format!("times[{}]", index());
-                        if !row.touched.get() {
-                            return Vec::new();
-                        }
-                        row.errors.with(|es| es.iter().filter(|e| e.path == path).map(|e| e.message.clone()).collect::<Vec<_>>())
-                    });
-                    let id = format!("t{k}-time-{tk}");
-                    view! {
-                        <div class="time">
-                            <label class="sr-only" for=id.clone()>{dynv(move || format!("Time {}", index() + 1))}</label>
-                            <input id=id.clone() type="text" class="time-input" inputmode="numeric" placeholder="06:20"
-                                size="6" bind:value=value aria-describedby=format!("{id}-msg")
-                                aria-invalid=sig(move || (!messages.with(Vec::is_empty)).to_string())/>
-                            <button type="button" class="small icon remove-time" aria-label="Remove this time"
-                                disabled=sig(move || row.times.with(|t| t.len() <= 1))
-                                on:click=on(move |_| { row.touched.set(true); row.times.update(|ts| ts.retain(|(x, _)| *x != tk)) })>"×"</button>
-                            <FieldMessages id=format!("{id}-msg") messages=messages/>
-                        </div>
+            // Redrawn whole when a time is added or removed; typing changes only the time's own
+            // signal, so the inputs (and the focus) stay while the user types.
+            {dynv(move || row.times.get().into_iter().enumerate().map(|(i, (tk, value))| {
+                let messages = Signal::derive(move || {
+                    if !row.touched.get() {
+                        return Vec::new();
                     }
+                    let path = format!("times[{i}]");
+                    row.errors.with(|es| es.iter().filter(|e| e.path == path).map(|e| e.message.clone()).collect::<Vec<_>>())
+                });
+                let id = format!("t{k}-time-{tk}");
+                view! {
+                    <div class="time">
+                        <label class="sr-only" for=id.clone()>{format!("Time {}", i + 1)}</label>
+                        <input id=id.clone() type="text" class="time-input" inputmode="numeric" placeholder="06:20"
+                            size="6" bind:value=value aria-describedby=format!("{id}-msg")
+                            aria-invalid=sig(move || (!messages.with(Vec::is_empty)).to_string())/>
+                        <button type="button" class="small icon remove-time" aria-label="Remove this time"
+                            disabled=sig(move || row.times.with(|t| t.len() <= 1))
+                            on:click=on(move |_| { row.touched.set(true); row.times.update(|ts| ts.retain(|(x, _)| *x != tk)) })>"×"</button>
+                        <FieldMessages id=format!("{id}-msg") messages=messages/>
+                    </div>
                 }
-            </For>
+            }).collect_view())}
             <button type="button" class="small add-time" on:click=on(add)>"+ Add time"</button>
             <FieldMessages id=format!("t{k}-times-msg") messages=row.messages("times", true)/>
         </fieldset>

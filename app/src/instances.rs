@@ -2,7 +2,7 @@
 
 use crate::api::{Api, InstanceSummary};
 use crate::route::{dashboard_href, go};
-use crate::util::{dynv, read_chosen_file, status_class, time_or};
+use crate::util::{dynv, read_chosen_file, show, status_class, time_or};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -130,14 +130,13 @@ fn InstanceRow(
             <td class="row-actions">
                 <a class="button small" href=dashboard_href(&i.id)>"Open"</a>
                 <button class="small" on:click=toggle>{if paused { "Resume" } else { "Pause" }}</button>
-                <Show when=move || confirming.get()
-                    fallback=move || view! { <button class="small danger" on:click=move |_| confirming.set(true)>"Delete"</button> }>
+                {show(move || confirming.get(), move || view! {
                     <span class="confirm" role="group" aria-label="Confirm delete">
                         "Delete for good? "
                         <button class="small danger confirm-delete" on:click=delete>"Yes, delete"</button>
                         <button class="small" on:click=move |_| confirming.set(false)>"Cancel"</button>
                     </span>
-                </Show>
+                }.into_any(), move || view! { <button class="small danger" on:click=move |_| confirming.set(true)>"Delete"</button> }.into_any())}
             </td>
         </tr>
     }

@@ -26,7 +26,7 @@ mod util;
 use api::Api;
 use leptos::prelude::*;
 use route::Route;
-use util::dynv;
+use util::{dynv, show};
 use wasm_bindgen::prelude::wasm_bindgen;
 
 /// Entry point, called by public/boot.js once the wasm is loaded.
@@ -65,13 +65,13 @@ fn App() -> impl IntoView {
         }>"Skip to content"</a>
         <header class="topbar">
             <a class="brand" href="#/">"ClearML Task Scheduler"</a>
-            <Show when=owner_nav>
+            {show(owner_nav, move || view! {
                 <nav class="topnav" aria-label="Main">
                     <a href="#/">"Instances"</a>
                     <a href="#/new">"New instance"</a>
                     <button class="link" on:click=move |_| api.sign_out(None)>"Sign out"</button>
                 </nav>
-            </Show>
+            }.into_any(), || ().into_any())}
         </header>
         <main id="main-content">{dynv(page)}</main>
         <footer class="footer"><HealthPanel/></footer>

@@ -82,12 +82,16 @@ pub fn SharePanel(id: String) -> impl IntoView {
                     </div>
                 }
             }))}
-            <Show when=move || !shares.with(Vec::is_empty)
-                fallback=|| view! { <p class="muted">"No share links."</p> }>
-                <ul class="shares" id="shares">
-                    <For each=move || shares.get() key=|s| s.id.clone() let:s>
-                        {
-                            let sid = s.id.clone();
+            // A short list, redrawn whole when it changes (a share is created or revoked).
+            {dynv(move || {
+                let list = shares.get();
+                if list.is_empty() {
+                    return view! { <p class="muted">"No share links."</p> }.into_any();
+                }
+                view! {
+                    <ul class="shares" id="shares">
+                        {list.into_iter().map(|s| {
+                            let sid = s.id;
                             view! {
                                 <li>
                                     <span class="mono">{format!("…{}", s.hint)}</span>
@@ -95,10 +99,10 @@ pub fn SharePanel(id: String) -> impl IntoView {
                                     <button class="small danger revoke" on:click=move |_| revoke(sid.clone())>"Revoke"</button>
                                 </li>
                             }
-                        }
-                    </For>
-                </ul>
-            </Show>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            })}
         </section>
     }
 }

@@ -189,7 +189,9 @@ pub fn show(
     view: impl Fn() -> AnyView + Send + 'static,
     fallback: impl Fn() -> AnyView + Send + 'static,
 ) -> DynView {
-    let when = Memo::new(move |_| when());
+    // Reference-counted, not owned by the arena: a redraw that is already on its way when the
+    // owner is cleaned up still reads a live value (Leptos's own <Show> does the same).
+    let when = ArcMemo::new(move |_| when());
     dynv(move || if when.get() { view() } else { fallback() })
 }
 

@@ -155,6 +155,10 @@ impl Browser {
                 vec![serde_json::Value::from(token)],
             )
             .await?;
+        // The app reads the token when it starts, which may have been before the line above:
+        // reload, and wait for the signed-in navigation.
+        self.client.refresh().await?;
+        self.element(".topnav").await?;
         Ok(())
     }
 

@@ -126,10 +126,10 @@ pub fn DashboardView(
         view! {
             <div class="actions">
                 <a class="button" href=edit id="edit-instance">"Edit"</a>
-                <button id="toggle-instance" on:click=move |_| {
+                <button id="toggle-instance" on:click=on(move |_| {
                     act(None, if instance.get_untracked().paused { "resume" } else { "pause" })
-                }>{dynv(move || if instance.get().paused { "Resume instance" } else { "Pause instance" })}</button>
-                <button id="export-instance" on:click=export>"Export configuration"</button>
+                })>{dynv(move || if instance.get().paused { "Resume instance" } else { "Pause instance" })}</button>
+                <button id="export-instance" on:click=on(export)>"Export configuration"</button>
             </div>
         }
     });
@@ -315,7 +315,7 @@ fn ShowAll(total: Signal<usize>, shown: RwSignal<usize>, id: &'static str) -> im
             view! {
                 <p class="muted show-all">
                     {format!("Showing {now} of {total}. ")}
-                    <button type="button" class="link" id=id on:click=move |_| shown.set(usize::MAX)>
+                    <button type="button" class="link" id=id on:click=on(move |_| shown.set(usize::MAX))>
                         {format!("Show all {total}")}
                     </button>
                 </p>

@@ -603,8 +603,7 @@ fn TaskRow(index: usize, row: Row, rows: RwSignal<Vec<Row>>) -> impl IntoView {
                     messages=row.messages("queue", false) class=""/>
                 <div class="field">
                     <label for=fid("recurrence")>"Recurrence"</label>
-                    <select id=fid("recurrence") class="recurrence" prop:value=rec
-                        on:change=on(move |ev| rec.set(event_target_value(&ev)))>
+                    <select id=fid("recurrence") class="recurrence" bind:value=rec>
                         <option value="none">"None"</option>
                         <option value="daily">"Daily"</option>
                         <option value="weekly">"Weekly"</option>
@@ -655,7 +654,7 @@ fn TaskRow(index: usize, row: Row, rows: RwSignal<Vec<Row>>) -> impl IntoView {
                     <TextField id=fid("cron") label="Cron expression (minute hour day month weekday)" value=row.cron placeholder="*/15 * * * *"
                         messages=row.messages("cron", false) class="mono cron"/>
                 </div>
-            <details class="options" prop:open=row.options_open
+            <details class="options" prop:open={ let open: Signal<bool> = row.options_open.into(); open }
                 on:toggle=on(move |ev| row.options_open.set(event_target::<web_sys::HtmlDetailsElement>(&ev).open()))>
                 <summary>"Options: single instance, execution limit, task parameters"</summary>
                 <div class="row-grid">

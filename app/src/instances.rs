@@ -2,7 +2,7 @@
 
 use crate::api::{Api, InstanceSummary};
 use crate::route::{dashboard_href, go};
-use crate::util::{dynv, read_chosen_file, show, status_class, time_or};
+use crate::util::{dynv, on, read_chosen_file, show, status_class, time_or};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -47,7 +47,7 @@ pub fn InstanceList() -> impl IntoView {
                     <a class="button primary" href="#/new" id="new-instance">"New instance"</a>
                     <label class="button file">
                         "Import configuration"
-                        <input type="file" id="import-instance" accept=".json,application/json" on:change=import/>
+                        <input type="file" id="import-instance" accept=".json,application/json" on:change=on(import)/>
                     </label>
                 </div>
             </div>
@@ -129,14 +129,14 @@ fn InstanceRow(
             <td>{if paused { view! { <span class="badge paused">"Paused"</span> } } else { view! { <span class="badge active">"Active"</span> } }}</td>
             <td class="row-actions">
                 <a class="button small" href=dashboard_href(&i.id)>"Open"</a>
-                <button class="small" on:click=toggle>{if paused { "Resume" } else { "Pause" }}</button>
+                <button class="small" on:click=on(toggle)>{if paused { "Resume" } else { "Pause" }}</button>
                 {show(move || confirming.get(), move || view! {
                     <span class="confirm" role="group" aria-label="Confirm delete">
                         "Delete for good? "
-                        <button class="small danger confirm-delete" on:click=delete>"Yes, delete"</button>
-                        <button class="small" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                        <button class="small danger confirm-delete" on:click=on(delete)>"Yes, delete"</button>
+                        <button class="small" on:click=on(move |_| confirming.set(false))>"Cancel"</button>
                     </span>
-                }.into_any(), move || view! { <button class="small danger" on:click=move |_| confirming.set(true)>"Delete"</button> }.into_any())}
+                }.into_any(), move || view! { <button class="small danger" on:click=on(move |_| confirming.set(true))>"Delete"</button> }.into_any())}
             </td>
         </tr>
     }

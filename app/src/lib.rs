@@ -26,7 +26,7 @@ mod util;
 use api::Api;
 use leptos::prelude::*;
 use route::Route;
-use util::{dynv, show};
+use util::{dynv, on, show};
 use wasm_bindgen::prelude::wasm_bindgen;
 
 /// Entry point, called by public/boot.js once the wasm is loaded.
@@ -57,19 +57,19 @@ fn App() -> impl IntoView {
     };
     let owner_nav = move || signed_in() && !matches!(route.get(), Route::Share(_));
     view! {
-        <a class="skip" href="#main-content" on:click=|ev| {
+        <a class="skip" href="#main-content" on:click=on(|ev: leptos::ev::MouseEvent| {
             ev.prevent_default();
             if let Some(m) = document().get_element_by_id("main-content") {
                 m.scroll_into_view();
             }
-        }>"Skip to content"</a>
+        })>"Skip to content"</a>
         <header class="topbar">
             <a class="brand" href="#/">"ClearML Task Scheduler"</a>
             {show(owner_nav, move || view! {
                 <nav class="topnav" aria-label="Main">
                     <a href="#/">"Instances"</a>
                     <a href="#/new">"New instance"</a>
-                    <button class="link" on:click=move |_| api.sign_out(None)>"Sign out"</button>
+                    <button class="link" on:click=on(move |_| api.sign_out(None))>"Sign out"</button>
                 </nav>
             }.into_any(), || ().into_any())}
         </header>
@@ -111,7 +111,7 @@ fn SignIn() -> impl IntoView {
             <h1 id="signin-title">"Sign in"</h1>
             <p class="muted">"Paste the admin token of this deployment (its ADMIN_TOKEN secret). It stays in this browser tab only."</p>
             {dynv(move || api.notice.get().map(|n| view! { <p class="error" role="alert" id="signin-notice">{n}</p> }))}
-            <form on:submit=submit novalidate>
+            <form on:submit=on(submit) novalidate>
                 <label for="token">"Admin token"</label>
                 <div class="inline">
                     <input id="token" type="password" autocomplete="current-password" required

@@ -1,7 +1,7 @@
 //! Share links: create, copy and revoke a read-only link and the embed code of the timeline.
 
 use crate::api::{Api, NewShare, ShareInfo};
-use crate::util::{copy, dynv, Time};
+use crate::util::{copy, dynv, on, Time};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -65,7 +65,7 @@ pub fn SharePanel(id: String) -> impl IntoView {
         <section class="card" aria-labelledby="share-title">
             <div class="card-head">
                 <h2 id="share-title">"Share"</h2>
-                <button id="create-share" on:click=create>"Create share link"</button>
+                <button id="create-share" on:click=on(create)>"Create share link"</button>
             </div>
             <p class="muted">"Anyone with a share link sees this dashboard read-only, without signing in. Revoke a link to close it."</p>
             {dynv(move || error.get().map(|e| view! { <p class="error" role="alert">{e}</p> }))}
@@ -96,7 +96,7 @@ pub fn SharePanel(id: String) -> impl IntoView {
                                 <li>
                                     <span class="mono">{format!("…{}", s.hint)}</span>
                                     " created " <Time iso=s.created_at/>
-                                    <button class="small danger revoke" on:click=move |_| revoke(sid.clone())>"Revoke"</button>
+                                    <button class="small danger revoke" on:click=on(move |_| revoke(sid.clone()))>"Revoke"</button>
                                 </li>
                             }
                         }).collect_view()}
@@ -116,8 +116,8 @@ fn CopyField(id: &'static str, label: &'static str, value: String) -> impl IntoV
         <div class="field">
             <label for=id>{label}</label>
             <div class="inline">
-                <input id=id type="text" readonly prop:value=value/>
-                <button class="small" on:click=move |_| { copy(&v.get_value()); copied.set(true); }>
+                <input id=id type="text" readonly value=value/>
+                <button class="small" on:click=on(move |_| { copy(&v.get_value()); copied.set(true); })>
                     {dynv(move || if copied.get() { "Copied" } else { "Copy" })}
                 </button>
             </div>

@@ -14,7 +14,8 @@ fingerprint() { # a hash of the named files and folders' contents
 }
 
 app_inputs=(app shared Cargo.toml Cargo.lock)
-app_sum=$(fingerprint "${app_inputs[@]}")
+# The build's own commands (this file) count as an input too.
+app_sum=$( { fingerprint "${app_inputs[@]}"; sha256sum "${BASH_SOURCE[0]}"; } | sha256sum | cut -c1-64)
 if [ "$(cat public/pkg/.build-stamp 2>/dev/null)" != "$app_sum" ] || [ ! -f public/pkg/app_bg.wasm ]; then
   echo "==> building the app (wasm32, release)"
   # erase_components: Leptos type-erases component views, a smaller binary for the same app.
@@ -23,13 +24,13 @@ if [ "$(cat public/pkg/.build-stamp 2>/dev/null)" != "$app_sum" ] || [ ! -f publ
   rm -rf public/pkg && mkdir -p public/pkg
   wasm-bindgen --target web --no-typescript --out-dir public/pkg --out-name app \
     target/wasm32-unknown-unknown/app-release/scheduler_app.wasm
-  "$WASM_OPT_BIN" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+  "$WASM_OPT_BIN" -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int \
     public/pkg/app_bg.wasm -o public/pkg/app_bg.wasm
   echo "$app_sum" > public/pkg/.build-stamp
 fi
 
 worker_inputs=(worker shared Cargo.toml Cargo.lock)
-worker_sum=$(fingerprint "${worker_inputs[@]}" | cut -c1-64)
+worker_sum=$( { fingerprint "${worker_inputs[@]}"; sha256sum "${BASH_SOURCE[0]}"; } | sha256sum | cut -c1-64)
 if [ "$(cat worker/build/.build-stamp 2>/dev/null)" != "$worker_sum" ] || [ ! -f worker/build/worker/shim.mjs ]; then
   echo "==> building the worker (worker-build --release)"
   (cd worker && worker-build --release)

@@ -10,6 +10,8 @@ fail() { echo; echo "FAIL: $*"; exit 1; }
 bash scripts/setup.sh --browser || fail "setup"
 bash scripts/build.sh || fail "build of the app and the worker"
 cargo build -p scheduler-core --target wasm32-unknown-unknown --quiet || fail "shared/ for wasm32"
+# The app's own unit tests run natively (its pure parts: JSON, HTML rows, formatting).
+cargo test -p scheduler-app --lib --quiet || fail "the app's unit tests"
 cargo test --no-fail-fast 2>&1 | tee target/test-output.txt
 status=${PIPESTATUS[0]}
 [ "$status" = 0 ] || fail "cargo test (see above; worker logs in target/e2e-logs/)"

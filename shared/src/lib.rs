@@ -15,7 +15,7 @@
 //! | [`describe`] | dashboard rows (`minute=20, hour=6, day=1`) and English sentences |
 //! | [`slot`] | [`SlotKey`]: a slot's identity and its ClearML tag |
 //! | [`state`] | [`InstanceState`]: planner memory, outcome reporting (`record_*`) |
-//! | [`planner`] | [`plan_tick`]: config + state + now to actions ([`Action`]) |
+//! | [`planner`] | [`plan_tick`]: config + state + now to actions ([`Action`]); [`plan_paused`] |
 //! | [`sdk`] | import of the ClearML SDK's `schedule` list; format auto-detection |
 //! | [`errors`] | [`ValidationErrors`]: path + message, Display and Serialize |
 //!
@@ -46,8 +46,8 @@ pub use describe::DashboardRow;
 pub use errors::{ValidationError, ValidationErrors};
 pub use parse::{parse_config, parse_config_value, parse_stored_config};
 pub use planner::{
-    next_due, next_slot_due, plan_run_now, plan_tick, Action, Launch, Level, LogLine, Plan,
-    SkipReason,
+    next_due, next_slot_due, plan_paused, plan_run_now, plan_tick, Action, Launch, Level, LogLine,
+    Plan, SkipReason,
 };
 pub use schedule::Schedule;
 pub use sdk::{parse_any_config, parse_sdk_schedule};

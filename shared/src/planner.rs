@@ -185,7 +185,35 @@ pub fn plan_tick(
     for task in config.scheduled_tasks() {
         plan_task(instance_id, task, &mut st, &mut out);
     }
-    // Execution limits.
+    supervise(&mut st, &mut out);
+    st.last_tick = Some(st.last_tick.map_or(now, |t| t.max(now)));
+    st.next_due = next_due(config, &st);
+    Plan {
+        actions: out.actions,
+        state: st,
+    }
+}
+
+/// Plans one tick of a paused instance: no slot is decided or launched (its slots stay
+/// undecided; a resume is a save, and [`InstanceState::on_config_saved`] schedules from then),
+/// but the runs already out are still watched: polled until they end, and aborted past their
+/// execution limit. Pausing stops new work, not the care of what is running.
+pub fn plan_paused(state: &InstanceState, now: Instant) -> Plan {
+    let mut st = state.clone();
+    let mut out = Out {
+        now,
+        actions: Vec::new(),
+    };
+    supervise(&mut st, &mut out);
+    Plan {
+        actions: out.actions,
+        state: st,
+    }
+}
+
+/// Execution limits and status polling for the runs out at `out.now`.
+fn supervise(st: &mut InstanceState, out: &mut Out) {
+    let now = out.now;
     for run in st.runs.iter_mut() {
         if let Some(limit) = run.limit_seconds {
             if run.status.is_open() && !run.abort_requested && run.started.add_seconds(limit) <= now
@@ -211,12 +239,6 @@ pub fn plan_tick(
         .collect();
     if !open.is_empty() {
         out.actions.push(Action::Poll { task_ids: open });
-    }
-    st.last_tick = Some(st.last_tick.map_or(now, |t| t.max(now)));
-    st.next_due = next_due(config, &st);
-    Plan {
-        actions: out.actions,
-        state: st,
     }
 }
 

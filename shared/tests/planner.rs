@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use scheduler_core::{
-    parse_config, plan_tick, Action, InstanceConfig, InstanceState, Instant, Level, SkipReason,
-    SlotKey, TaskStatus,
+    parse_config, plan_paused, plan_tick, Action, InstanceConfig, InstanceState, Instant, Level,
+    SkipReason, SlotKey, TaskStatus,
 };
 
 fn at(y: i32, m: u32, d: u32, h: u32, mi: u32) -> Instant {
@@ -234,6 +234,54 @@ fn single_instance_abort_and_poll() {
         .is_some());
     let p = plan_tick("i", &cfg, &state, at(2025, 1, 10, 3, 0));
     assert_eq!(launches(&p.actions).len(), 1);
+}
+
+#[test]
+fn a_paused_instance_launches_nothing_but_still_polls_and_aborts_its_runs() {
+    let saved = at(2025, 1, 10, 0, 0);
+    let tasks = r#"{ "id": "h", "base_task_id": "b", "queue": "q", "recurrence": "cron", "cron": "0 * * * *", "execution_limit_hours": 1.5 }"#;
+    let cfg = config(tasks, saved);
+    let mut state = InstanceState::default();
+    state.on_config_saved(&cfg, saved);
+    let p = plan_tick("i", &cfg, &state, at(2025, 1, 10, 1, 0));
+    state = p.state;
+    let slot = launches(&p.actions).pop().unwrap();
+    state.record_launch(&slot, "clone-1", at(2025, 1, 10, 1, 0));
+    state.record_status("clone-1", TaskStatus::InProgress);
+
+    // Paused: at 02:00 a slot is due, but nothing is launched or decided.
+    let p = plan_paused(&state, at(2025, 1, 10, 2, 0));
+    assert!(launches(&p.actions).is_empty(), "{:?}", p.actions);
+    assert!(!p.actions.iter().any(|a| matches!(a, Action::Skip { .. })));
+    assert_eq!(
+        p.actions,
+        vec![Action::Poll {
+            task_ids: vec!["clone-1".into()]
+        }]
+    );
+    assert_eq!(
+        p.state.tasks, state.tasks,
+        "no slot is consumed while paused"
+    );
+    state = p.state;
+
+    // Past its limit, the run is aborted, once.
+    let p = plan_paused(&state, at(2025, 1, 10, 2, 30));
+    assert!(p
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::Abort { task_id, .. } if task_id == "clone-1")));
+    assert!(logs(&p.actions).contains(&"Aborting job due to timeout: clone-1".to_string()));
+    state = p.state;
+    let p = plan_paused(&state, at(2025, 1, 10, 2, 31));
+    assert!(!p.actions.iter().any(|a| matches!(a, Action::Abort { .. })));
+    state = p.state;
+
+    // Once the run ends there is nothing left to watch.
+    state.record_status("clone-1", TaskStatus::Stopped);
+    assert!(plan_paused(&state, at(2025, 1, 10, 2, 32))
+        .actions
+        .is_empty());
 }
 
 #[test]

@@ -174,6 +174,18 @@ impl WorkerProcess {
         std::fs::read_to_string(&self.log_path).unwrap_or_default()
     }
 
+    /// Whether the log, from byte `offset` on, holds `needle`.
+    fn logged_since(&self, offset: u64, needle: &str) -> bool {
+        use std::io::{Read, Seek, SeekFrom};
+        let mut tail = String::new();
+        std::fs::File::open(&self.log_path)
+            .and_then(|mut f| {
+                f.seek(SeekFrom::Start(offset))?;
+                f.read_to_string(&mut tail)
+            })
+            .is_ok_and(|_| tail.contains(needle))
+    }
+
     /// The worker's per-tick summary lines (`tick <time> ... kv_reads=N ...`), oldest first.
     pub fn tick_lines(&self) -> Vec<String> {
         self.log_text()
@@ -184,15 +196,22 @@ impl WorkerProcess {
     }
 
     /// Runs the scheduled handler once, as Cloudflare's cron would, with the
-    /// event's scheduled time set to `time_ms` (epoch milliseconds).
+    /// event's scheduled time set to `time_ms` (epoch milliseconds). Returns once the tick's
+    /// summary line is in the log (wrangler writes it after answering), or after 5 s.
     pub fn trigger_scheduled(&self, time_ms: Option<i64>) -> Result<()> {
         let mut url = format!("{}/cdn-cgi/handler/scheduled?cron=*+*+*+*+*", self.url);
         if let Some(ms) = time_ms {
             url.push_str(&format!("&time={ms}"));
         }
+        // Only what the log gains after this point is read while waiting.
+        let start = std::fs::metadata(&self.log_path).map_or(0, |m| m.len());
         let (status, body) = blocking_get(&url)?;
         if status != 200 {
             bail!("scheduled handler answered {status}: {body}");
+        }
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !self.logged_since(start, "kv_reads=") && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
         }
         Ok(())
     }

@@ -544,3 +544,47 @@ async fn planning_past_the_row_budget_waits_for_the_next_tick() {
         "every due slot launched, one tick late at most"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paused_instance_launches_nothing_but_its_running_clone_is_still_followed() {
+    let clearml = standin::spawn(StandinConfig {
+        agent_seconds: 1.0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let worker = worker_for(&clearml, None);
+    let api = Api::new(&worker.url, TOKEN);
+    let id = create(&api, &daily_0620("default")).await;
+    let slot = slot_0620();
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    assert_eq!(clearml.records().clones.len(), 1);
+
+    api.post(&format!("/api/instances/{id}/pause"), &json!({}))
+        .await
+        .unwrap();
+    // Paused: the clone out there is still polled until it ends.
+    let mut run = Value::Null;
+    for minute in 1..=20 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        worker
+            .trigger_scheduled(Some(slot + minute * MINUTE))
+            .unwrap();
+        run = dashboard(&api, &id).await["runs"]["items"][0].clone();
+        if run["status"] == "completed" {
+            break;
+        }
+    }
+    assert_eq!(run["status"], "completed", "{run}");
+    assert!(run["finished"].is_string(), "{run}");
+
+    // The next day's slot comes while paused: no clone.
+    worker.trigger_scheduled(Some(slot + 86_400_000)).unwrap();
+    assert_eq!(
+        clearml.records().clones.len(),
+        1,
+        "paused: nothing launched"
+    );
+    let dash = dashboard(&api, &id).await;
+    assert_eq!(dash["runs"]["items"].as_array().unwrap().len(), 1, "{dash}");
+}

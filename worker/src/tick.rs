@@ -9,8 +9,8 @@
 use std::cell::RefCell;
 
 use scheduler_core::{
-    next_slot_due, plan_run_now, plan_tick, Action, InstanceConfig, Instant, Launch, Level,
-    LogLine, SlotKey, TaskStatus,
+    next_slot_due, plan_paused, plan_run_now, plan_tick, Action, InstanceConfig, Instant, Launch,
+    Level, LogLine, SlotKey, TaskStatus,
 };
 use serde_json::{json, Value};
 use worker::{Env, Result, ScheduledEvent};
@@ -59,12 +59,13 @@ pub async fn run(event: &ScheduledEvent, env: &Env) -> Result<()> {
         ticker.instances.remove(id);
     }
     // What is due: slots first (earliest first), then runs to poll, then configurations
-    // saved since the last tick.
+    // saved since the last tick. A paused instance is due only to watch the runs it has out.
     let mut due: Vec<(u8, Instant, &crate::store::IndexEntry)> = index
         .instances
         .iter()
-        .filter(|e| !e.paused)
         .filter_map(|e| match ticker.instances.get(&e.id) {
+            Some(t) if e.paused => t.polling.then_some((1, now, e)),
+            None if e.paused => None,
             None => Some((2, now, e)),
             Some(t) if t.next_due.is_some_and(|d| d <= now) => Some((0, t.next_due?, e)),
             Some(t) if t.polling => Some((1, now, e)),
@@ -104,7 +105,7 @@ pub async fn run(event: &ScheduledEvent, env: &Env) -> Result<()> {
             .unwrap_or(DEFAULT_SUBREQUEST_BUDGET);
         let clearml = Credentials::from_env(env).map(|c| ClearMl::new(c, budget));
         for entry in due {
-            let outcome = run_instance(&kv, clearml.as_ref(), &entry.id, now, &mut stats).await;
+            let outcome = run_instance(&kv, clearml.as_ref(), entry, now, &mut stats).await;
             match outcome {
                 Ok(t) => {
                     ticker.instances.insert(entry.id.clone(), t);
@@ -159,10 +160,11 @@ struct TickStats {
 async fn run_instance(
     kv: &Kv,
     clearml: std::result::Result<&ClearMl, &String>,
-    id: &str,
+    entry: &crate::store::IndexEntry,
     now: Instant,
     stats: &mut TickStats,
 ) -> Result<TickerEntry> {
+    let id = entry.id.as_str();
     let Some(record): Option<ConfigRecord> = kv.get(&config_key(id)).await? else {
         return Ok(TickerEntry {
             revision: 0,
@@ -192,7 +194,10 @@ async fn run_instance(
             });
         }
     };
-    if runtime.revision != record.revision {
+    // Paused: the runs out are watched, nothing else; the configuration (and any run-now
+    // request) waits for the resume, which is a save of its own.
+    let paused = entry.paused || record.paused;
+    if runtime.revision != record.revision && !paused {
         runtime.state.on_config_saved(&config, record.saved_at);
         runtime.revision = record.revision;
         runtime.push_log(line(
@@ -206,10 +211,14 @@ async fn run_instance(
         ));
     }
     stats.planned += 1;
-    let plan = plan_tick(id, &config, &runtime.state, now);
+    let plan = if paused {
+        plan_paused(&runtime.state, now)
+    } else {
+        plan_tick(id, &config, &runtime.state, now)
+    };
     runtime.state = plan.state;
     let mut actions = plan.actions;
-    for request in &record.run_now {
+    for request in record.run_now.iter().filter(|_| !paused) {
         if runtime.run_now_done.contains(request) {
             continue;
         }

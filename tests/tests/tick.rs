@@ -100,6 +100,24 @@ fn log_messages(dash: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// Ticks a minute at a time after `slot` (the stand-in's agent runs a clone in about three
+/// seconds) until the instance's newest run is completed; returns that run.
+async fn tick_until_completed(worker: &WorkerProcess, api: &Api, id: &str, slot: i64) -> Value {
+    let mut run = Value::Null;
+    for minute in 1..=20 {
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        worker
+            .trigger_scheduled(Some(slot + minute * MINUTE))
+            .unwrap();
+        run = dashboard(api, id).await["runs"]["items"][0].clone();
+        if run["status"] == "completed" {
+            break;
+        }
+    }
+    assert_eq!(run["status"], "completed", "{run}");
+    run
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_due_slot_is_cloned_and_enqueued_once_with_its_name_tags_and_parameters() {
     let clearml = standin::spawn(StandinConfig {
@@ -189,18 +207,7 @@ async fn a_due_slot_is_cloned_and_enqueued_once_with_its_name_tags_and_parameter
 
     // The agent runs it (queued, in progress, completed, a second each); later ticks poll
     // and fill `finished`.
-    let mut run = Value::Null;
-    for minute in 1..=20 {
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        worker
-            .trigger_scheduled(Some(slot + minute * MINUTE))
-            .unwrap();
-        run = dashboard(&api, &id).await["runs"]["items"][0].clone();
-        if run["status"] == "completed" {
-            break;
-        }
-    }
-    assert_eq!(run["status"], "completed", "{run}");
+    let run = tick_until_completed(&worker, &api, &id, slot).await;
     assert!(run["finished"].is_string(), "{run}");
     assert_eq!(clearml.records().clones.len(), 1);
 }
@@ -564,18 +571,7 @@ async fn a_paused_instance_launches_nothing_but_its_running_clone_is_still_follo
         .await
         .unwrap();
     // Paused: the clone out there is still polled until it ends.
-    let mut run = Value::Null;
-    for minute in 1..=20 {
-        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-        worker
-            .trigger_scheduled(Some(slot + minute * MINUTE))
-            .unwrap();
-        run = dashboard(&api, &id).await["runs"]["items"][0].clone();
-        if run["status"] == "completed" {
-            break;
-        }
-    }
-    assert_eq!(run["status"], "completed", "{run}");
+    let run = tick_until_completed(&worker, &api, &id, slot).await;
     assert!(run["finished"].is_string(), "{run}");
 
     // The next day's slot comes while paused: no clone.

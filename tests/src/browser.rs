@@ -26,6 +26,15 @@ impl Browser {
 
     /// [`Browser::start`], with downloads saved into `downloads` without a prompt.
     pub async fn start_with_downloads(downloads: Option<&std::path::Path>) -> Result<Self> {
+        Self::launch(downloads, &[]).await
+    }
+
+    /// [`Browser::start`] with the system set to dark: pages see `prefers-color-scheme: dark`.
+    pub async fn start_dark() -> Result<Self> {
+        Self::launch(None, &["--force-dark-mode"]).await
+    }
+
+    async fn launch(downloads: Option<&std::path::Path>, extra_args: &[&str]) -> Result<Self> {
         let port = free_port();
         let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
         let driver = Command::new(&driver_bin)
@@ -39,17 +48,29 @@ impl Browser {
                 format!("start {driver_bin} (scripts/setup.sh --browser installs it)")
             })?;
         let profile = TempDir::new("chromium")?;
+        let mut args: Vec<String> = [
+            "--headless=new",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--window-size=1280,900",
+        ]
+        .iter()
+        .chain(extra_args)
+        .map(|a| a.to_string())
+        .collect();
+        args.push(format!("--user-data-dir={}", profile.path.display()));
         let mut caps = serde_json::Map::new();
         caps.insert(
             "goog:chromeOptions".into(),
             serde_json::json!({
                 "binary": std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()),
-                "args": [
-                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                    "--disable-quic", "--no-first-run", "--disable-background-networking",
-                    "--disable-component-update", "--disable-sync", "--window-size=1280,900",
-                    format!("--user-data-dir={}", profile.path.display()),
-                ],
+                "args": args,
                 "prefs": {
                     "download.default_directory": downloads.map(|d| d.display().to_string()),
                     "download.prompt_for_download": false,

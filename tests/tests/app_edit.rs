@@ -1,0 +1,131 @@
+//! The app in headless Chromium: editing an instance through the form (filled from the saved
+//! configuration, changed, saved, checked through the API) and the dark colour scheme.
+
+use fantoccini::Locator;
+use scheduler_e2e::api_client::Api;
+use scheduler_e2e::browser::Browser;
+use scheduler_e2e::harness::{WorkerOptions, WorkerProcess};
+use scheduler_e2e::standin::demo;
+use serde_json::json;
+
+const TOKEN: &str = "app-edit-admin-token-0123456789abcdef";
+
+async fn value_of(b: &Browser, css: &str) -> String {
+    let el = b.element(css).await.unwrap();
+    el.prop("value").await.unwrap().unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn edit_fills_the_form_from_the_saved_configuration_and_saves_the_changes() {
+    let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
+    let api = Api::new(&worker.url, TOKEN);
+    let made = api
+        .post(
+            "/api/instances",
+            &json!({"format": "clearml-task-scheduler/v1", "name": "Nightly retraining",
+                "scheduled_tasks": [{"id": "retrain", "base_task_id": demo::TASK_TRAIN,
+                "queue": "default", "recurrence": "daily", "times": ["06:20"],
+                "catch_up": "skip"}]}),
+        )
+        .await
+        .unwrap();
+    let id = made["id"].as_str().unwrap().to_string();
+    let b = Browser::start().await.unwrap();
+    b.sign_in(&worker.url, TOKEN).await.unwrap();
+    b.client
+        .goto(&format!("{}/#/instances/{id}", worker.url))
+        .await
+        .unwrap();
+    b.click("#edit-instance").await.unwrap();
+
+    // The form holds the saved configuration.
+    b.wait_text("#form-title", 20, |t| t == "Edit scheduler instance")
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if value_of(&b, "#instance-name").await == "Nightly retraining" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(value_of(&b, "#instance-name").await, "Nightly retraining");
+    assert_eq!(b.count(".task-row").await.unwrap(), 1);
+    assert_eq!(
+        value_of(&b, ".task-row input[id$='-queue']").await,
+        "default"
+    );
+    assert_eq!(value_of(&b, ".task-row .time-input").await, "06:20");
+    b.wait_text(".task-row .sentence", 20, |t| !t.is_empty())
+        .await
+        .unwrap();
+
+    // Change the name and the queue, add a time, save.
+    b.fill("#instance-name", "Nightly and evening retraining")
+        .await
+        .unwrap();
+    b.fill(".task-row input[id$='-queue']", "services")
+        .await
+        .unwrap();
+    b.click(".task-row .add-time").await.unwrap();
+    let times = b
+        .client
+        .find_all(Locator::Css(".task-row .time-input"))
+        .await
+        .unwrap();
+    assert_eq!(times.len(), 2);
+    times[1].send_keys("18:00").await.unwrap();
+    b.screenshot("app-form-edit").await.unwrap();
+    b.click("#save").await.unwrap();
+    b.wait_text("#dash-title", 20, |t| {
+        t.contains("Nightly and evening retraining")
+    })
+    .await
+    .unwrap();
+
+    // The server has the edit, and the field the form does not show (catch_up) is kept.
+    let saved = api.get(&format!("/api/instances/{id}")).await.unwrap();
+    let task = &saved["config"]["scheduled_tasks"][0];
+    assert_eq!(task["id"], "retrain", "{saved}");
+    assert_eq!(task["queue"], "services", "{saved}");
+    assert_eq!(task["times"], json!(["06:20", "18:00"]), "{saved}");
+    assert_eq!(task["catch_up"], "skip", "{saved}");
+    assert_eq!(saved["config"]["name"], "Nightly and evening retraining");
+    b.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dark_system_gets_the_dark_colours() {
+    let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
+    let b = Browser::start_dark().await.unwrap();
+    b.sign_in(&worker.url, TOKEN).await.unwrap();
+    b.wait_text("#instances-title", 20, |t| {
+        t.contains("Scheduler instances")
+    })
+    .await
+    .unwrap();
+    let dark = b
+        .client
+        .execute(
+            "return matchMedia('(prefers-color-scheme: dark)').matches",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(dark, json!(true), "the browser reports a dark system");
+    // The page's background is the dark palette's (#12161e), its text the light one.
+    let colours = b
+        .client
+        .execute(
+            "const s = getComputedStyle(document.body); return [s.backgroundColor, s.color]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        colours,
+        json!(["rgb(18, 22, 30)", "rgb(230, 233, 239)"]),
+        "dark background, light text"
+    );
+    b.screenshot("app-instances-dark").await.unwrap();
+    b.close().await.unwrap();
+}

@@ -225,18 +225,14 @@ impl Row {
                 Json::number(limit).unwrap_or_else(|| limit.into()),
             );
         }
-        let params: Vec<(String, Json)> = self
-            .params
-            .get()
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| match l.split_once('=') {
-                Some((k, v)) => (k.trim().to_string(), v.trim().into()),
-                None => (l.trim().to_string(), "".into()),
-            })
-            .collect();
-        if !params.is_empty() {
-            o.set("task_parameters", Json::Object(params));
+        // One `name=value` a line; a name given twice keeps its last value.
+        let mut params = Json::object();
+        for line in self.params.get().lines().filter(|l| !l.trim().is_empty()) {
+            let (name, value) = line.split_once('=').unwrap_or((line, ""));
+            params.set(name.trim(), value.trim());
+        }
+        if !params.as_object().is_empty() {
+            o.set("task_parameters", params);
         }
         for (k, v) in extra.into_iter().filter(|(k, _)| k != "id") {
             o.set(&k, v);

@@ -149,19 +149,18 @@ pub fn DashboardView(
         let n = scheduled_shown.get();
         data.with(|d| {
             let rows = d.as_ref().map_or(&[][..], |d| &d.scheduled);
-            rows::scheduled(&rows[..n.min(rows.len())], is_owner, &local)
+            rows::scheduled(&rows[..n.min(rows.len())], is_owner)
         })
     });
     let runs_html = Memo::new(move |_| {
         let n = runs_shown.get();
         data.with(|d| {
             let runs = d.as_ref().map_or(&[][..], |d| &d.runs.items);
-            rows::runs(&runs[..n.min(runs.len())], &local)
+            rows::runs(&runs[..n.min(runs.len())])
         })
     });
-    let log_html = Memo::new(move |_| {
-        data.with(|d| rows::log(d.as_ref().map_or(&[][..], |d| &d.log.items), &local))
-    });
+    let log_html =
+        Memo::new(move |_| data.with(|d| rows::log(d.as_ref().map_or(&[][..], |d| &d.log.items))));
     let count = move |len: fn(&Dash) -> usize| {
         Signal::derive(move || data.with(|d| d.as_ref().map_or(0, len)))
     };
@@ -232,11 +231,6 @@ pub fn DashboardView(
         </section>
         {dynv(move || owner.get_value().map(|id| view! { <crate::share::SharePanel id=id/> }))}
     }
-}
-
-/// The local time of an instant for a table's hover text.
-fn local(iso: &str) -> String {
-    crate::util::local(iso)
 }
 
 /// A click in the Scheduled Tasks table: which row (its `data-item`) and which of its buttons

@@ -33,6 +33,7 @@ use wasm_bindgen::prelude::wasm_bindgen;
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
+    util::local_time_on_hover();
     leptos::mount::mount_to_body(App);
 }
 

@@ -11,9 +11,6 @@
 use crate::api::{LogItem, Run, ScheduledRow};
 use crate::util::{duration, status_class, utc};
 
-/// How a time shows its local time on hover (the browser's `Date` in the app, a stub in tests).
-pub type LocalTime<'a> = &'a dyn Fn(&str) -> String;
-
 /// Appends `s` with `& < > " '` escaped: safe in text and in double-quoted attributes.
 pub fn escape(out: &mut String, s: &str) {
     for c in s.chars() {
@@ -28,21 +25,21 @@ pub fn escape(out: &mut String, s: &str) {
     }
 }
 
-/// `<time>`: the UTC time as text, the local time as its title.
-fn time(out: &mut String, iso: &str, local: LocalTime) {
+/// `<time>`: the UTC time as text; the local time is added as its title on hover
+/// (`util::local_time_on_hover`), not here: formatting hundreds of local times would cost
+/// more than the rest of the table.
+fn time(out: &mut String, iso: &str) {
     out.push_str("<time datetime=\"");
     escape(out, iso);
-    out.push_str("\" title=\"");
-    escape(out, &local(iso));
     out.push_str("\">");
     escape(out, &utc(iso));
     out.push_str("</time>");
 }
 
 /// A time, or a muted word when there is none ("None" is ClearML's word for "not finished").
-fn time_or(out: &mut String, iso: Option<&str>, none: &str, local: LocalTime) {
+fn time_or(out: &mut String, iso: Option<&str>, none: &str) {
     match iso {
-        Some(t) => time(out, t, local),
+        Some(t) => time(out, t),
         None => {
             out.push_str("<span class=\"muted\">");
             out.push_str(none);
@@ -65,7 +62,7 @@ fn cell(out: &mut String, class: &str, text: &str) {
 }
 
 /// The Scheduled Tasks rows; `owner` adds the Run now and Pause/Resume buttons.
-pub fn scheduled(rows: &[ScheduledRow], owner: bool, local: LocalTime) -> String {
+pub fn scheduled(rows: &[ScheduledRow], owner: bool) -> String {
     let mut out = String::with_capacity(rows.len() * 400);
     for r in rows {
         out.push_str(if r.enabled {
@@ -88,7 +85,7 @@ pub fn scheduled(rows: &[ScheduledRow], owner: bool, local: LocalTime) -> String
         cell(&mut out, "", &r.description);
         out.push_str("<td>");
         if r.enabled {
-            time_or(&mut out, r.next_run.as_deref(), "—", local);
+            time_or(&mut out, r.next_run.as_deref(), "—");
         } else {
             out.push_str("<span class=\"badge paused\">Paused</span>");
         }
@@ -109,13 +106,13 @@ pub fn scheduled(rows: &[ScheduledRow], owner: bool, local: LocalTime) -> String
 }
 
 /// The Executed Tasks rows, newest first as the server sends them.
-pub fn runs(runs: &[Run], local: LocalTime) -> String {
+pub fn runs(runs: &[Run]) -> String {
     let mut out = String::with_capacity(runs.len() * 500);
     for r in runs {
         out.push_str("<tr><td>");
-        time(&mut out, &r.started, local);
+        time(&mut out, &r.started);
         out.push_str("</td><td class=\"finished\">");
-        time_or(&mut out, r.finished.as_deref(), "None", local);
+        time_or(&mut out, r.finished.as_deref(), "None");
         out.push_str("</td><td><span class=\"status ");
         out.push_str(&status_class(&r.status));
         out.push_str("\">");
@@ -150,14 +147,14 @@ fn is_web_link(url: &str) -> bool {
 }
 
 /// The Scheduler Log, newest first, each line's level as a class for its colour.
-pub fn log(items: &[LogItem], local: LocalTime) -> String {
+pub fn log(items: &[LogItem]) -> String {
     let mut out = String::with_capacity(items.len() * 200);
     for l in items {
         let level = l.level.to_ascii_lowercase();
         out.push_str("<li class=\"lvl-");
         escape(&mut out, &level);
         out.push_str("\">");
-        time(&mut out, &l.at, local);
+        time(&mut out, &l.at);
         out.push_str("<span class=\"level\">");
         escape(&mut out, &level.to_ascii_uppercase());
         out.push_str("</span><span class=\"msg\">");
@@ -170,10 +167,6 @@ pub fn log(items: &[LogItem], local: LocalTime) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn local(iso: &str) -> String {
-        format!("local {iso}")
-    }
 
     fn row(item: &str, enabled: bool) -> ScheduledRow {
         ScheduledRow {
@@ -197,13 +190,13 @@ mod tests {
 
     #[test]
     fn scheduled_rows_carry_their_item_and_owner_buttons() {
-        let html = scheduled(&[row("a\"b", true), row("c", false)], true, &local);
+        let html = scheduled(&[row("a\"b", true), row("c", false)], true);
         assert_eq!(
             html,
             concat!(
                 r#"<tr data-item="a&quot;b"><td class="mono" title="Destination project: Team &lt;A&gt;">aabb</td>"#,
                 r#"<td>default</td><td class="mono">minute=20, hour=6</td><td>At 06:20 UTC, every day</td>"#,
-                r#"<td><time datetime="2026-11-26T06:20:00Z" title="local 2026-11-26T06:20:00Z">2026-11-26 06:20 UTC</time></td>"#,
+                r#"<td><time datetime="2026-11-26T06:20:00Z">2026-11-26 06:20 UTC</time></td>"#,
                 r#"<td class="row-actions"><button class="small run-now">Run now</button>"#,
                 r#"<button class="small task-toggle" data-action="pause">Pause</button></td></tr>"#,
                 r#"<tr class="disabled" data-item="c"><td class="mono" title="Destination project: Team &lt;A&gt;">aabb</td>"#,
@@ -213,7 +206,7 @@ mod tests {
                 r#"<button class="small task-toggle" data-action="resume">Resume</button></td></tr>"#,
             )
         );
-        let shared = scheduled(&[row("a", true)], false, &local);
+        let shared = scheduled(&[row("a", true)], false);
         assert!(!shared.contains("button"), "{shared}");
     }
 
@@ -228,13 +221,10 @@ mod tests {
             duration_seconds: finished.map(|_| "3725".into()),
             link: Some(link.into()),
         };
-        let html = runs(
-            &[
-                run("https://app.clear.ml/t1", Some("2026-11-25T11:02:05Z")),
-                run("javascript:alert(1)", None),
-            ],
-            &local,
-        );
+        let html = runs(&[
+            run("https://app.clear.ml/t1", Some("2026-11-25T11:02:05Z")),
+            run("javascript:alert(1)", None),
+        ]);
         assert!(html.contains(r#"<a href="https://app.clear.ml/t1" target="_blank" rel="noopener noreferrer">t1</a>"#), "{html}");
         assert!(
             html.contains(r#"<td class="num">1h 02m 05s</td>"#),
@@ -255,18 +245,15 @@ mod tests {
 
     #[test]
     fn log_lines_are_coloured_by_level_and_escaped() {
-        let html = log(
-            &[LogItem {
-                at: "2026-11-25T10:00:00Z".into(),
-                level: "Warning".into(),
-                message: "queue <gpu> missing".into(),
-            }],
-            &local,
-        );
+        let html = log(&[LogItem {
+            at: "2026-11-25T10:00:00Z".into(),
+            level: "Warning".into(),
+            message: "queue <gpu> missing".into(),
+        }]);
         assert_eq!(
             html,
             concat!(
-                r#"<li class="lvl-warning"><time datetime="2026-11-25T10:00:00Z" title="local 2026-11-25T10:00:00Z">"#,
+                r#"<li class="lvl-warning"><time datetime="2026-11-25T10:00:00Z">"#,
                 r#"2026-11-25 10:00 UTC</time><span class="level">WARNING</span>"#,
                 r#"<span class="msg">queue &lt;gpu&gt; missing</span></li>"#
             )

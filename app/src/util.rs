@@ -1,6 +1,7 @@
 //! Small browser helpers: times, durations, downloads, files, the clipboard.
 
 use leptos::prelude::*;
+use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
 /// `2026-11-26T06:20:00.000Z` as `2026-11-26 06:20:00 UTC` (seconds dropped when zero).
@@ -16,7 +17,7 @@ pub fn utc(iso: &str) -> String {
 }
 
 /// The same instant in the browser's own time zone, for the `title` (hover) of a time.
-pub fn local(iso: &str) -> String {
+fn local(iso: &str) -> String {
     let d = js_sys::Date::new(&JsValue::from_str(iso));
     if d.get_time().is_nan() {
         return String::new();
@@ -24,12 +25,32 @@ pub fn local(iso: &str) -> String {
     format!("Local time: {}", String::from(d.to_string()))
 }
 
-/// A time in UTC, its local time on hover.
+/// Gives each `<time datetime>` of the page its local time as a title when the pointer first
+/// reaches it. One listener for the whole page, and no local-time formatting while rendering:
+/// the browser's first use of its time zone data is slow, and a dashboard holds hundreds of
+/// times that nobody hovers.
+pub fn local_time_on_hover() {
+    let handler = Closure::<dyn FnMut(web_sys::MouseEvent)>::new(|ev: web_sys::MouseEvent| {
+        let time = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
+            .and_then(|e| e.closest("time[datetime]").ok().flatten());
+        if let Some(t) = time.filter(|t| !t.has_attribute("title")) {
+            let iso = t.get_attribute("datetime").unwrap_or_default();
+            let _ = t.set_attribute("title", &local(&iso));
+        }
+    });
+    let _ =
+        document().add_event_listener_with_callback("mouseover", handler.as_ref().unchecked_ref());
+    // Lives as long as the page.
+    handler.forget();
+}
+
+/// A time in UTC; its local time on hover (see [`local_time_on_hover`]).
 #[component]
 pub fn Time(#[prop(into)] iso: String) -> impl IntoView {
-    let title = local(&iso);
     let text = utc(&iso);
-    view! { <time datetime=iso title=title>{text}</time> }
+    view! { <time datetime=iso>{text}</time> }
 }
 
 /// An optional time, "None" (ClearML's word) when absent.

@@ -1,6 +1,8 @@
 //! The app in headless Chromium: editing an instance through the form (filled from the saved
-//! configuration, changed, saved, checked through the API) and the dark colour scheme.
+//! configuration, changed, saved, checked through the API), local times on hover, and the dark
+//! colour scheme.
 
+use fantoccini::actions::{InputSource, MouseActions, PointerAction};
 use fantoccini::Locator;
 use scheduler_e2e::api_client::Api;
 use scheduler_e2e::browser::Browser;
@@ -127,5 +129,51 @@ async fn a_dark_system_gets_the_dark_colours() {
         "dark background, light text"
     );
     b.screenshot("app-instances-dark").await.unwrap();
+    b.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_time_shows_its_local_time_when_the_pointer_rests_on_it() {
+    let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
+    let api = Api::new(&worker.url, TOKEN);
+    let made = api
+        .post(
+            "/api/instances",
+            &json!({"format": "clearml-task-scheduler/v1", "name": "Hover",
+                "scheduled_tasks": [{"id": "retrain", "base_task_id": demo::TASK_TRAIN,
+                "queue": "default", "recurrence": "daily", "times": ["06:20"]}]}),
+        )
+        .await
+        .unwrap();
+    let id = made["id"].as_str().unwrap().to_string();
+    let b = Browser::start().await.unwrap();
+    b.sign_in(&worker.url, TOKEN).await.unwrap();
+    b.client
+        .goto(&format!("{}/#/instances/{id}", worker.url))
+        .await
+        .unwrap();
+    let time = b.element("#scheduled time").await.unwrap();
+    let iso = time.attr("datetime").await.unwrap().unwrap_or_default();
+    assert!(iso.ends_with(":20:00Z"), "{iso}");
+    // No title until the pointer comes (nothing is formatted for times nobody looks at).
+    assert_eq!(time.attr("title").await.unwrap(), None);
+    let hover = MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
+        element: time.clone(),
+        duration: None,
+        x: 0.0,
+        y: 0.0,
+    });
+    b.client.perform_actions(hover).await.unwrap();
+    let title = time.attr("title").await.unwrap().unwrap_or_default();
+    // The same instant in the browser's own zone, as the browser spells it.
+    let expected = b
+        .client
+        .execute(
+            "return 'Local time: ' + new Date(arguments[0]).toString()",
+            vec![json!(iso)],
+        )
+        .await
+        .unwrap();
+    assert_eq!(json!(title), expected);
     b.close().await.unwrap();
 }

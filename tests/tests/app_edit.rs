@@ -17,21 +17,28 @@ async fn value_of(b: &Browser, css: &str) -> String {
     el.prop("value").await.unwrap().unwrap_or_default()
 }
 
+/// Creates an instance with one daily 06:20 task (`retrain`), plus `extra` fields on the task.
+async fn create_daily(api: &Api, name: &str, extra: serde_json::Value) -> String {
+    let mut task = json!({"id": "retrain", "base_task_id": demo::TASK_TRAIN,
+        "queue": "default", "recurrence": "daily", "times": ["06:20"]});
+    for (k, v) in extra.as_object().unwrap() {
+        task[k] = v.clone();
+    }
+    let made = api
+        .post(
+            "/api/instances",
+            &json!({"format": "clearml-task-scheduler/v1", "name": name, "scheduled_tasks": [task]}),
+        )
+        .await
+        .unwrap();
+    made["id"].as_str().unwrap().to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn edit_fills_the_form_from_the_saved_configuration_and_saves_the_changes() {
     let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
     let api = Api::new(&worker.url, TOKEN);
-    let made = api
-        .post(
-            "/api/instances",
-            &json!({"format": "clearml-task-scheduler/v1", "name": "Nightly retraining",
-                "scheduled_tasks": [{"id": "retrain", "base_task_id": demo::TASK_TRAIN,
-                "queue": "default", "recurrence": "daily", "times": ["06:20"],
-                "catch_up": "skip"}]}),
-        )
-        .await
-        .unwrap();
-    let id = made["id"].as_str().unwrap().to_string();
+    let id = create_daily(&api, "Nightly retraining", json!({"catch_up": "skip"})).await;
     let b = Browser::start().await.unwrap();
     b.sign_in(&worker.url, TOKEN).await.unwrap();
     b.client
@@ -136,16 +143,7 @@ async fn a_dark_system_gets_the_dark_colours() {
 async fn a_time_shows_its_local_time_when_the_pointer_rests_on_it() {
     let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
     let api = Api::new(&worker.url, TOKEN);
-    let made = api
-        .post(
-            "/api/instances",
-            &json!({"format": "clearml-task-scheduler/v1", "name": "Hover",
-                "scheduled_tasks": [{"id": "retrain", "base_task_id": demo::TASK_TRAIN,
-                "queue": "default", "recurrence": "daily", "times": ["06:20"]}]}),
-        )
-        .await
-        .unwrap();
-    let id = made["id"].as_str().unwrap().to_string();
+    let id = create_daily(&api, "Hover", json!({})).await;
     let b = Browser::start().await.unwrap();
     b.sign_in(&worker.url, TOKEN).await.unwrap();
     b.client

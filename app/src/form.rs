@@ -249,17 +249,18 @@ impl Row {
             }
             self.errors.with(|es| {
                 es.iter()
-                    .filter(|e| {
-                        e.path == field
-                            || (!exact
-                                && (e.path.starts_with(&format!("{field}["))
-                                    || e.path.starts_with(&format!("{field}."))))
-                    })
+                    .filter(|e| e.path == field || (!exact && is_under(&e.path, field)))
                     .map(|e| e.message.clone())
                     .collect()
             })
         })
     }
+}
+
+/// Whether an error's `path` names something inside `field` (`times[2]`, `task_parameters.x`).
+fn is_under(path: &str, field: &str) -> bool {
+    path.strip_prefix(field)
+        .is_some_and(|rest| rest.starts_with('[') || rest.starts_with('.'))
 }
 
 /// Splits the save errors by row: `scheduled_tasks[1].times[0]` → row 1, `times[0]`.
@@ -547,34 +548,20 @@ fn TaskRow(index: usize, row: Row, rows: RwSignal<Vec<Row>>) -> impl IntoView {
     });
     let touch = move |_| row.touched.set(true);
     let rec = row.recurrence;
+    // Errors no field shows (the row's own, `enabled`, fields the form does not edit).
     let unplaced = Signal::derive(move || {
-        let known = [
-            "base_task_id",
-            "destination_project",
-            "queue",
-            "recurrence",
-            "times",
-            "date",
-            "weekdays",
-            "days",
-            "cron",
-            "timezone",
-            "execution_limit_hours",
-            "task_parameters",
-            "single_instance",
-        ];
         if !row.touched.get() {
             return Vec::new();
         }
+        let placed = |path: &str| {
+            EDITED
+                .iter()
+                .filter(|f| **f != "enabled")
+                .any(|f| path == *f || is_under(path, f))
+        };
         row.errors.with(|es| {
             es.iter()
-                .filter(|e| {
-                    !known.iter().any(|f| {
-                        e.path == *f
-                            || e.path.starts_with(&format!("{f}["))
-                            || e.path.starts_with(&format!("{f}."))
-                    })
-                })
+                .filter(|e| !placed(&e.path))
                 .map(|e| {
                     if e.path.is_empty() {
                         e.message.clone()
@@ -763,5 +750,19 @@ fn PreviewBox(row: Row) -> impl IntoView {
                 None => view! { <p class="muted">"Fill in the row to see when it runs."</p> }.into_any(),
             })}
         </div>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_under;
+
+    #[test]
+    fn an_error_path_is_under_a_field_only_past_a_bracket_or_dot() {
+        assert!(is_under("times[2]", "times"));
+        assert!(is_under("task_parameters.Args/batch", "task_parameters"));
+        assert!(!is_under("times", "times"));
+        assert!(!is_under("timezone", "times"));
+        assert!(!is_under("days", "date"));
     }
 }

@@ -118,8 +118,9 @@ async fn tick_until_completed(worker: &WorkerProcess, api: &Api, id: &str, slot:
     run
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_due_slot_is_cloned_and_enqueued_once_with_its_name_tags_and_parameters() {
+/// A stand-in whose agent runs each clone in about three seconds, a worker on it, and one
+/// instance with the daily 06:20 task: the stand-in, the worker, an API client, the instance id.
+async fn daily_instance_with_agent() -> (StandinHandle, WorkerProcess, Api, String) {
     let clearml = standin::spawn(StandinConfig {
         agent_seconds: 1.0,
         ..Default::default()
@@ -129,6 +130,12 @@ async fn a_due_slot_is_cloned_and_enqueued_once_with_its_name_tags_and_parameter
     let worker = worker_for(&clearml, None);
     let api = Api::new(&worker.url, TOKEN);
     let id = create(&api, &daily_0620("default")).await;
+    (clearml, worker, api, id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_slot_is_cloned_and_enqueued_once_with_its_name_tags_and_parameters() {
+    let (clearml, worker, api, id) = daily_instance_with_agent().await;
     let slot = slot_0620();
 
     // Before the slot: nothing.
@@ -554,15 +561,7 @@ async fn planning_past_the_row_budget_waits_for_the_next_tick() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_paused_instance_launches_nothing_but_its_running_clone_is_still_followed() {
-    let clearml = standin::spawn(StandinConfig {
-        agent_seconds: 1.0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let worker = worker_for(&clearml, None);
-    let api = Api::new(&worker.url, TOKEN);
-    let id = create(&api, &daily_0620("default")).await;
+    let (clearml, worker, api, id) = daily_instance_with_agent().await;
     let slot = slot_0620();
     worker.trigger_scheduled(Some(slot)).unwrap();
     assert_eq!(clearml.records().clones.len(), 1);

@@ -9,6 +9,7 @@
 //! | [`dashboard`] | the dashboard (also read-only through a share link), the timeline |
 //! | [`rows`] | the dashboard's long tables as escaped HTML text |
 //! | [`share`] | share links and embed code |
+//! | [`task_row`] | one scheduled-task row of the form: its values, its task, its HTML |
 //! | [`json`] | a small JSON value: parse, read, write |
 //! | [`util`] | times, durations, downloads, files, clipboard; type-erasing view helpers |
 
@@ -21,6 +22,7 @@ mod json;
 mod route;
 mod rows;
 mod share;
+mod task_row;
 mod util;
 
 use api::Api;

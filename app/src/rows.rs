@@ -28,7 +28,7 @@ pub fn escape(out: &mut String, s: &str) {
 /// `<time>`: the UTC time as text; the local time is added as its title on hover
 /// (`util::local_time_on_hover`), not here: formatting hundreds of local times would cost
 /// more than the rest of the table.
-fn time(out: &mut String, iso: &str) {
+pub fn time(out: &mut String, iso: &str) {
     out.push_str("<time datetime=\"");
     escape(out, iso);
     out.push_str("\">");

@@ -8,6 +8,7 @@
 use crate::json::Json;
 use gloo_net::http::{Request, RequestBuilder};
 use leptos::prelude::*;
+use std::future::Future;
 
 const TOKEN_KEY: &str = "scheduler-admin-token";
 
@@ -314,22 +315,22 @@ impl FromJson for ShareInfo {
     }
 }
 
-/// A list answer (`{"instances": [...]}`): the elements of its one array member.
-struct List<T>(Vec<T>);
-
-impl<T: FromJson> List<T> {
-    fn read(v: &Json, key: &str) -> Option<Self> {
-        v.get(key).map(|_| List(list(v, key)))
-    }
-}
-
 fn storage() -> Option<web_sys::Storage> {
     web_sys::window()?.session_storage().ok()?
 }
 
-/// Percent-encodes a path segment (ids and tokens are plain, but never trust that).
+/// Percent-encodes a path segment as `encodeURIComponent` does (ids and tokens are plain, but
+/// never trust that).
 pub fn seg(s: &str) -> String {
-    String::from(js_sys::encode_uri_component(s))
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.!~*'()".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 /// The handle every component uses to reach the API.
@@ -369,10 +370,14 @@ impl Api {
 
     /// Sends a request; `auth` adds the Bearer token. Non-2xx answers become [`ApiError`]s,
     /// and a 401 on an authenticated call signs the user out with a notice.
-    async fn send(
+    ///
+    /// Every call goes through this one future (and [`Api::json`]): the endpoints below only
+    /// build its arguments, and callers read the answer with [`read`], outside any future.
+    /// One state machine for all calls instead of one per endpoint keeps the wasm small.
+    pub async fn text(
         self,
-        method: &str,
-        path: &str,
+        method: &'static str,
+        path: String,
         body: Option<String>,
         auth: bool,
     ) -> Result<String, ApiError> {
@@ -381,7 +386,7 @@ impl Api {
         } else {
             None
         };
-        let result = send_raw(method, path, body, token.as_deref()).await;
+        let result = send_raw(method, &path, body, token.as_deref()).await;
         if let Err(e) = &result {
             if auth && e.status == 401 {
                 self.sign_out(Some(format!(
@@ -393,19 +398,20 @@ impl Api {
         result
     }
 
-    async fn json<T: FromJson>(
+    /// [`Api::text`], read as JSON.
+    pub async fn json(
         self,
-        method: &str,
-        path: &str,
+        method: &'static str,
+        path: String,
         body: Option<String>,
         auth: bool,
-    ) -> Result<T, ApiError> {
-        let text = self.send(method, path, body, auth).await?;
-        parse_with(&text, T::from_json)
+    ) -> Result<Json, ApiError> {
+        let text = self.text(method, path, body, auth).await?;
+        Json::parse(&text).map_err(|e| bad_answer(&e.to_string()))
     }
 
-    pub async fn health(self) -> Result<Health, ApiError> {
-        self.json("GET", "/api/health", None, false).await
+    pub fn health(self) -> impl Future<Output = Result<Json, ApiError>> {
+        self.json("GET", "/api/health".into(), None, false)
     }
 
     /// Checks a candidate token before keeping it: Err only when the server refuses it (401).
@@ -416,148 +422,150 @@ impl Api {
         }
     }
 
-    pub async fn instances(self) -> Result<Vec<InstanceSummary>, ApiError> {
-        let text = self.send("GET", "/api/instances", None, true).await?;
-        parse_with(&text, |v| List::read(v, "instances")).map(|l| l.0)
+    /// `{"instances": [...]}`: read it with [`read_list`].
+    pub fn instances(self) -> impl Future<Output = Result<Json, ApiError>> {
+        self.json("GET", "/api/instances".into(), None, true)
     }
 
-    /// The instance's configuration (the `config` member of its answer).
-    pub async fn instance(self, id: &str) -> Result<Json, ApiError> {
-        let path = format!("/api/instances/{}", seg(id));
-        let text = self.send("GET", &path, None, true).await?;
-        parse_with(&text, |v| v.get("config").cloned())
+    /// The instance (its configuration is the `config` member).
+    pub fn instance(self, id: &str) -> impl Future<Output = Result<Json, ApiError>> {
+        self.json("GET", format!("/api/instances/{}", seg(id)), None, true)
     }
 
-    /// Creates an instance from a configuration (or a ClearML SDK schedule list) as JSON text.
-    pub async fn create(self, config: String) -> Result<Created, ApiError> {
-        self.json("POST", "/api/instances", Some(config), true)
-            .await
+    /// Creates an instance from a configuration (or a ClearML SDK schedule list) as JSON text;
+    /// the answer is the instance ([`Created`]).
+    pub fn create(self, config: String) -> impl Future<Output = Result<Json, ApiError>> {
+        self.json("POST", "/api/instances".into(), Some(config), true)
     }
 
-    pub async fn update(self, id: &str, config: String) -> Result<(), ApiError> {
-        self.send(
+    pub fn update(self, id: &str, config: String) -> impl Future<Output = Result<Json, ApiError>> {
+        self.json(
             "PUT",
-            &format!("/api/instances/{}", seg(id)),
+            format!("/api/instances/{}", seg(id)),
             Some(config),
             true,
         )
-        .await
-        .map(drop)
     }
 
-    pub async fn delete(self, id: &str) -> Result<(), ApiError> {
-        self.send("DELETE", &format!("/api/instances/{}", seg(id)), None, true)
-            .await
-            .map(drop)
+    pub fn delete(self, id: &str) -> impl Future<Output = Result<String, ApiError>> {
+        self.text("DELETE", format!("/api/instances/{}", seg(id)), None, true)
     }
 
     /// `action` is `pause` or `resume`.
-    pub async fn set_instance(self, id: &str, action: &str) -> Result<(), ApiError> {
-        self.send(
-            "POST",
-            &format!("/api/instances/{}/{action}", seg(id)),
-            None,
-            true,
-        )
-        .await
-        .map(drop)
+    pub fn set_instance(
+        self,
+        id: &str,
+        action: &str,
+    ) -> impl Future<Output = Result<String, ApiError>> {
+        let path = format!("/api/instances/{}/{action}", seg(id));
+        self.text("POST", path, None, true)
     }
 
     /// `action` is `pause`, `resume` or `run`.
-    pub async fn task_action(self, id: &str, item: &str, action: &str) -> Result<(), ApiError> {
+    pub fn task_action(
+        self,
+        id: &str,
+        item: &str,
+        action: &str,
+    ) -> impl Future<Output = Result<String, ApiError>> {
         let path = format!("/api/instances/{}/tasks/{}/{action}", seg(id), seg(item));
-        self.send("POST", &path, Some("{}".into()), true)
-            .await
-            .map(drop)
+        self.text("POST", path, Some("{}".into()), true)
     }
 
     /// The configuration file as the server exports it.
-    pub async fn export(self, id: &str) -> Result<String, ApiError> {
-        self.send(
+    pub fn export(self, id: &str) -> impl Future<Output = Result<String, ApiError>> {
+        self.text(
             "GET",
-            &format!("/api/instances/{}/export", seg(id)),
+            format!("/api/instances/{}/export", seg(id)),
             None,
             true,
         )
-        .await
     }
 
-    pub async fn preview(self, task: &Json) -> Result<Preview, ApiError> {
+    /// The task's next 5 runs, ClearML form and sentence ([`Preview`]).
+    pub fn preview(self, task: &Json) -> impl Future<Output = Result<Json, ApiError>> {
         let mut body = task.clone();
         body.set("count", 5);
-        self.json("POST", "/api/preview", Some(body.to_string()), false)
-            .await
+        self.json("POST", "/api/preview".into(), Some(body.to_string()), false)
     }
 
-    pub async fn dashboard(self, id: &str) -> Result<Dashboard, ApiError> {
-        self.json(
-            "GET",
-            &format!("/api/instances/{}/dashboard", seg(id)),
-            None,
-            true,
-        )
-        .await
-    }
-
-    pub async fn shared_dashboard(self, token: &str) -> Result<Dashboard, ApiError> {
-        self.json("GET", &format!("/api/share/{}", seg(token)), None, false)
-            .await
+    /// The dashboard ([`Dashboard`]) of an instance, or through a share link.
+    pub fn dashboard(self, source: DashboardOf) -> impl Future<Output = Result<Json, ApiError>> {
+        match source {
+            DashboardOf::Instance(id) => self.json(
+                "GET",
+                format!("/api/instances/{}/dashboard", seg(id)),
+                None,
+                true,
+            ),
+            DashboardOf::Share(token) => {
+                self.json("GET", format!("/api/share/{}", seg(token)), None, false)
+            }
+        }
     }
 
     /// The instance's timeline plot (SVG text).
-    pub async fn timeline(self, id: &str) -> Result<String, ApiError> {
-        self.send(
+    pub fn timeline(self, id: &str) -> impl Future<Output = Result<String, ApiError>> {
+        self.text(
             "GET",
-            &format!("/api/instances/{}/timeline.svg", seg(id)),
+            format!("/api/instances/{}/timeline.svg", seg(id)),
             None,
             true,
         )
-        .await
     }
 
-    pub async fn create_share(self, id: &str) -> Result<NewShare, ApiError> {
-        self.json(
-            "POST",
-            &format!("/api/instances/{}/shares", seg(id)),
-            Some("{}".into()),
-            true,
-        )
-        .await
-    }
-
-    pub async fn shares(self, id: &str) -> Result<Vec<ShareInfo>, ApiError> {
+    /// A new share link ([`NewShare`]).
+    pub fn create_share(self, id: &str) -> impl Future<Output = Result<Json, ApiError>> {
         let path = format!("/api/instances/{}/shares", seg(id));
-        let text = self.send("GET", &path, None, true).await?;
-        parse_with(&text, |v| List::read(v, "shares")).map(|l| l.0)
+        self.json("POST", path, Some("{}".into()), true)
     }
 
-    pub async fn revoke_share(self, id: &str, share: &str) -> Result<(), ApiError> {
-        self.send(
-            "DELETE",
-            &format!("/api/instances/{}/shares/{}", seg(id), seg(share)),
+    /// `{"shares": [...]}`: read it with [`read_list`].
+    pub fn shares(self, id: &str) -> impl Future<Output = Result<Json, ApiError>> {
+        self.json(
+            "GET",
+            format!("/api/instances/{}/shares", seg(id)),
             None,
             true,
         )
-        .await
-        .map(drop)
+    }
+
+    pub fn revoke_share(
+        self,
+        id: &str,
+        share: &str,
+    ) -> impl Future<Output = Result<String, ApiError>> {
+        let path = format!("/api/instances/{}/shares/{}", seg(id), seg(share));
+        self.text("DELETE", path, None, true)
     }
 }
 
-/// Reads an answer with `read`; an answer that is not JSON or lacks what `read` needs is an error.
-fn parse_with<T>(text: &str, read: impl FnOnce(&Json) -> Option<T>) -> Result<T, ApiError> {
-    let why = match Json::parse(text) {
-        Ok(v) => match read(&v) {
-            Some(t) => return Ok(t),
-            None => "a field is missing".to_string(),
-        },
-        Err(e) => e.to_string(),
-    };
-    Err(ApiError {
+/// Whose dashboard: the signed-in owner's instance, or a share link's.
+pub enum DashboardOf<'a> {
+    Instance(&'a str),
+    Share(&'a str),
+}
+
+/// An answer read as a `T`; one that lacks what `T` needs is an error.
+pub fn read<T: FromJson>(v: Json) -> Result<T, ApiError> {
+    T::from_json(&v).ok_or_else(|| bad_answer("a field is missing"))
+}
+
+/// A list answer (`{"instances": [...]}`): the elements of its member `key`.
+pub fn read_list<T: FromJson>(v: Json, key: &str) -> Result<Vec<T>, ApiError> {
+    match v.get(key) {
+        Some(_) => Ok(list(&v, key)),
+        None => Err(bad_answer("a field is missing")),
+    }
+}
+
+pub fn bad_answer(why: &str) -> ApiError {
+    ApiError {
         status: 200,
         code: "bad_answer".into(),
         message: format!("The server's answer was not understood: {why}"),
         ..Default::default()
-    })
+    }
 }
 
 async fn send_raw(
@@ -615,4 +623,15 @@ async fn send_raw(
         field: detail.opt_str("field"),
         errors: list(&body, "errors"),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::seg;
+
+    #[test]
+    fn path_segments_are_encoded_like_encode_uri_component() {
+        assert_eq!(seg("abc-1_2.x~!*'()"), "abc-1_2.x~!*'()");
+        assert_eq!(seg("a b/c?d#é"), "a%20b%2Fc%3Fd%23%C3%A9");
+    }
 }

@@ -1,17 +1,17 @@
 //! The dashboard: Scheduled Tasks, Executed Tasks, the Scheduler Log and the timeline plot,
 //! refreshed every few seconds. Through a share link it is read-only (no edit controls).
 //!
-//! The long tables are HTML text built by [`crate::rows`] and memoized, so a refresh that
-//! changes nothing touches no DOM, and one that does replaces only the table that changed:
-//! the page's scroll position and the share panel's inputs survive.
+//! The title, the tables and the log are HTML text built by [`crate::rows`] and memoized, so a
+//! refresh that changes nothing touches no DOM, and one that does replaces only the part that
+//! changed: the page's scroll position and the share panel's inputs survive.
 
-use crate::api::{Api, Dashboard as Dash};
+use crate::api::{read, Api, Dashboard as Dash, DashboardOf};
 use crate::rows;
-use crate::util::{download, dynv, file_name, on, show};
+use crate::rows::FIRST_ROWS;
+use crate::util::{click_target, download, dynv, file_name, on, show};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
-use wasm_bindgen::JsCast;
 
 const REFRESH: Duration = Duration::from_secs(5);
 
@@ -48,11 +48,11 @@ pub fn Dashboard(source: Source) -> impl IntoView {
         busy.set_value(true);
         spawn_local(async move {
             let answer = match src.get_value() {
-                Source::Owner(id) => api.dashboard(&id).await,
-                Source::Share(token) => api.shared_dashboard(&token).await,
+                Source::Owner(id) => api.dashboard(DashboardOf::Instance(&id)).await,
+                Source::Share(token) => api.dashboard(DashboardOf::Share(&token)).await,
                 Source::Bench => return,
             };
-            match answer {
+            match answer.and_then(read::<Dash>) {
                 Ok(d) => {
                     error.set(None);
                     if data.with_untracked(|old| old.as_ref() != Some(&d)) {
@@ -85,9 +85,6 @@ pub fn DashboardView(
     refresh: Callback<()>,
 ) -> impl IntoView {
     let api = expect_context::<Api>();
-    let instance = Memo::new(move |_| {
-        data.with(|d| d.as_ref().map(|d| d.instance.clone()).unwrap_or_default())
-    });
     let owner = StoredValue::new(source.owner().map(str::to_string));
     let is_owner = owner.with_value(Option::is_some);
     let note = RwSignal::new(None::<String>);
@@ -99,145 +96,109 @@ pub fn DashboardView(
                 None => api.set_instance(&id, action).await,
             };
             note.set(Some(match res {
-                Ok(()) if action == "run" => {
+                Ok(_) if action == "run" => {
                     "Run requested: it starts at the next tick.".to_string()
                 }
-                Ok(()) => format!("Done: {action}."),
+                Ok(_) => format!("Done: {action}."),
                 Err(e) => e.message,
             }));
             refresh.run(());
         });
     };
-    let export = move |_| {
+    let export = move || {
         let Some(id) = owner.get_value() else { return };
         spawn_local(async move {
             match api.export(&id).await {
-                Ok(text) => download(
-                    &file_name(&instance.get_untracked().name),
-                    &text,
-                    "application/json",
-                ),
+                Ok(text) => {
+                    let name =
+                        data.with_untracked(|d| d.as_ref().map(|d| file_name(&d.instance.name)));
+                    download(&name.unwrap_or_default(), &text, "application/json")
+                }
                 Err(e) => note.set(Some(e.message)),
             }
         });
     };
-    let owner_head = is_owner.then(|| {
-        let edit = format!("#/instances/{}/edit", crate::api::seg(&owner.get_value().unwrap_or_default()));
-        view! {
-            <div class="actions">
-                <a class="button" href=edit id="edit-instance">"Edit"</a>
-                <button id="toggle-instance" on:click=on(move |_| {
-                    act(None, if instance.get_untracked().paused { "resume" } else { "pause" })
-                })>{dynv(move || if instance.get().paused { "Resume instance" } else { "Pause instance" })}</button>
-                <button id="export-instance" on:click=on(export)>"Export configuration"</button>
-            </div>
-        }
-    });
-    let is_empty = move |len: fn(&Dash) -> usize| {
-        Memo::new(move |_| data.with(|d| d.as_ref().is_none_or(|d| len(d) == 0)))
-    };
-    let no_scheduled = is_empty(|d| d.scheduled.len());
-    let no_runs = is_empty(|d| d.runs.items.len());
-    let no_log = is_empty(|d| d.log.items.len());
     // Long tables show their first rows and a button for the rest: a dashboard of a thousand
     // rows is on screen at once (the browser's layout of every row is what costs), and nothing
     // is hidden from who asks.
     let scheduled_shown = RwSignal::new(FIRST_ROWS);
     let runs_shown = RwSignal::new(FIRST_ROWS);
-    // Each table's rows as one HTML text: a refresh that changes nothing leaves the DOM alone.
-    let scheduled_html = Memo::new(move |_| {
+    // Each part as one HTML text, memoized: a refresh that changes nothing leaves the DOM alone,
+    // and one that does redraws only the parts that changed.
+    let head = Memo::new(move |_| {
+        data.with(|d| {
+            d.as_ref()
+                .map(|d| rows::head(&d.instance, is_owner))
+                .unwrap_or_default()
+        })
+    });
+    let scheduled = Memo::new(move |_| {
         let n = scheduled_shown.get();
         data.with(|d| {
-            let rows = d.as_ref().map_or(&[][..], |d| &d.scheduled);
-            rows::scheduled(&rows[..n.min(rows.len())], is_owner)
+            rows::scheduled_section(d.as_ref().map_or(&[][..], |d| &d.scheduled), n, is_owner)
         })
     });
-    let runs_html = Memo::new(move |_| {
+    let runs = Memo::new(move |_| {
         let n = runs_shown.get();
         data.with(|d| {
-            let runs = d.as_ref().map_or(&[][..], |d| &d.runs.items);
-            rows::runs(&runs[..n.min(runs.len())])
+            d.as_ref()
+                .map(|d| rows::runs_section(&d.runs, n))
+                .unwrap_or_default()
         })
     });
-    let log_html =
-        Memo::new(move |_| data.with(|d| rows::log(d.as_ref().map_or(&[][..], |d| &d.log.items))));
-    let count = move |len: fn(&Dash) -> usize| {
-        Signal::derive(move || data.with(|d| d.as_ref().map_or(0, len)))
-    };
-    let runs_note = move || {
-        data.with(|d| {
-            let r = &d.as_ref()?.runs;
-            (r.total > r.items.len())
-                .then(|| format!("The {} most recent of {} runs.", r.items.len(), r.total))
-        })
+    let log = Memo::new(move |_| {
+        data.with(|d| rows::log_section(d.as_ref().map_or(&[][..], |d| &d.log.items)))
+    });
+    // One listener for every button the HTML above holds.
+    let clicked = move |ev: leptos::ev::MouseEvent| {
+        let Some(button) = click_target(&ev, "button") else {
+            return;
+        };
+        match button.id().as_str() {
+            "scheduled-all" => scheduled_shown.set(usize::MAX),
+            "runs-all" => runs_shown.set(usize::MAX),
+            "toggle-instance" => {
+                let paused = data.with_untracked(|d| d.as_ref().is_some_and(|d| d.instance.paused));
+                act(None, if paused { "resume" } else { "pause" })
+            }
+            "export-instance" => export(),
+            _ => {
+                if let Some((item, action)) = row_action(&button) {
+                    act(Some(item), action);
+                }
+            }
+        }
     };
     view! {
-        <section class="card" aria-labelledby="dash-title">
-            <div class="card-head">
-                <h1 id="dash-title">
-                    {dynv(move || instance.get().name)}
-                    {dynv(move || instance.get().paused.then(|| view! { <span class="badge paused">"Paused"</span> }))}
-                    {(!is_owner).then(|| view! { <span class="badge">"Read-only"</span> })}
-                </h1>
-                {owner_head}
-            </div>
-            {dynv(move || note.get().map(|n| view! { <p class="note" role="status" id="dash-note">{n}</p> }))}
-        </section>
-        <section class="card" aria-labelledby="scheduled-title">
-            <h2 id="scheduled-title">"Scheduled Tasks"</h2>
-            {show(move || !no_scheduled.get(), move || view! {
-                <div class="table-wrap">
-                    <table class="table" id="scheduled">
-                        <thead><tr>
-                            <th scope="col">"Task ID"</th><th scope="col">"Queue"</th><th scope="col">"Schedule"</th>
-                            <th scope="col">"Description"</th><th scope="col">"Next run"</th>
-                            {is_owner.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
-                        </tr></thead>
-                        <tbody inner_html=scheduled_html on:click=on(move |ev| {
-                            if let Some((item, action)) = row_action(&ev) {
-                                act(Some(item), action);
-                            }
-                        })></tbody>
-                    </table>
-                </div>
-                <ShowAll total=count(|d| d.scheduled.len()) shown=scheduled_shown id="scheduled-all"/>
-            }.into_any(), || view! { <p class="muted empty">"No scheduled tasks."</p> }.into_any())}
-        </section>
-        <section class="card" aria-labelledby="runs-title">
-            <h2 id="runs-title">"Executed Tasks"</h2>
-            {show(move || !no_runs.get(), move || view! {
-                <div class="table-wrap">
-                    <table class="table" id="runs">
-                        <thead><tr>
-                            <th scope="col">"Started"</th><th scope="col">"Finished"</th><th scope="col">"Status"</th>
-                            <th scope="col" class="num">"Duration"</th><th scope="col">"Task ID"</th>
-                        </tr></thead>
-                        <tbody inner_html=runs_html></tbody>
-                    </table>
-                </div>
-                <ShowAll total=count(|d| d.runs.items.len()) shown=runs_shown id="runs-all"/>
-                {dynv(move || runs_note().map(|n| view! { <p class="muted">{n}</p> }))}
-            }.into_any(), || view! { <p class="muted empty">"Nothing has run yet."</p> }.into_any())}
-        </section>
-        <section class="card" aria-labelledby="timeline-title">
-            <h2 id="timeline-title">"Timeline"</h2>
-            <Timeline source=source.clone() data=data/>
-        </section>
-        <section class="card" aria-labelledby="log-title">
-            <h2 id="log-title">"Scheduler Log"</h2>
-            {show(move || !no_log.get(),
-                move || view! { <ol class="log" id="log" inner_html=log_html></ol> }.into_any(),
-                || view! { <p class="muted empty">"The log is empty."</p> }.into_any())}
-        </section>
-        {dynv(move || owner.get_value().map(|id| view! { <crate::share::SharePanel id=id/> }))}
+        <div class="dashboard" on:click=on(clicked)>
+            <section class="card" aria-labelledby="dash-title">
+                <div class="card-head" inner_html=head></div>
+                {dynv(move || note.get().map(|n| view! { <p class="note" role="status" id="dash-note">{n}</p> }))}
+            </section>
+            <section class="card" aria-labelledby="scheduled-title">
+                <h2 id="scheduled-title">"Scheduled Tasks"</h2>
+                <div inner_html=scheduled></div>
+            </section>
+            <section class="card" aria-labelledby="runs-title">
+                <h2 id="runs-title">"Executed Tasks"</h2>
+                <div inner_html=runs></div>
+            </section>
+            <section class="card" aria-labelledby="timeline-title">
+                <h2 id="timeline-title">"Timeline"</h2>
+                <Timeline source=source.clone() data=data/>
+            </section>
+            <section class="card" aria-labelledby="log-title">
+                <h2 id="log-title">"Scheduler Log"</h2>
+                <div inner_html=log></div>
+            </section>
+            {dynv(move || owner.get_value().map(|id| view! { <crate::share::SharePanel id=id/> }))}
+        </div>
     }
 }
 
-/// A click in the Scheduled Tasks table: which row (its `data-item`) and which of its buttons
-/// (`run`, `pause` or `resume`); `None` for a click elsewhere.
-fn row_action(ev: &web_sys::MouseEvent) -> Option<(String, &'static str)> {
-    let target: web_sys::Element = ev.target()?.dyn_into().ok()?;
-    let button = target.closest("button").ok()??;
+/// A click on a Scheduled Tasks row's button: which row (its `data-item`) and which button
+/// (`run`, `pause` or `resume`).
+fn row_action(button: &web_sys::Element) -> Option<(String, &'static str)> {
     let item = button.closest("tr").ok()??.get_attribute("data-item")?;
     let action = if button.class_list().contains("run-now") {
         "run"
@@ -295,25 +256,4 @@ fn Timeline(source: Source, data: ReadSignal<Option<Dash>>) -> impl IntoView {
             (None, _) => view! { <p class="muted loading">"Loading the timeline…"</p> }.into_any(),
         })}
     }
-}
-
-/// Rows a long table shows before "Show all".
-const FIRST_ROWS: usize = 100;
-
-/// "Showing 100 of 1,000 · Show all" under a long table.
-#[component]
-fn ShowAll(total: Signal<usize>, shown: RwSignal<usize>, id: &'static str) -> impl IntoView {
-    dynv(move || {
-        let (total, now) = (total.get(), shown.get());
-        (total > now).then(|| {
-            view! {
-                <p class="muted show-all">
-                    {format!("Showing {now} of {total}. ")}
-                    <button type="button" class="link" id=id on:click=on(move |_| shown.set(usize::MAX))>
-                        {format!("Show all {total}")}
-                    </button>
-                </p>
-            }
-        })
-    })
 }

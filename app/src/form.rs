@@ -8,7 +8,7 @@
 //! The server's validation messages (`scheduled_tasks[1].times[0]`) land next to the fields
 //! they name. The rest of the form (name, status, Save) is ordinary Leptos.
 
-use crate::api::{Api, FieldError};
+use crate::api::{bad_answer, read, Api, Created, FieldError, Preview};
 use crate::json::Json;
 use crate::route::{dashboard_href, go};
 use crate::task_row::{self, Help, RowValues, Slot};
@@ -247,7 +247,7 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
         });
         let Some(mine) = mine else { return };
         spawn_local(async move {
-            let answer = api.preview(&task).await;
+            let answer = api.preview(&task).await.and_then(read::<Preview>);
             let newest = rows.with_value(|rs| rs.iter().any(|r| r.key == key && r.seq == mine));
             let Some(row) = row_element(key).filter(|_| newest) else {
                 return;
@@ -340,7 +340,11 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
     let from_server = id.is_some();
     spawn_local(async move {
         let config = match id {
-            Some(id) => api.instance(&id).await,
+            Some(id) => api.instance(&id).await.and_then(|v| {
+                v.get("config")
+                    .cloned()
+                    .ok_or_else(|| bad_answer("no config"))
+            }),
             None => Ok(Json::parse(r#"{"scheduled_tasks":[{}]}"#).unwrap_or(Json::Null)),
         };
         match config {
@@ -370,8 +374,12 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
         status.set(None);
         spawn_local(async move {
             let result = match editing_id.get_value() {
-                Some(id) => api.update(&id, body).await.map(|()| id),
-                None => api.create(body).await.map(|c| c.id),
+                Some(id) => api.update(&id, body).await.map(|_| id),
+                None => api
+                    .create(body)
+                    .await
+                    .and_then(read::<Created>)
+                    .map(|c| c.id),
             };
             saving.set(false);
             let e = match result {

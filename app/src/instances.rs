@@ -1,19 +1,95 @@
 //! The instances list: open, pause/resume, delete (confirmed), new, import a configuration file.
+//!
+//! The table is HTML text (see [`crate::html`]); one listener on it serves every row's buttons
+//! by their `data-action` and the row's `data-id`.
 
-use crate::api::{Api, InstanceSummary};
+use crate::api::{read, read_list, Api, Created, InstanceSummary};
+use crate::html::{el, escape, muted, status, time_or};
 use crate::route::{dashboard_href, go};
-use crate::util::{dynv, on, read_chosen_file, show, status_class, time_or};
+use crate::util::{click_target, dynv, on, read_chosen_file};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use wasm_bindgen::JsCast;
+
+/// A row's Delete button, and what replaces it until the user confirms or cancels.
+const DELETE: &str = r#"<button class="small danger" data-action="delete">Delete</button>"#;
+const CONFIRM: &str = concat!(
+    r#"<span class="confirm" role="group" aria-label="Confirm delete">Delete for good? "#,
+    r#"<button class="small danger confirm-delete" data-action="confirm-delete">Yes, delete</button>"#,
+    r#"<button class="small" data-action="cancel-delete">Cancel</button></span>"#
+);
+
+/// The table of instances, or the empty state.
+fn list_html(items: &[InstanceSummary]) -> String {
+    if items.is_empty() {
+        return concat!(
+            r#"<div class="empty"><p>No scheduler instances yet.</p><p class="muted">Create one with "#,
+            r##"<a href="#/new">New instance</a>, or import a configuration file.</p></div>"##
+        )
+        .to_string();
+    }
+    let mut out = String::from(concat!(
+        r#"<div class="table-wrap"><table class="table" id="instances"><thead><tr>"#,
+        r#"<th scope="col">Name</th><th scope="col" class="num">Tasks</th><th scope="col">Next run</th>"#,
+        r#"<th scope="col">Last run</th><th scope="col">State</th>"#,
+        r#"<th scope="col"><span class="sr-only">Actions</span></th></tr></thead><tbody>"#
+    ));
+    for i in items {
+        let mut href = String::new();
+        escape(&mut href, &dashboard_href(&i.id));
+        out.push_str("<tr data-id=\"");
+        escape(&mut out, &i.id);
+        out.push_str(&format!("\"><td><a href=\"{href}\" class=\"strong\">"));
+        escape(&mut out, &i.name);
+        out.push_str("</a></td>");
+        el(&mut out, "td", "num", &i.task_count);
+        out.push_str("<td>");
+        time_or(&mut out, i.next_run.as_deref(), "—");
+        out.push_str("</td><td>");
+        match &i.last_run {
+            Some(l) => status(&mut out, &l.status),
+            None => el(&mut out, "span", "muted", "never"),
+        }
+        out.push_str("</td><td>");
+        if i.paused {
+            el(&mut out, "span", "badge paused", "Paused");
+        } else {
+            el(&mut out, "span", "badge active", "Active");
+        }
+        out.push_str(&format!(
+            "</td><td class=\"row-actions\"><a class=\"button small\" href=\"{href}\">Open</a>"
+        ));
+        out.push_str(if i.paused {
+            r#"<button class="small" data-action="resume">Resume</button>"#
+        } else {
+            r#"<button class="small" data-action="pause">Pause</button>"#
+        });
+        out.push_str("<span class=\"delete\">");
+        out.push_str(DELETE);
+        out.push_str("</span></td></tr>");
+    }
+    out.push_str("</tbody></table></div>");
+    out
+}
 
 #[component]
 pub fn InstanceList() -> impl IntoView {
     let api = expect_context::<Api>();
-    let list = RwSignal::new(None::<Result<Vec<InstanceSummary>, String>>);
+    let list = RwSignal::new(muted("loading", "Loading instances…"));
     let message = RwSignal::new(None::<String>);
     let reload = move || {
         spawn_local(async move {
-            list.set(Some(api.instances().await.map_err(|e| e.message)));
+            let answer = api.instances().await;
+            list.set(
+                match answer.and_then(|v| read_list::<InstanceSummary>(v, "instances")) {
+                    Ok(items) => list_html(&items),
+                    Err(e) => {
+                        let mut out = String::from(r#"<p class="error" role="alert">"#);
+                        escape(&mut out, &e.message);
+                        out + "</p>"
+                    }
+                },
+            );
         })
     };
     reload();
@@ -24,7 +100,7 @@ pub fn InstanceList() -> impl IntoView {
                 return;
             };
             import_errors.set(Vec::new());
-            match api.create(text).await {
+            match api.create(text).await.and_then(read::<Created>) {
                 Ok(created) => go(&dashboard_href(&created.id)),
                 Err(e) => {
                     let mut lines = vec![format!("{name}: {}", e.message)];
@@ -37,6 +113,43 @@ pub fn InstanceList() -> impl IntoView {
                 }
             }
         });
+    };
+    // Every row's buttons: pause, resume, delete (asks first, in place of the button).
+    let clicked = move |ev: leptos::ev::MouseEvent| {
+        let Some(button) = click_target(&ev, "button[data-action]") else {
+            return;
+        };
+        let Some(row) = button.closest("tr[data-id]").ok().flatten() else {
+            return;
+        };
+        let id = row.get_attribute("data-id").unwrap_or_default();
+        let action = button.get_attribute("data-action").unwrap_or_default();
+        let confirm_slot = || row.query_selector(".delete").ok().flatten();
+        let done = move |res: Result<String, crate::api::ApiError>| match res {
+            Ok(_) => reload(),
+            Err(e) => message.set(Some(e.message)),
+        };
+        match action.as_str() {
+            "delete" | "cancel-delete" => {
+                if let Some(slot) = confirm_slot() {
+                    let confirming = action == "delete";
+                    slot.set_inner_html(if confirming { CONFIRM } else { DELETE });
+                    let focus = if confirming {
+                        ".confirm button:last-child"
+                    } else {
+                        "button"
+                    };
+                    if let Some(b) = slot.query_selector(focus).ok().flatten() {
+                        let _ = b.unchecked_into::<web_sys::HtmlElement>().focus();
+                    }
+                }
+            }
+            "confirm-delete" => spawn_local(async move { done(api.delete(&id).await) }),
+            "pause" | "resume" => spawn_local(async move {
+                done(api.set_instance(&id, &action).await);
+            }),
+            _ => {}
+        }
     };
 
     view! {
@@ -58,86 +171,46 @@ pub fn InstanceList() -> impl IntoView {
                 </div>
             }))}
             {dynv(move || message.get().map(|m| view! { <p class="error" role="alert">{m}</p> }))}
-            {dynv(move || match list.get() {
-                None => view! { <p class="muted loading">"Loading instances…"</p> }.into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{e}</p> }.into_any(),
-                Some(Ok(items)) if items.is_empty() => view! {
-                    <div class="empty">
-                        <p>"No scheduler instances yet."</p>
-                        <p class="muted">"Create one with " <a href="#/new">"New instance"</a> ", or import a configuration file."</p>
-                    </div>
-                }.into_any(),
-                Some(Ok(items)) => view! {
-                    <div class="table-wrap">
-                        <table class="table" id="instances">
-                            <thead><tr>
-                                <th scope="col">"Name"</th><th scope="col" class="num">"Tasks"</th>
-                                <th scope="col">"Next run"</th><th scope="col">"Last run"</th>
-                                <th scope="col">"State"</th><th scope="col"><span class="sr-only">"Actions"</span></th>
-                            </tr></thead>
-                            <tbody>
-                                {items.into_iter().map(|i| view! { <InstanceRow i=i reload=reload message=message/> }).collect_view()}
-                            </tbody>
-                        </table>
-                    </div>
-                }.into_any(),
-            })}
+            <div inner_html=list on:click=on(clicked)></div>
         </section>
     }
 }
 
-#[component]
-fn InstanceRow(
-    i: InstanceSummary,
-    reload: impl Fn() + Copy + Send + Sync + 'static,
-    message: RwSignal<Option<String>>,
-) -> impl IntoView {
-    let api = expect_context::<Api>();
-    let confirming = RwSignal::new(false);
-    let id = StoredValue::new(i.id.clone());
-    let paused = i.paused;
-    let toggle = move |_| {
-        spawn_local(async move {
-            let action = if paused { "resume" } else { "pause" };
-            match api.set_instance(&id.get_value(), action).await {
-                Ok(()) => reload(),
-                Err(e) => message.set(Some(e.message)),
-            }
-        })
-    };
-    let delete = move |_| {
-        spawn_local(async move {
-            match api.delete(&id.get_value()).await {
-                Ok(()) => reload(),
-                Err(e) => message.set(Some(e.message)),
-            }
-        })
-    };
-    let last = i.last_run.clone();
-    view! {
-        <tr data-id=i.id.clone()>
-            <td><a href=dashboard_href(&i.id) class="strong">{i.name.clone()}</a></td>
-            <td class="num">{i.task_count}</td>
-            <td>{time_or(i.next_run.clone(), "—")}</td>
-            <td>{match last {
-                Some(l) => {
-                    let class = format!("status {}", status_class(&l.status));
-                    view! { <span class=class>{l.status}</span> }.into_any()
-                }
-                None => view! { <span class="muted">"never"</span> }.into_any(),
-            }}</td>
-            <td>{if paused { view! { <span class="badge paused">"Paused"</span> } } else { view! { <span class="badge active">"Active"</span> } }}</td>
-            <td class="row-actions">
-                <a class="button small" href=dashboard_href(&i.id)>"Open"</a>
-                <button class="small" on:click=on(toggle)>{if paused { "Resume" } else { "Pause" }}</button>
-                {show(move || confirming.get(), move || view! {
-                    <span class="confirm" role="group" aria-label="Confirm delete">
-                        "Delete for good? "
-                        <button class="small danger confirm-delete" on:click=on(delete)>"Yes, delete"</button>
-                        <button class="small" on:click=on(move |_| confirming.set(false))>"Cancel"</button>
-                    </span>
-                }.into_any(), move || view! { <button class="small danger" on:click=on(move |_| confirming.set(true))>"Delete"</button> }.into_any())}
-            </td>
-        </tr>
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::LastRun;
+
+    fn instance(id: &str, paused: bool, last: Option<&str>) -> InstanceSummary {
+        InstanceSummary {
+            id: id.into(),
+            name: "Nightly <retrain>".into(),
+            task_count: "2".into(),
+            paused,
+            next_run: Some("2026-11-26T06:20:00Z".into()),
+            last_run: last.map(|s| LastRun {
+                status: s.into(),
+                started: None,
+            }),
+        }
+    }
+
+    #[test]
+    fn rows_link_to_the_dashboard_with_state_and_actions() {
+        let html = list_html(&[
+            instance("a b", false, Some("completed")),
+            instance("c", true, None),
+        ]);
+        assert!(html.contains(r##"<tr data-id="a b"><td><a href="#/instances/a%20b" class="strong">Nightly &lt;retrain&gt;</a></td><td class="num">2</td>"##), "{html}");
+        assert!(html.contains(r#"<span class="status st-completed">completed</span>"#));
+        assert!(html.contains(r#"<span class="muted">never</span>"#));
+        assert!(html.contains(r#"<span class="badge active">Active</span>"#));
+        assert!(html.contains(r#"<span class="badge paused">Paused</span>"#));
+        assert!(
+            html.contains(r#"data-action="pause">Pause<"#)
+                && html.contains(r#"data-action="resume">Resume<"#)
+        );
+        assert_eq!(html.matches(DELETE).count(), 2);
+        assert!(list_html(&[]).contains("No scheduler instances yet."));
     }
 }

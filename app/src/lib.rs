@@ -7,7 +7,8 @@
 //! | [`instances`] | the instances list, import of a configuration file |
 //! | [`form`] | the instance form (create and edit), live preview per row |
 //! | [`dashboard`] | the dashboard (also read-only through a share link), the timeline |
-//! | [`rows`] | the dashboard's long tables as escaped HTML text |
+//! | [`html`] | escaped HTML text: the pieces every screen's HTML builder uses, and why text |
+//! | [`rows`] | the dashboard's title, tables and log as HTML text |
 //! | [`share`] | share links and embed code |
 //! | [`task_row`] | one scheduled-task row of the form: its values, its task, its HTML |
 //! | [`json`] | a small JSON value: parse, read, write |
@@ -17,6 +18,7 @@ mod api;
 mod bench;
 mod dashboard;
 mod form;
+mod html;
 mod instances;
 mod json;
 mod route;
@@ -134,7 +136,9 @@ fn SignIn() -> impl IntoView {
 fn HealthPanel() -> impl IntoView {
     let api = expect_context::<Api>();
     let health = RwSignal::new(None::<Result<api::Health, api::ApiError>>);
-    leptos::task::spawn_local(async move { health.set(Some(api.health().await)) });
+    leptos::task::spawn_local(
+        async move { health.set(Some(api.health().await.and_then(api::read))) },
+    );
     view! {
         <section class="health" aria-label="Service health">
             {dynv(move || match health.get() {

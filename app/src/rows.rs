@@ -1,91 +1,161 @@
-//! The dashboard's long, read-only lists (Scheduled Tasks, Executed Tasks, Scheduler Log) as
-//! HTML text, every value escaped.
+//! The dashboard as HTML text: its title and owner actions, the Scheduled Tasks and Executed
+//! Tasks tables (with their empty states and "Show all") and the Scheduler Log, every value
+//! escaped (see [`crate::html`] for why text).
 //!
-//! Why not one Leptos component per row: a dashboard holds up to a thousand scheduled rows and
-//! a thousand runs. Built as text and set with one `innerHTML`, a thousand rows take the
-//! browser a few milliseconds to parse, against hundreds of milliseconds for a thousand
-//! reactive rows, and the app carries one small function per table instead of a keyed list's
-//! rendering code for each. The rows' buttons are handled by one listener on the table
-//! (see `dashboard::row_action`), which reads the row's `data-item`.
+//! A dashboard holds up to a thousand scheduled rows and a thousand runs. Built as text and set
+//! with one `innerHTML`, a thousand rows take the browser a few milliseconds to parse, against
+//! hundreds of milliseconds for a thousand reactive rows. The buttons are handled by one
+//! listener on the dashboard (see `dashboard::clicked`), which reads a row's `data-item`.
 
-use crate::api::{LogItem, Run, ScheduledRow};
-use crate::util::{duration, status_class, utc};
+use crate::api::{DashInstance, LogItem, Page, Run, ScheduledRow};
+use crate::html::{el, escape, muted, status, time, time_or};
+use crate::util::duration;
 
-/// Appends `s` with `& < > " '` escaped: safe in text and in double-quoted attributes.
-pub fn escape(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
+/// Rows a long table shows before "Show all".
+pub const FIRST_ROWS: usize = 100;
+
+/// The title (name, Paused, Read-only) and, for the owner, Edit, Pause/Resume and Export.
+pub fn head(instance: &DashInstance, owner: bool) -> String {
+    let mut out = String::from("<h1 id=\"dash-title\">");
+    escape(&mut out, &instance.name);
+    if instance.paused {
+        el(&mut out, "span", "badge paused", "Paused");
+    }
+    if !owner {
+        el(&mut out, "span", "badge", "Read-only");
+        out.push_str("</h1>");
+        return out;
+    }
+    out.push_str(
+        "</h1><div class=\"actions\"><a class=\"button\" id=\"edit-instance\" href=\"#/instances/",
+    );
+    escape(&mut out, &crate::api::seg(&instance.id));
+    out.push_str("/edit\">Edit</a><button id=\"toggle-instance\">");
+    out.push_str(if instance.paused {
+        "Resume instance"
+    } else {
+        "Pause instance"
+    });
+    out.push_str("</button><button id=\"export-instance\">Export configuration</button></div>");
+    out
+}
+
+/// The table's start: its scroller, `<table id>`, the header row (`(label, class)` cells, and
+/// an actions cell named for screen readers when the rows have buttons) and `<tbody>`.
+fn table_start(out: &mut String, id: &str, headers: &[(&str, &str)], actions: bool) {
+    out.push_str("<div class=\"table-wrap\"><table class=\"table\" id=\"");
+    out.push_str(id);
+    out.push_str("\"><thead><tr>");
+    for (label, class) in headers {
+        out.push_str("<th scope=\"col\"");
+        if !class.is_empty() {
+            out.push_str(" class=\"");
+            out.push_str(class);
+            out.push('"');
         }
+        out.push('>');
+        out.push_str(label);
+        out.push_str("</th>");
+    }
+    if actions {
+        out.push_str("<th scope=\"col\"><span class=\"sr-only\">Actions</span></th>");
+    }
+    out.push_str("</tr></thead><tbody>");
+}
+
+/// "Showing 100 of 1000. Show all 1000" under a table that shows only its first rows.
+fn show_all(out: &mut String, id: &str, shown: usize, total: usize) {
+    if total > shown {
+        out.push_str(&format!(
+            "<p class=\"muted show-all\">Showing {shown} of {total}. <button type=\"button\" class=\"link\" id=\"{id}\">Show all {total}</button></p>"
+        ));
     }
 }
 
-/// `<time>`: the UTC time as text; the local time is added as its title on hover
-/// (`util::local_time_on_hover`), not here: formatting hundreds of local times would cost
-/// more than the rest of the table.
-pub fn time(out: &mut String, iso: &str) {
-    out.push_str("<time datetime=\"");
-    escape(out, iso);
-    out.push_str("\">");
-    escape(out, &utc(iso));
-    out.push_str("</time>");
+/// The Scheduled Tasks section: the first `shown` rows, or its empty state.
+pub fn scheduled_section(rows: &[ScheduledRow], shown: usize, owner: bool) -> String {
+    if rows.is_empty() {
+        return muted("empty", "No scheduled tasks.");
+    }
+    let shown = shown.min(rows.len());
+    let mut out = String::with_capacity(shown * 400 + 500);
+    let headers = [
+        ("Task ID", ""),
+        ("Queue", ""),
+        ("Schedule", ""),
+        ("Description", ""),
+        ("Next run", ""),
+    ];
+    table_start(&mut out, "scheduled", &headers, owner);
+    scheduled(&mut out, &rows[..shown], owner);
+    out.push_str("</tbody></table></div>");
+    show_all(&mut out, "scheduled-all", shown, rows.len());
+    out
 }
 
-/// A time, or a muted word when there is none ("None" is ClearML's word for "not finished").
-fn time_or(out: &mut String, iso: Option<&str>, none: &str) {
-    match iso {
-        Some(t) => time(out, t),
-        None => {
-            out.push_str("<span class=\"muted\">");
-            out.push_str(none);
-            out.push_str("</span>");
-        }
+/// The Executed Tasks section: the first `shown` runs, or its empty state.
+pub fn runs_section(page: &Page<Run>, shown: usize) -> String {
+    let items = &page.items;
+    if items.is_empty() {
+        return muted("empty", "Nothing has run yet.");
     }
+    let shown = shown.min(items.len());
+    let mut out = String::with_capacity(shown * 500 + 500);
+    let headers = [
+        ("Started", ""),
+        ("Finished", ""),
+        ("Status", ""),
+        ("Duration", "num"),
+        ("Task ID", ""),
+    ];
+    table_start(&mut out, "runs", &headers, false);
+    runs(&mut out, &items[..shown]);
+    out.push_str("</tbody></table></div>");
+    show_all(&mut out, "runs-all", shown, items.len());
+    if page.total > items.len() {
+        out.push_str(&muted(
+            "",
+            &format!("The {} most recent of {} runs.", items.len(), page.total),
+        ));
+    }
+    out
 }
 
-/// `<td class="…">escaped text</td>`.
-fn cell(out: &mut String, class: &str, text: &str) {
-    out.push_str("<td");
-    if !class.is_empty() {
-        out.push_str(" class=\"");
-        out.push_str(class);
-        out.push('"');
+/// The Scheduler Log section, or its empty state.
+pub fn log_section(items: &[LogItem]) -> String {
+    if items.is_empty() {
+        return muted("empty", "The log is empty.");
     }
-    out.push('>');
-    escape(out, text);
-    out.push_str("</td>");
+    let mut out = String::from("<ol class=\"log\" id=\"log\">");
+    log(&mut out, items);
+    out.push_str("</ol>");
+    out
 }
 
 /// The Scheduled Tasks rows; `owner` adds the Run now and Pause/Resume buttons.
-pub fn scheduled(rows: &[ScheduledRow], owner: bool) -> String {
-    let mut out = String::with_capacity(rows.len() * 400);
+fn scheduled(out: &mut String, rows: &[ScheduledRow], owner: bool) {
     for r in rows {
         out.push_str(if r.enabled {
             "<tr data-item=\""
         } else {
             "<tr class=\"disabled\" data-item=\""
         });
-        escape(&mut out, &r.item);
+        escape(out, &r.item);
         out.push_str("\"><td class=\"mono\"");
         if let Some(p) = &r.project {
             out.push_str(" title=\"Destination project: ");
-            escape(&mut out, p);
+            escape(out, p);
             out.push('"');
         }
         out.push('>');
-        escape(&mut out, &r.base_task_id);
+        escape(out, &r.base_task_id);
         out.push_str("</td>");
-        cell(&mut out, "", &r.queue);
-        cell(&mut out, "mono", &r.clearml);
-        cell(&mut out, "", &r.description);
+        el(out, "td", "", &r.queue);
+        el(out, "td", "mono", &r.clearml);
+        el(out, "td", "", &r.description);
         out.push_str("<td>");
         if r.enabled {
-            time_or(&mut out, r.next_run.as_deref(), "—");
+            time_or(out, r.next_run.as_deref(), "—");
         } else {
             out.push_str("<span class=\"badge paused\">Paused</span>");
         }
@@ -102,43 +172,38 @@ pub fn scheduled(rows: &[ScheduledRow], owner: bool) -> String {
         }
         out.push_str("</tr>");
     }
-    out
 }
 
 /// The Executed Tasks rows, newest first as the server sends them.
-pub fn runs(runs: &[Run]) -> String {
-    let mut out = String::with_capacity(runs.len() * 500);
+fn runs(out: &mut String, runs: &[Run]) {
     for r in runs {
         out.push_str("<tr><td>");
-        time(&mut out, &r.started);
+        time(out, &r.started);
         out.push_str("</td><td class=\"finished\">");
-        time_or(&mut out, r.finished.as_deref(), "None");
-        out.push_str("</td><td><span class=\"status ");
-        out.push_str(&status_class(&r.status));
-        out.push_str("\">");
-        escape(&mut out, &r.status);
-        out.push_str("</span></td>");
+        time_or(out, r.finished.as_deref(), "None");
+        out.push_str("</td><td>");
+        status(out, &r.status);
+        out.push_str("</td>");
         let took = r.duration_seconds.as_deref().map(duration);
-        cell(&mut out, "num", took.as_deref().unwrap_or("—"));
+        el(out, "td", "num", took.as_deref().unwrap_or("—"));
         out.push_str("<td class=\"mono\">");
         // Only web links become anchors: a `javascript:` URL in an answer stays inert text.
         match r.link.as_deref().filter(|l| is_web_link(l)) {
             Some(href) => {
                 out.push_str("<a href=\"");
-                escape(&mut out, href);
+                escape(out, href);
                 out.push_str("\" target=\"_blank\" rel=\"noopener noreferrer\">");
-                escape(&mut out, &r.task_id);
+                escape(out, &r.task_id);
                 out.push_str("</a>");
             }
             None => {
                 out.push_str("<span>");
-                escape(&mut out, &r.task_id);
+                escape(out, &r.task_id);
                 out.push_str("</span>");
             }
         }
         out.push_str("</td></tr>");
     }
-    out
 }
 
 fn is_web_link(url: &str) -> bool {
@@ -147,21 +212,19 @@ fn is_web_link(url: &str) -> bool {
 }
 
 /// The Scheduler Log, newest first, each line's level as a class for its colour.
-pub fn log(items: &[LogItem]) -> String {
-    let mut out = String::with_capacity(items.len() * 200);
+fn log(out: &mut String, items: &[LogItem]) {
     for l in items {
         let level = l.level.to_ascii_lowercase();
         out.push_str("<li class=\"lvl-");
-        escape(&mut out, &level);
+        escape(out, &level);
         out.push_str("\">");
-        time(&mut out, &l.at);
+        time(out, &l.at);
         out.push_str("<span class=\"level\">");
-        escape(&mut out, &level.to_ascii_uppercase());
+        escape(out, &level.to_ascii_uppercase());
         out.push_str("</span><span class=\"msg\">");
-        escape(&mut out, &l.message);
+        escape(out, &l.message);
         out.push_str("</span></li>");
     }
-    out
 }
 
 #[cfg(test)]
@@ -182,17 +245,15 @@ mod tests {
     }
 
     #[test]
-    fn escapes_text_and_attributes() {
-        let mut out = String::new();
-        escape(&mut out, r#"<b a="1">'&'</b>"#);
-        assert_eq!(out, "&lt;b a=&quot;1&quot;&gt;&#39;&amp;&#39;&lt;/b&gt;");
-    }
-
-    #[test]
     fn scheduled_rows_carry_their_item_and_owner_buttons() {
-        let html = scheduled(&[row("a\"b", true), row("c", false)], true);
+        let html = scheduled_section(&[row("a\"b", true), row("c", false)], FIRST_ROWS, true);
+        let body = html
+            .split_once("<tbody>")
+            .and_then(|(_, b)| b.split_once("</tbody>"))
+            .unwrap()
+            .0;
         assert_eq!(
-            html,
+            body,
             concat!(
                 r#"<tr data-item="a&quot;b"><td class="mono" title="Destination project: Team &lt;A&gt;">aabb</td>"#,
                 r#"<td>default</td><td class="mono">minute=20, hour=6</td><td>At 06:20 UTC, every day</td>"#,
@@ -206,13 +267,31 @@ mod tests {
                 r#"<button class="small task-toggle" data-action="resume">Resume</button></td></tr>"#,
             )
         );
-        let shared = scheduled(&[row("a", true)], false);
-        assert!(!shared.contains("button"), "{shared}");
+        assert!(html.contains(r#"<span class="sr-only">Actions</span>"#));
+        let shared = scheduled_section(&[row("a", true)], FIRST_ROWS, false);
+        assert!(
+            !shared.contains("button") && !shared.contains("Actions"),
+            "{shared}"
+        );
+        assert_eq!(
+            scheduled_section(&[], FIRST_ROWS, true),
+            r#"<p class="muted empty">No scheduled tasks.</p>"#
+        );
     }
 
     #[test]
-    fn runs_show_none_for_unfinished_and_link_only_web_urls() {
-        let run = |link: &str, finished: Option<&str>| Run {
+    fn long_tables_show_their_first_rows_and_a_button_for_the_rest() {
+        let rows: Vec<_> = (0..5).map(|i| row(&format!("i{i}"), true)).collect();
+        let html = scheduled_section(&rows, 2, false);
+        assert_eq!(html.matches("<tr data-item").count(), 2);
+        assert!(html.ends_with(r#"<p class="muted show-all">Showing 2 of 5. <button type="button" class="link" id="scheduled-all">Show all 5</button></p>"#), "{html}");
+        let all = scheduled_section(&rows, usize::MAX, false);
+        assert_eq!(all.matches("<tr data-item").count(), 5);
+        assert!(!all.contains("show-all"));
+    }
+
+    fn run(link: &str, finished: Option<&str>) -> Run {
+        Run {
             task_id: "t1".into(),
             item: "a".into(),
             started: "2026-11-25T10:00:00Z".into(),
@@ -220,11 +299,19 @@ mod tests {
             status: "in_progress".into(),
             duration_seconds: finished.map(|_| "3725".into()),
             link: Some(link.into()),
+        }
+    }
+
+    #[test]
+    fn runs_show_none_for_unfinished_and_link_only_web_urls() {
+        let page = Page {
+            items: vec![
+                run("https://app.clear.ml/t1", Some("2026-11-25T11:02:05Z")),
+                run("javascript:alert(1)", None),
+            ],
+            total: 7,
         };
-        let html = runs(&[
-            run("https://app.clear.ml/t1", Some("2026-11-25T11:02:05Z")),
-            run("javascript:alert(1)", None),
-        ]);
+        let html = runs_section(&page, FIRST_ROWS);
         assert!(html.contains(r#"<a href="https://app.clear.ml/t1" target="_blank" rel="noopener noreferrer">t1</a>"#), "{html}");
         assert!(
             html.contains(r#"<td class="num">1h 02m 05s</td>"#),
@@ -239,13 +326,18 @@ mod tests {
             html.contains("<span>t1</span>") && !html.contains("javascript"),
             "{html}"
         );
-        assert_eq!(html.matches("<tr>").count(), 2);
+        assert_eq!(html.matches("<tr>").count(), 3, "header and two runs");
         assert!(html.contains(r#"<span class="status st-in-progress">in_progress</span>"#));
+        assert!(html.contains(r#"<th scope="col" class="num">Duration</th>"#));
+        assert!(
+            html.ends_with(r#"<p class="muted">The 2 most recent of 7 runs.</p>"#),
+            "{html}"
+        );
     }
 
     #[test]
     fn log_lines_are_coloured_by_level_and_escaped() {
-        let html = log(&[LogItem {
+        let html = log_section(&[LogItem {
             at: "2026-11-25T10:00:00Z".into(),
             level: "Warning".into(),
             message: "queue <gpu> missing".into(),
@@ -253,10 +345,33 @@ mod tests {
         assert_eq!(
             html,
             concat!(
-                r#"<li class="lvl-warning"><time datetime="2026-11-25T10:00:00Z">"#,
+                r#"<ol class="log" id="log"><li class="lvl-warning"><time datetime="2026-11-25T10:00:00Z">"#,
                 r#"2026-11-25 10:00 UTC</time><span class="level">WARNING</span>"#,
-                r#"<span class="msg">queue &lt;gpu&gt; missing</span></li>"#
+                r#"<span class="msg">queue &lt;gpu&gt; missing</span></li></ol>"#
             )
+        );
+        assert!(log_section(&[]).contains("The log is empty."));
+    }
+
+    #[test]
+    fn the_head_has_owner_actions_only_for_the_owner() {
+        let mut i = DashInstance {
+            id: "a b".into(),
+            name: "Nightly <1>".into(),
+            paused: true,
+        };
+        let owner = head(&i, true);
+        assert!(owner.starts_with(r#"<h1 id="dash-title">Nightly &lt;1&gt;<span class="badge paused">Paused</span></h1>"#), "{owner}");
+        assert!(
+            owner.contains(r##"href="#/instances/a%20b/edit""##)
+                && owner.contains("Resume instance")
+        );
+        i.paused = false;
+        assert!(head(&i, true).contains("Pause instance"));
+        let shared = head(&i, false);
+        assert_eq!(
+            shared,
+            r#"<h1 id="dash-title">Nightly &lt;1&gt;<span class="badge">Read-only</span></h1>"#
         );
     }
 }

@@ -10,8 +10,8 @@
 //! it is tested natively.
 
 use crate::api::Preview;
+use crate::html::{escape, time};
 use crate::json::Json;
-use crate::rows::{escape, time};
 
 /// The weekdays as the configuration file names them, in week order (the order they are
 /// written in, whatever the order they were ticked in).

@@ -46,21 +46,6 @@ pub fn local_time_on_hover() {
     handler.forget();
 }
 
-/// A time in UTC; its local time on hover (see [`local_time_on_hover`]).
-#[component]
-pub fn Time(#[prop(into)] iso: String) -> impl IntoView {
-    let text = utc(&iso);
-    view! { <time datetime=iso>{text}</time> }
-}
-
-/// An optional time, "None" (ClearML's word) when absent.
-pub fn time_or(iso: Option<String>, none: &'static str) -> AnyView {
-    match iso {
-        Some(t) => view! { <Time iso=t/> }.into_any(),
-        None => view! { <span class="muted">{none}</span> }.into_any(),
-    }
-}
-
 /// `3725` (a JSON number's text, in seconds) as `1h 02m 05s`; negative as `0s`.
 pub fn duration(seconds: &str) -> String {
     let s = round_seconds(seconds).unwrap_or(0);
@@ -117,6 +102,13 @@ pub fn status_class(status: &str) -> String {
         })
         .collect();
     format!("st-{s}")
+}
+
+/// The element matching `css` (a button, usually) that a click happened in, for the one
+/// delegated listener of a screen whose HTML is text.
+pub fn click_target(ev: &web_sys::MouseEvent, css: &str) -> Option<web_sys::Element> {
+    let target: web_sys::Element = ev.target()?.dyn_into().ok()?;
+    target.closest(css).ok().flatten()
 }
 
 /// Offers `text` as a file download called `name`.

@@ -9,6 +9,7 @@
 //! they name. The rest of the form (name, status, Save) is ordinary Leptos.
 
 use crate::api::{bad_answer, read, Api, Created, FieldError, Preview};
+use crate::html::escape;
 use crate::json::Json;
 use crate::route::{dashboard_href, go};
 use crate::task_row::{self, Help, RowValues, Slot};
@@ -211,7 +212,9 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
     let editing = id.clone();
     let name = RwSignal::new(String::new());
     let rows = StoredValue::new(Vec::<RowState>::new());
-    let top_errors = RwSignal::new(Vec::<FieldError>::new());
+    // The configuration's own messages (not a row's), as HTML: under the name, and the rest.
+    let name_msgs = RwSignal::new(String::new());
+    let form_msgs = RwSignal::new(String::new());
     let status = RwSignal::new(None::<String>);
     let saving = RwSignal::new(false);
     let loaded = RwSignal::new(false);
@@ -333,7 +336,8 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
             add_row(&RowValues::from_task(t), task_row::extra_fields(t), touched);
         }
         number_rows();
-        top_errors.set(Vec::new());
+        name_msgs.set(String::new());
+        form_msgs.set(String::new());
     };
     // Runs once the form is on the page: an edit fills it from the saved configuration, a new
     // instance starts with one blank row.
@@ -417,7 +421,9 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
                     ", shown next to the fields"
                 }
             )));
-            top_errors.set(top);
+            let (name, rest) = top_messages(&top);
+            name_msgs.set(name);
+            form_msgs.set(rest);
         });
     };
 
@@ -489,22 +495,6 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
         add_row(&RowValues::blank(), Vec::new(), false);
         number_rows();
     };
-    let name_errors = move || {
-        top_errors.with(|es| {
-            es.iter()
-                .filter(|e| e.path == "name")
-                .map(|e| view! { <p class="error">{e.message.clone()}</p> })
-                .collect_view()
-        })
-    };
-    let other_errors = move || {
-        top_errors.with(|es| {
-            es.iter()
-                .filter(|e| e.path != "name")
-                .cloned()
-                .collect::<Vec<_>>()
-        })
-    };
     let title = if editing.is_some() {
         "Edit scheduler instance"
     } else {
@@ -534,7 +524,7 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
                         <label for="instance-name">"Scheduling Job Name"</label>
                         <input id="instance-name" type="text" bind:value=name placeholder="Nightly retraining"
                             aria-describedby="instance-name-msg"/>
-                        <div class="field-msg" id="instance-name-msg" aria-live="polite">{dynv(name_errors)}</div>
+                        <div class="field-msg" id="instance-name-msg" aria-live="polite" inner_html=name_msgs></div>
                     </div>
                 }.into_any(), || view! { <p class="muted loading">"Loading the configuration…"</p> }.into_any())}
             </section>
@@ -544,13 +534,7 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
             <div id=ROWS_ID></div>
             <button type="button" class="add" id="add-item" on:click=on(add_item)>"+ Add item"</button>
             <div class="card save-bar">
-                {dynv(move || (!other_errors().is_empty()).then(|| view! {
-                    <ul class="error-list" role="alert" id="form-errors">
-                        {other_errors().into_iter().map(|e| view! {
-                            <li>{if e.path.is_empty() { e.message } else { format!("{}: {}", e.path, e.message) }}</li>
-                        }).collect_view()}
-                    </ul>
-                }))}
+                <div inner_html=form_msgs></div>
                 {dynv(move || status.get().map(|s| view! { <p class="status-line" role="status" id="form-status">{s}</p> }))}
                 <div class="actions">
                     <a class="button" href=cancel>"Cancel"</a>
@@ -560,5 +544,45 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
                 </div>
             </div>
         </form>
+    }
+}
+
+/// The configuration's own messages as HTML: those about the name (under the name field), and
+/// the rest as a list above Save (`path: message`).
+fn top_messages(errors: &[FieldError]) -> (String, String) {
+    let mut name = String::new();
+    let mut rest = String::new();
+    for e in errors {
+        if e.path == "name" {
+            task_row::message_html(&mut name, &e.message);
+        } else {
+            rest.push_str("<li>");
+            escape(&mut rest, &task_row::row_message(&e.path, &e.message));
+            rest.push_str("</li>");
+        }
+    }
+    if !rest.is_empty() {
+        rest = format!("<ul class=\"error-list\" role=\"alert\" id=\"form-errors\">{rest}</ul>");
+    }
+    (name, rest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn name_messages_go_under_the_name_and_the_rest_above_save() {
+        let e = |path: &str, message: &str| FieldError {
+            path: path.into(),
+            message: message.into(),
+        };
+        let (name, rest) = top_messages(&[e("name", "too <long>"), e("", "bad"), e("format", "x")]);
+        assert_eq!(name, r#"<p class="error">too &lt;long&gt;</p>"#);
+        assert_eq!(
+            rest,
+            r#"<ul class="error-list" role="alert" id="form-errors"><li>bad</li><li>format: x</li></ul>"#
+        );
+        assert_eq!(top_messages(&[]), (String::new(), String::new()));
     }
 }

@@ -80,6 +80,14 @@ pub fn muted(class: &str, text: &str) -> String {
     out
 }
 
+/// An error that screen readers announce: `<p class="error" role="alert">…</p>`.
+pub fn alert(message: &str) -> String {
+    let mut out = String::from("<p class=\"error\" role=\"alert\">");
+    escape(&mut out, message);
+    out.push_str("</p>");
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

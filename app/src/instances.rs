@@ -3,8 +3,8 @@
 //! The table is HTML text (see [`crate::html`]); one listener on it serves every row's buttons
 //! by their `data-action` and the row's `data-id`.
 
-use crate::api::{read, read_list, Api, Created, InstanceSummary};
-use crate::html::{el, escape, muted, status, time_or};
+use crate::api::{read, read_list, Api, ApiError, Created, InstanceSummary};
+use crate::html::{alert, el, escape, muted, status, time_or};
 use crate::route::{dashboard_href, go};
 use crate::util::{click_target, dynv, on, read_chosen_file};
 use leptos::prelude::*;
@@ -72,6 +72,21 @@ fn list_html(items: &[InstanceSummary]) -> String {
     out
 }
 
+/// Why a file was not imported: the server's message and each problem with its path.
+fn import_errors_html(file: &str, e: &ApiError) -> String {
+    let mut out = String::from(r#"<div class="error-box" role="alert" id="import-errors">"#);
+    el(&mut out, "p", "", &format!("{file} was not imported:"));
+    out.push_str("<ul>");
+    if e.errors.is_empty() {
+        el(&mut out, "li", "", &e.message);
+    }
+    for f in &e.errors {
+        el(&mut out, "li", "", &format!("{}: {}", f.path, f.message));
+    }
+    out.push_str("</ul></div>");
+    out
+}
+
 #[component]
 pub fn InstanceList() -> impl IntoView {
     let api = expect_context::<Api>();
@@ -83,33 +98,23 @@ pub fn InstanceList() -> impl IntoView {
             list.set(
                 match answer.and_then(|v| read_list::<InstanceSummary>(v, "instances")) {
                     Ok(items) => list_html(&items),
-                    Err(e) => {
-                        let mut out = String::from(r#"<p class="error" role="alert">"#);
-                        escape(&mut out, &e.message);
-                        out + "</p>"
-                    }
+                    Err(e) => alert(&e.message),
                 },
             );
         })
     };
     reload();
-    let import_errors = RwSignal::new(Vec::<String>::new());
+    let import_errors = RwSignal::new(String::new());
     let import = move |ev: leptos::ev::Event| {
         spawn_local(async move {
             let Some((name, text)) = read_chosen_file(&ev).await else {
                 return;
             };
-            import_errors.set(Vec::new());
+            import_errors.set(String::new());
             match api.create(text).await.and_then(read::<Created>) {
                 Ok(created) => go(&dashboard_href(&created.id)),
                 Err(e) => {
-                    let mut lines = vec![format!("{name}: {}", e.message)];
-                    lines.extend(
-                        e.errors
-                            .iter()
-                            .map(|f| format!("{}: {}", f.path, f.message)),
-                    );
-                    import_errors.set(lines);
+                    import_errors.set(import_errors_html(&name, &e));
                 }
             }
         });
@@ -125,7 +130,7 @@ pub fn InstanceList() -> impl IntoView {
         let id = row.get_attribute("data-id").unwrap_or_default();
         let action = button.get_attribute("data-action").unwrap_or_default();
         let confirm_slot = || row.query_selector(".delete").ok().flatten();
-        let done = move |res: Result<String, crate::api::ApiError>| match res {
+        let done = move |res: Result<String, ApiError>| match res {
             Ok(_) => reload(),
             Err(e) => message.set(Some(e.message)),
         };
@@ -164,12 +169,7 @@ pub fn InstanceList() -> impl IntoView {
                     </label>
                 </div>
             </div>
-            {dynv(move || (!import_errors.get().is_empty()).then(|| view! {
-                <div class="error-box" role="alert" id="import-errors">
-                    <p>"The file was not imported:"</p>
-                    <ul>{import_errors.get().into_iter().map(|l| view! { <li>{l}</li> }).collect_view()}</ul>
-                </div>
-            }))}
+            <div inner_html=import_errors></div>
             {dynv(move || message.get().map(|m| view! { <p class="error" role="alert">{m}</p> }))}
             <div inner_html=list on:click=on(clicked)></div>
         </section>
@@ -212,5 +212,24 @@ mod tests {
         );
         assert_eq!(html.matches(DELETE).count(), 2);
         assert!(list_html(&[]).contains("No scheduler instances yet."));
+    }
+
+    #[test]
+    fn an_import_that_failed_lists_every_problem_with_its_path() {
+        let e = ApiError {
+            message: "invalid configuration".into(),
+            errors: vec![crate::api::FieldError {
+                path: "scheduled_tasks[0].times[0]".into(),
+                message: "\"25:00\" is not a time".into(),
+            }],
+            ..Default::default()
+        };
+        let html = import_errors_html("a.json", &e);
+        assert!(html.contains("<p>a.json was not imported:</p><ul><li>scheduled_tasks[0].times[0]: &quot;25:00&quot; is not a time</li></ul>"), "{html}");
+        let e = ApiError {
+            message: "not JSON".into(),
+            ..Default::default()
+        };
+        assert!(import_errors_html("a.json", &e).contains("<ul><li>not JSON</li></ul>"));
     }
 }

@@ -135,24 +135,26 @@ fn SignIn() -> impl IntoView {
 #[component]
 fn HealthPanel() -> impl IntoView {
     let api = expect_context::<Api>();
-    let health = RwSignal::new(None::<Result<api::Health, api::ApiError>>);
-    leptos::task::spawn_local(
-        async move { health.set(Some(api.health().await.and_then(api::read))) },
+    let health = RwSignal::new(html::muted("", "Checking the service…"));
+    leptos::task::spawn_local(async move {
+        let answer = api.health().await.and_then(api::read::<api::Health>);
+        health.set(match answer {
+            Ok(h) => health_html(&h),
+            Err(e) => html::alert(&e.message),
+        })
+    });
+    view! { <section class="health" aria-label="Service health" inner_html=health></section> }
+}
+
+fn health_html(h: &api::Health) -> String {
+    let mut out = String::from(
+        "<dl id=\"health\" class=\"facts-inline\"><dt>Version</dt><dd id=\"health-version\">",
     );
-    view! {
-        <section class="health" aria-label="Service health">
-            {dynv(move || match health.get() {
-                None => view! { <span class="muted">"Checking the service…"</span> }.into_any(),
-                Some(Ok(h)) => view! {
-                    <dl id="health" class="facts-inline">
-                        <dt>"Version"</dt><dd id="health-version">{h.version}</dd>
-                        <dt>"Server time"</dt><dd id="health-time">{h.time}</dd>
-                        <dt>"Last tick"</dt>
-                        <dd id="health-heartbeat">{h.heartbeat.unwrap_or_else(|| "never".into())}</dd>
-                    </dl>
-                }.into_any(),
-                Some(Err(e)) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-            })}
-        </section>
-    }
+    html::escape(&mut out, &h.version);
+    out.push_str("</dd><dt>Server time</dt><dd id=\"health-time\">");
+    html::escape(&mut out, &h.time);
+    out.push_str("</dd><dt>Last tick</dt><dd id=\"health-heartbeat\">");
+    html::escape(&mut out, h.heartbeat.as_deref().unwrap_or("never"));
+    out.push_str("</dd></dl>");
+    out
 }

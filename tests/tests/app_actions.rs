@@ -111,3 +111,55 @@ async fn list_dashboard_and_share_buttons_act_through_the_api() {
     eventually(&api, &path, "deleted", |v| v["status"] == 404).await;
     b.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_from_the_list_shows_every_problem_or_opens_the_new_dashboard() {
+    let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
+    let files = scheduler_e2e::harness::TempDir::new("import").unwrap();
+    let b = Browser::start().await.unwrap();
+    b.sign_in(&worker.url, TOKEN).await.unwrap();
+    b.client.goto(&format!("{}/#/", worker.url)).await.unwrap();
+
+    // A file with a bad time and an unknown field: nothing is created, each problem is listed.
+    let bad = files.path.join("bad.json");
+    let config = json!({"format": "clearml-task-scheduler/v1", "name": "Bad",
+        "scheduled_tasks": [{"base_task_id": "aabbccddeeff00112233445566778899", "queue": "default",
+        "recurrence": "daily", "times": ["25:00"], "colour": "red"}]});
+    std::fs::write(&bad, config.to_string()).unwrap();
+    let input = b.element("#import-instance").await.unwrap();
+    input.send_keys(&bad.display().to_string()).await.unwrap();
+    let errors = b
+        .wait_text("#import-errors", 20, |t| t.contains("not imported"))
+        .await
+        .unwrap();
+    assert!(errors.contains("bad.json"), "{errors}");
+    assert!(errors.contains("scheduled_tasks[0].times[0]"), "{errors}");
+    assert!(errors.contains("scheduled_tasks[0].colour"), "{errors}");
+    b.screenshot("app-instances-import-errors").await.unwrap();
+    let api = Api::new(&worker.url, TOKEN);
+    let list = api.get("/api/instances").await.unwrap();
+    assert_eq!(list["instances"], json!([]), "all or nothing: {list}");
+
+    // ClearML SDK's own `schedule` list imports too, and opens the new instance's dashboard.
+    let sdk = files.path.join("sdk-schedule.json");
+    let schedule = json!([{"base_task_id": "aabbccddeeff00112233445566778899", "queue": "default",
+        "minute": 20, "hour": 6, "day": 1, "name": "retrain"}]);
+    std::fs::write(&sdk, schedule.to_string()).unwrap();
+    let input = b.element("#import-instance").await.unwrap();
+    input.send_keys(&sdk.display().to_string()).await.unwrap();
+    let table = b
+        .wait_text("#scheduled", 20, |t| t.contains("minute=20, hour=6"))
+        .await
+        .unwrap();
+    assert!(
+        table.contains("aabbccddeeff00112233445566778899"),
+        "{table}"
+    );
+    let list = api.get("/api/instances").await.unwrap();
+    assert_eq!(
+        list["instances"].as_array().map(Vec::len),
+        Some(1),
+        "{list}"
+    );
+    b.close().await.unwrap();
+}

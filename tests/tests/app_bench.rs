@@ -5,8 +5,15 @@
 //!   and compiled, as for a first visit);
 //! - warm: three more loads in the last browser (HTTP cache and compiled wasm at hand).
 //!
+//! The peer, measured the same way in the same run: the page the app drew, saved as a static
+//! HTML file (the same tables and stylesheet, no script but the one that reads the clock at the
+//! first paint), served from loopback. It is what the browser needs to show the dashboard at
+//! all; the app's figure over it is what the app costs.
+//!
 //! Then how long "Show all" takes to put all 2,000 rows on the page.
 
+use axum::response::Html;
+use axum::routing::get;
 use scheduler_e2e::browser::Browser;
 use scheduler_e2e::harness::{WorkerOptions, WorkerProcess};
 
@@ -24,6 +31,37 @@ async fn load(b: &Browser, url: &str) -> String {
     let more = b.text_of("#scheduled-all").await.unwrap();
     assert_eq!(more, "Show all 1000");
     result
+}
+
+/// The drawn page as a static document: scripts and preloads out, the stylesheet from the
+/// worker, and a script that writes the time of the first paint after the page is parsed in
+/// the same form as the app's result line.
+fn static_peer(page: &str, worker: &str) -> String {
+    let mut html = String::new();
+    let mut rest = page;
+    // Drop every <script>…</script> and the <link> preloads of the app's files.
+    while let Some(start) = rest.find("<script") {
+        html.push_str(&rest[..start]);
+        let end = rest[start..].find("</script>").expect("a closed script") + start;
+        rest = &rest[end + "</script>".len()..];
+    }
+    html.push_str(rest);
+    let html: String = html
+        .split_inclusive('>')
+        .filter(|tag| !(tag.contains("<link") && tag.contains("preload")))
+        .collect();
+    let html = html.replace(
+        "href=\"/styles.css\"",
+        &format!("href=\"{worker}/styles.css\""),
+    );
+    let marker = "<p class=\"card\" id=\"bench-result\">";
+    let start = html.find(marker).expect("the result line") + marker.len();
+    let end = html[start..].find("</p>").unwrap() + start;
+    let clock = "<script>requestAnimationFrame(() => requestAnimationFrame(() => { \
+        document.getElementById('bench-result').textContent = \
+        'rows=1000 runs=1000 since_navigation_ms=' + Math.round(performance.now()); }));</script>";
+    format!("{}running{}", &html[..start], &html[end..])
+        .replace("</body>", &format!("{clock}</body>"))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -47,6 +85,46 @@ async fn dashboard_of_1000_rows_and_1000_runs_time_to_interactive() {
         let url = format!("{}/?r=warm{round}#/bench/1000", worker.url);
         figures.push(format!("warm {}", load(&b, &url).await));
     }
+
+    // The peer: the page just drawn, as static HTML on loopback.
+    let page = static_peer(&b.client.source().await.unwrap(), &worker.url);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let peer_url = format!("http://{}", listener.local_addr().unwrap());
+    let app = axum::Router::new().route("/", get(move || async move { Html(page.clone()) }));
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let mut peer_browser = None;
+    for round in 0..3 {
+        if let Some(p) = peer_browser.take() {
+            Browser::close(p).await.unwrap();
+        }
+        let p = Browser::start().await.unwrap();
+        p.client.goto("about:blank").await.unwrap();
+        p.client
+            .goto(&format!("{peer_url}/?r=cold{round}"))
+            .await
+            .unwrap();
+        let line = p
+            .wait_text("#bench-result", 60, |t| t.starts_with("rows="))
+            .await
+            .unwrap();
+        assert_eq!(p.count("#scheduled tbody tr").await.unwrap(), 100);
+        figures.push(format!("static cold {line}"));
+        peer_browser = Some(p);
+    }
+    let p = peer_browser.unwrap();
+    for round in 0..3 {
+        p.client
+            .goto(&format!("{peer_url}/?r=warm{round}"))
+            .await
+            .unwrap();
+        let line = p
+            .wait_text("#bench-result", 60, |t| t.starts_with("rows="))
+            .await
+            .unwrap();
+        figures.push(format!("static warm {line}"));
+    }
+    p.close().await.unwrap();
+    server.abort();
 
     let start = std::time::Instant::now();
     b.click("#scheduled-all").await.unwrap();

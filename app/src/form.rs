@@ -13,7 +13,7 @@ use crate::html::escape;
 use crate::json::Json;
 use crate::route::{dashboard_href, go};
 use crate::task_row::{self, Help, RowValues, Slot};
-use crate::util::{download, dynv, file_name, on, read_chosen_file, show, sig};
+use crate::util::{download, dynv, file_name, focus, on, read_chosen_file, show, sig};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
@@ -449,18 +449,19 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
             let html = task_row::time_html(key, next_key(), 0, "");
             let _ = button.insert_adjacent_html("beforebegin", &html);
             number_times(&row);
-            if let Some(input) = query_all(&row, ".time-input").pop() {
-                let _ = input.unchecked_into::<web_sys::HtmlElement>().focus();
-            }
+            focus(query_all(&row, ".time-input").pop());
         } else if class.contains("remove-time") {
             if let Some(t) = button.closest(".time").ok().flatten() {
                 t.remove();
             }
             number_times(&row);
+            // The focus was on the button just removed: keep it in the row.
+            focus(query(&row, ".add-time"));
         } else if class.contains("remove-item") {
             row.remove();
             rows.update_value(|rs| rs.retain(|r| r.key != key));
             number_rows();
+            focus(document().get_element_by_id("add-item"));
             return;
         } else {
             return;

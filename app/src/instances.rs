@@ -6,10 +6,9 @@
 use crate::api::{read, read_list, Api, ApiError, Created, InstanceSummary};
 use crate::html::{alert, el, escape, muted, status, time_or};
 use crate::route::{dashboard_href, go};
-use crate::util::{click_target, dynv, on, read_chosen_file};
+use crate::util::{click_target, dynv, focus, on, read_chosen_file};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::JsCast;
 
 /// A row's Delete button, and what replaces it until the user confirms or cancels.
 const DELETE: &str = r#"<button class="small danger" data-action="delete">Delete</button>"#;
@@ -139,14 +138,13 @@ pub fn InstanceList() -> impl IntoView {
                 if let Some(slot) = confirm_slot() {
                     let confirming = action == "delete";
                     slot.set_inner_html(if confirming { CONFIRM } else { DELETE });
-                    let focus = if confirming {
+                    // Cancel, the harmless choice, takes the focus; then back to Delete.
+                    let target = if confirming {
                         ".confirm button:last-child"
                     } else {
                         "button"
                     };
-                    if let Some(b) = slot.query_selector(focus).ok().flatten() {
-                        let _ = b.unchecked_into::<web_sys::HtmlElement>().focus();
-                    }
+                    focus(slot.query_selector(target).ok().flatten());
                 }
             }
             "confirm-delete" => spawn_local(async move { done(api.delete(&id).await) }),

@@ -111,6 +111,13 @@ pub fn click_target(ev: &web_sys::MouseEvent, css: &str) -> Option<web_sys::Elem
     target.closest(css).ok().flatten()
 }
 
+/// Moves the keyboard focus to `el`, if there is one.
+pub fn focus(el: Option<web_sys::Element>) {
+    if let Some(el) = el {
+        let _ = el.unchecked_into::<web_sys::HtmlElement>().focus();
+    }
+}
+
 /// Offers `text` as a file download called `name`.
 pub fn download(name: &str, text: &str, mime: &str) {
     let parts = js_sys::Array::of1(&JsValue::from_str(text));

@@ -175,3 +175,86 @@ async fn a_time_shows_its_local_time_when_the_pointer_rests_on_it() {
     assert_eq!(json!(title), expected);
     b.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_and_times_come_and_go_with_the_focus_kept_in_the_form() {
+    let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
+    let b = Browser::start().await.unwrap();
+    b.sign_in(&worker.url, TOKEN).await.unwrap();
+    b.client
+        .goto(&format!("{}/#/new", worker.url))
+        .await
+        .unwrap();
+    b.wait_text(".task-row legend", 20, |t| t == "Task 1")
+        .await
+        .unwrap();
+    let focused = || async {
+        b.client
+            .execute(
+                "return document.activeElement.id || document.activeElement.className",
+                vec![],
+            )
+            .await
+            .unwrap()
+    };
+    // The only time cannot be removed; a second one can, and the first then can too.
+    let removable = || async {
+        b.client
+            .execute(
+                "return [...document.querySelectorAll('.task-row:first-of-type .remove-time')].map(x => !x.disabled)",
+                vec![],
+            )
+            .await
+            .unwrap()
+    };
+    assert_eq!(removable().await, json!([false]));
+    b.click(".task-row .add-time").await.unwrap();
+    assert_eq!(b.count(".task-row .time-input").await.unwrap(), 2);
+    assert_eq!(removable().await, json!([true, true]));
+    let new_time = focused().await;
+    assert!(
+        new_time.as_str().unwrap().contains("-time-"),
+        "the new time has the focus: {new_time}"
+    );
+    b.click(".task-row .time:nth-of-type(2) .remove-time")
+        .await
+        .unwrap();
+    assert_eq!(b.count(".task-row .time-input").await.unwrap(), 1);
+    assert_eq!(removable().await, json!([false]));
+    assert_eq!(focused().await, json!("small add-time"));
+
+    // Three rows numbered in order; removing the second renumbers the third. (Add item sits at
+    // the end of the rows, where the sticky save bar may cover it until the page scrolls.)
+    let add_item = || async {
+        b.client
+            .execute(
+                "document.getElementById('add-item').scrollIntoView({block: 'center'})",
+                vec![],
+            )
+            .await
+            .unwrap();
+        b.click("#add-item").await.unwrap();
+    };
+    add_item().await;
+    add_item().await;
+    b.fill(".task-row:nth-of-type(3) input[id$='-queue']", "third")
+        .await
+        .unwrap();
+    let legends = || async {
+        b.client
+            .execute("return [...document.querySelectorAll('.task-row > legend')].map(l => l.textContent)", vec![])
+            .await
+            .unwrap()
+    };
+    assert_eq!(legends().await, json!(["Task 1", "Task 2", "Task 3"]));
+    b.click(".task-row:nth-of-type(2) .remove-item")
+        .await
+        .unwrap();
+    assert_eq!(legends().await, json!(["Task 1", "Task 2"]));
+    assert_eq!(
+        value_of(&b, ".task-row:nth-of-type(2) input[id$='-queue']").await,
+        "third"
+    );
+    assert_eq!(focused().await, json!("add-item"));
+    b.close().await.unwrap();
+}

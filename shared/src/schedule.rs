@@ -6,7 +6,10 @@
 //! month as one `u32` (bit N = day N), takes the lowest set bit at or after today, and only moves
 //! on to the next month (with the months mask) when the month has none left. Days a month lacks
 //! (the 31st of April, the 29th of February in 2023) simply have no bit, so they are skipped
-//! without any special case, and a schedule can never stall on them.
+//! without any special case, and a schedule can never stall on them. The commonest shapes take
+//! shorter roads to the same answers (the property tests hold all of them to a minute-by-minute
+//! reference): every day (no calendar at all), weekdays in every month (a rotation of the
+//! weekday mask), and days of the month in every month (one conversion, then month lengths).
 //!
 //! The search runs in *local civil* minutes; [`Zone`] maps the result to an instant with the
 //! gap/fold rules. For UTC the local minute is the instant, which is the fast path.
@@ -398,6 +401,48 @@ impl Schedule {
                     let next = day + i64::from(ahead.trailing_zeros()) + 1;
                     return (next < FIRST_DAY_AFTER_9999)
                         .then(|| next * 1440 + i64::from(times.first()));
+                }
+                // Every day of every month (daily, and cron `* * *`): today if a time is left,
+                // else tomorrow's first; no calendar needed either.
+                if days.mode == DayMode::All && months == 0x1ffe {
+                    if let Some(t) = times.at_or_after(tod) {
+                        return Some(day * 1440 + i64::from(t));
+                    }
+                    return (day + 1 < FIRST_DAY_AFTER_9999)
+                        .then(|| (day + 1) * 1440 + i64::from(times.first()));
+                }
+                // Days of the month in every month (monthly): this month's mask from today
+                // on, then the next months' until one has a bit; a month lacks a day only
+                // when the day is past 28, so this looks at three months at most.
+                if days.mode == DayMode::Dom && months == 0x1ffe {
+                    let (mut y, mut m, d) = civil_from_days(day);
+                    let mut dim = days_in_month(y, m);
+                    let month = days.dom_bits(dim) & valid_days(dim);
+                    if month >> d & 1 == 1 {
+                        if let Some(t) = times.at_or_after(tod) {
+                            return Some(day * 1440 + i64::from(t));
+                        }
+                    }
+                    let later = month & (!1u32 << d);
+                    if later != 0 {
+                        let next = day + i64::from(later.trailing_zeros() - d);
+                        return Some(next * 1440 + i64::from(times.first()));
+                    }
+                    // The day number of the 1st of the month, carried forward.
+                    let mut first = day - i64::from(d) + 1;
+                    loop {
+                        first += i64::from(dim);
+                        (y, m) = if m == 12 { (y + 1, 1) } else { (y, m + 1) };
+                        if y > 9999 {
+                            return None;
+                        }
+                        dim = days_in_month(y, m);
+                        let mask = days.dom_bits(dim) & valid_days(dim);
+                        if mask != 0 {
+                            let next = first + i64::from(mask.trailing_zeros()) - 1;
+                            return Some(next * 1440 + i64::from(times.first()));
+                        }
+                    }
                 }
                 // February 29th alone (or with other days only a leap February has): the
                 // years in between cannot match, so skip them without a calendar conversion.

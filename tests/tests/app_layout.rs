@@ -27,10 +27,10 @@ async fn no_screen_scrolls_sideways_at_phone_or_desktop_width() {
     b.sign_in(&worker.url, TOKEN).await.unwrap();
     for (width, height) in [(390, 800), (1280, 900)] {
         b.resize(width, height).await.unwrap();
-        for route in [
-            "#/".to_string(),
-            "#/new".to_string(),
-            format!("#/instances/{id}"),
+        for (screen, route) in [
+            ("instances", "#/".to_string()),
+            ("form", "#/new".to_string()),
+            ("dashboard", format!("#/instances/{id}")),
         ] {
             b.client
                 .goto(&format!("{}/{route}", worker.url))
@@ -46,6 +46,9 @@ async fn no_screen_scrolls_sideways_at_phone_or_desktop_width() {
                     "return [document.documentElement.scrollWidth, document.documentElement.clientWidth]",
                     vec![],
                 )
+                .await
+                .unwrap();
+            b.screenshot(&format!("app-layout-{screen}-{width}"))
                 .await
                 .unwrap();
             let (scroll, client) = (widths[0].as_u64().unwrap(), widths[1].as_u64().unwrap());

@@ -8,10 +8,11 @@
 use crate::api::{read, Api, Dashboard as Dash, DashboardOf};
 use crate::rows;
 use crate::rows::FIRST_ROWS;
-use crate::util::{click_target, download, dynv, file_name, on, show};
+use crate::util::{click_target, download, dynv, file_name, focus, on, show};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
+use wasm_bindgen::JsCast;
 
 const REFRESH: Duration = Duration::from_secs(5);
 
@@ -149,6 +150,15 @@ pub fn DashboardView(
     let log = Memo::new(move |_| {
         data.with(|d| rows::log_section(d.as_ref().map_or(&[][..], |d| &d.log.items)))
     });
+    // A pressed button is redrawn with its part of the page (Pause becomes Resume), which
+    // drops the keyboard focus: once the redraw is on the page, the focus goes to the new one.
+    let pressed = StoredValue::new(None::<Pressed>);
+    Effect::new(move |_| {
+        data.track();
+        if pressed.with_value(Option::is_some) {
+            request_animation_frame(move || refocus(pressed));
+        }
+    });
     // One listener for every button the HTML above holds.
     let clicked = move |ev: leptos::ev::MouseEvent| {
         let Some(button) = click_target(&ev, "button") else {
@@ -159,11 +169,24 @@ pub fn DashboardView(
             "runs-all" => runs_shown.set(usize::MAX),
             "toggle-instance" => {
                 let paused = data.with_untracked(|d| d.as_ref().is_some_and(|d| d.instance.paused));
+                pressed.set_value(Some(Pressed {
+                    item: None,
+                    css: "#toggle-instance",
+                }));
                 act(None, if paused { "resume" } else { "pause" })
             }
             "export-instance" => export(),
             _ => {
                 if let Some((item, action)) = row_action(&button) {
+                    let css = if action == "run" {
+                        ".run-now"
+                    } else {
+                        ".task-toggle"
+                    };
+                    pressed.set_value(Some(Pressed {
+                        item: Some(item.clone()),
+                        css,
+                    }));
                     act(Some(item), action);
                 }
             }
@@ -194,6 +217,39 @@ pub fn DashboardView(
             {dynv(move || owner.get_value().map(|id| view! { <crate::share::SharePanel id=id/> }))}
         </div>
     }
+}
+
+/// The button the user pressed last: in the Scheduled Tasks row `item`, or the page's own.
+#[derive(Clone)]
+struct Pressed {
+    item: Option<String>,
+    css: &'static str,
+}
+
+/// Gives the focus back to the pressed button if a redraw took it away (nothing has it).
+fn refocus(pressed: StoredValue<Option<Pressed>>) {
+    let lost = document()
+        .active_element()
+        .is_none_or(|a| a.tag_name() == "BODY");
+    if !lost {
+        return;
+    }
+    let Some(p) = pressed.get_value() else { return };
+    pressed.set_value(None);
+    let within = match &p.item {
+        None => document().document_element(),
+        Some(item) => {
+            let rows = document()
+                .query_selector_all("#scheduled tr[data-item]")
+                .ok();
+            rows.and_then(|rows| {
+                (0..rows.length())
+                    .filter_map(|i| rows.item(i)?.dyn_into::<web_sys::Element>().ok())
+                    .find(|r| r.get_attribute("data-item").as_deref() == Some(item))
+            })
+        }
+    };
+    focus(within.and_then(|w| w.query_selector(p.css).ok().flatten()));
 }
 
 /// A click on a Scheduled Tasks row's button: which row (its `data-item`) and which button

@@ -84,6 +84,27 @@ async fn list_dashboard_and_share_buttons_act_through_the_api() {
         v["body"]["config"]["scheduled_tasks"][0]["enabled"] == false
     })
     .await;
+    // The row is redrawn (Pause becomes Resume) and the new button has the focus, so a
+    // keyboard user keeps their place.
+    b.wait_text("#scheduled .task-toggle", 10, |t| t == "Resume")
+        .await
+        .unwrap();
+    let mut focused = Value::Null;
+    for _ in 0..20 {
+        focused = b
+            .client
+            .execute(
+                "const a = document.activeElement; return a.className + '|' + a.textContent",
+                vec![],
+            )
+            .await
+            .unwrap();
+        if focused == json!("small task-toggle|Resume") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(focused, json!("small task-toggle|Resume"));
 
     // Share: the link made through the API is listed and revoked from the page.
     b.click("#shares .revoke").await.unwrap();

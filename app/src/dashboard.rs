@@ -8,11 +8,12 @@
 use crate::api::{read, Api, Dashboard as Dash, DashboardOf};
 use crate::rows;
 use crate::rows::FIRST_ROWS;
-use crate::util::{click_target, download, dynv, file_name, focus, on, show};
+use crate::util::{
+    click_target, download, dynv, file_name, find_by_attr, focus, focus_lost, on, show,
+};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use std::time::Duration;
-use wasm_bindgen::JsCast;
 
 const REFRESH: Duration = Duration::from_secs(5);
 
@@ -228,26 +229,14 @@ struct Pressed {
 
 /// Gives the focus back to the pressed button if a redraw took it away (nothing has it).
 fn refocus(pressed: StoredValue<Option<Pressed>>) {
-    let lost = document()
-        .active_element()
-        .is_none_or(|a| a.tag_name() == "BODY");
-    if !lost {
+    if !focus_lost() {
         return;
     }
     let Some(p) = pressed.get_value() else { return };
     pressed.set_value(None);
     let within = match &p.item {
         None => document().document_element(),
-        Some(item) => {
-            let rows = document()
-                .query_selector_all("#scheduled tr[data-item]")
-                .ok();
-            rows.and_then(|rows| {
-                (0..rows.length())
-                    .filter_map(|i| rows.item(i)?.dyn_into::<web_sys::Element>().ok())
-                    .find(|r| r.get_attribute("data-item").as_deref() == Some(item))
-            })
-        }
+        Some(item) => find_by_attr("#scheduled tr[data-item]", "data-item", item),
     };
     focus(within.and_then(|w| w.query_selector(p.css).ok().flatten()));
 }

@@ -6,7 +6,7 @@
 use crate::api::{read, read_list, Api, ApiError, Created, InstanceSummary};
 use crate::html::{alert, el, escape, muted, status, time_or};
 use crate::route::{dashboard_href, go};
-use crate::util::{click_target, dynv, focus, on, read_chosen_file};
+use crate::util::{click_target, dynv, find_by_attr, focus, focus_lost, on, read_chosen_file};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -59,9 +59,9 @@ fn list_html(items: &[InstanceSummary]) -> String {
             "</td><td class=\"row-actions\"><a class=\"button small\" href=\"{href}\">Open</a>"
         ));
         out.push_str(if i.paused {
-            r#"<button class="small" data-action="resume">Resume</button>"#
+            r#"<button class="small toggle" data-action="resume">Resume</button>"#
         } else {
-            r#"<button class="small" data-action="pause">Pause</button>"#
+            r#"<button class="small toggle" data-action="pause">Pause</button>"#
         });
         out.push_str("<span class=\"delete\">");
         out.push_str(DELETE);
@@ -91,6 +91,9 @@ pub fn InstanceList() -> impl IntoView {
     let api = expect_context::<Api>();
     let list = RwSignal::new(muted("loading", "Loading instances…"));
     let message = RwSignal::new(None::<String>);
+    // The row whose Pause or Resume was pressed, or "" after a delete: the redrawn list drops
+    // the focus, which then goes to that row's new button (or to New instance).
+    let pressed = StoredValue::new(None::<String>);
     let reload = move || {
         spawn_local(async move {
             let answer = api.instances().await;
@@ -100,6 +103,19 @@ pub fn InstanceList() -> impl IntoView {
                     Err(e) => alert(&e.message),
                 },
             );
+            // After the list's redraw is on the page.
+            request_animation_frame(move || {
+                let Some(id) = pressed.get_value().filter(|_| focus_lost()) else {
+                    return;
+                };
+                pressed.set_value(None);
+                focus(if id.is_empty() {
+                    document().get_element_by_id("new-instance")
+                } else {
+                    find_by_attr("#instances tr[data-id]", "data-id", &id)
+                        .and_then(|row| row.query_selector(".toggle").ok().flatten())
+                });
+            });
         })
     };
     reload();
@@ -147,10 +163,14 @@ pub fn InstanceList() -> impl IntoView {
                     focus(slot.query_selector(target).ok().flatten());
                 }
             }
-            "confirm-delete" => spawn_local(async move { done(api.delete(&id).await) }),
-            "pause" | "resume" => spawn_local(async move {
-                done(api.set_instance(&id, &action).await);
-            }),
+            "confirm-delete" => {
+                pressed.set_value(Some(String::new()));
+                spawn_local(async move { done(api.delete(&id).await) })
+            }
+            "pause" | "resume" => {
+                pressed.set_value(Some(id.clone()));
+                spawn_local(async move { done(api.set_instance(&id, &action).await) })
+            }
             _ => {}
         }
     };

@@ -118,6 +118,22 @@ pub fn focus(el: Option<web_sys::Element>) {
     }
 }
 
+/// Whether nothing has the keyboard focus, as after a redraw removed the focused button.
+pub fn focus_lost() -> bool {
+    document()
+        .active_element()
+        .is_none_or(|a| a.tag_name() == "BODY")
+}
+
+/// The first element matching `css` whose attribute `attr` is `value`. Values are data (ids,
+/// item names), so they are compared, never spliced into a selector.
+pub fn find_by_attr(css: &str, attr: &str, value: &str) -> Option<web_sys::Element> {
+    let all = document().query_selector_all(css).ok()?;
+    (0..all.length())
+        .filter_map(|i| all.item(i)?.dyn_into::<web_sys::Element>().ok())
+        .find(|e| e.get_attribute(attr).as_deref() == Some(value))
+}
+
 /// Offers `text` as a file download called `name`.
 pub fn download(name: &str, text: &str, mime: &str) {
     let parts = js_sys::Array::of1(&JsValue::from_str(text));

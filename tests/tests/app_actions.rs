@@ -24,6 +24,31 @@ async fn eventually(api: &Api, path: &str, what: &str, check: impl Fn(&Value) ->
     panic!("{what}: {last}");
 }
 
+/// The focused element as `class|text`, once it is `want` (or what it is after 2 s).
+async fn focused_within(b: &Browser, want: &str) -> String {
+    let mut focused = String::new();
+    for _ in 0..20 {
+        focused = b
+            .client
+            .execute(
+                "const a = document.activeElement; return a.className + '|' + a.textContent",
+                vec![],
+            )
+            .await
+            .unwrap()
+            .as_str()
+            .unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect();
+        if focused == want {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    focused
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn list_dashboard_and_share_buttons_act_through_the_api() {
     let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
@@ -59,6 +84,11 @@ async fn list_dashboard_and_share_buttons_act_through_the_api() {
     b.wait_text(&format!("{row} .badge"), 10, |t| t == "Paused")
         .await
         .unwrap();
+    // The list is redrawn; the row's new Resume button has the focus.
+    assert_eq!(
+        focused_within(&b, "small toggle|Resume").await,
+        "small toggle|Resume"
+    );
     b.click(&format!("{row} button.small:not(.danger)"))
         .await
         .unwrap();
@@ -89,22 +119,10 @@ async fn list_dashboard_and_share_buttons_act_through_the_api() {
     b.wait_text("#scheduled .task-toggle", 10, |t| t == "Resume")
         .await
         .unwrap();
-    let mut focused = Value::Null;
-    for _ in 0..20 {
-        focused = b
-            .client
-            .execute(
-                "const a = document.activeElement; return a.className + '|' + a.textContent",
-                vec![],
-            )
-            .await
-            .unwrap();
-        if focused == json!("small task-toggle|Resume") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(focused, json!("small task-toggle|Resume"));
+    assert_eq!(
+        focused_within(&b, "small task-toggle|Resume").await,
+        "small task-toggle|Resume"
+    );
 
     // Share: the link made through the API is listed and revoked from the page.
     b.click("#shares .revoke").await.unwrap();

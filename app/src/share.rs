@@ -5,7 +5,7 @@
 
 use crate::api::{read, read_list, seg, Api, NewShare, ShareInfo};
 use crate::html::{el, escape, muted, time};
-use crate::util::{click_target, copy, dynv, on};
+use crate::util::{click_target, copy, dynv, focus, on};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
@@ -111,6 +111,8 @@ pub fn SharePanel(id: String) -> impl IntoView {
                     error.set(None);
                     created.set(new_share_html(&s, &origin()));
                     reload();
+                    // The new link, ready to copy, takes the focus once it is on the page.
+                    request_animation_frame(|| focus(document().get_element_by_id("share-url")));
                 }
                 Err(e) => error.set(Some(e.message)),
             }
@@ -134,6 +136,10 @@ pub fn SharePanel(id: String) -> impl IntoView {
                     Ok(_) => {
                         created.set(String::new());
                         reload();
+                        // The Revoke button is gone with its link.
+                        request_animation_frame(|| {
+                            focus(document().get_element_by_id("create-share"))
+                        });
                     }
                     Err(e) => error.set(Some(e.message)),
                 }

@@ -131,6 +131,11 @@ async fn list_dashboard_and_share_buttons_act_through_the_api() {
         v["body"]["shares"].as_array().is_some_and(Vec::is_empty)
     })
     .await;
+    // The Revoke button went with its link: the focus is on Create share link.
+    assert_eq!(
+        focused_within(&b, "|Create share link").await,
+        "|Create share link"
+    );
     let token = share["token"].as_str().unwrap();
     let (status, _) = api
         .send(reqwest::Method::GET, &format!("/api/share/{token}"), None)

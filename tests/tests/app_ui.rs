@@ -399,6 +399,20 @@ async fn the_dashboard_shows_an_executed_run_until_it_finishes_and_a_share_link_
         .for_element(Locator::Css("#share-url"))
         .await
         .unwrap();
+    // The new link takes the focus, ready to copy.
+    let mut focused = Value::Null;
+    for _ in 0..20 {
+        focused = b
+            .client
+            .execute("return document.activeElement.id", vec![])
+            .await
+            .unwrap();
+        if focused == json!("share-url") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(focused, json!("share-url"));
     let url = value_of(&b, "#share-url").await;
     assert!(url.contains("/#/share/"), "{url}");
     let embed = value_of(&b, "#embed-img").await;

@@ -165,10 +165,13 @@ pub struct ScheduledRow {
     pub base_task_id: String,
     pub project: Option<String>,
     pub queue: String,
-    pub clearml: String,
+    /// ClearML's form of each time of the task (`minute=20, hour=6, day=1`), one a line.
+    pub clearml: Vec<String>,
     pub description: String,
     pub next_run: Option<String>,
     pub enabled: bool,
+    /// A Run now is waiting for the next tick.
+    pub run_requested: bool,
 }
 
 impl FromJson for ScheduledRow {
@@ -178,10 +181,14 @@ impl FromJson for ScheduledRow {
             base_task_id: v.str("base_task_id"),
             project: v.opt_str("project"),
             queue: v.str("queue"),
-            clearml: v.str("clearml"),
+            clearml: match strings(v, "clearml_rows") {
+                rows if rows.is_empty() => vec![v.str("clearml")],
+                rows => rows,
+            },
             description: v.str("description"),
             next_run: v.opt_str("next_run"),
             enabled: v.bool_or("enabled", true),
+            run_requested: false,
         })
     }
 }
@@ -274,7 +281,17 @@ impl FromJson for Dashboard {
                 name: req(i, "name")?,
                 paused: i.bool_or("paused", false),
             },
-            scheduled: list(v, "scheduled"),
+            scheduled: {
+                let pending: Vec<String> = v
+                    .get("run_now_pending")
+                    .map(|p| p.as_array().iter().map(|r| r.str("item")).collect())
+                    .unwrap_or_default();
+                let mut rows: Vec<ScheduledRow> = list(v, "scheduled");
+                for r in &mut rows {
+                    r.run_requested = pending.contains(&r.item);
+                }
+                rows
+            },
             runs: page(v, "runs"),
             log: page(v, "log"),
         })
@@ -627,7 +644,31 @@ async fn send_raw(
 
 #[cfg(test)]
 mod tests {
-    use super::seg;
+    use super::*;
+
+    #[test]
+    fn a_dashboard_answer_reads_each_times_clearml_form_and_waiting_run_nows() {
+        let v = Json::parse(
+            r#"{"instance": {"id": "i", "name": "N", "paused": false},
+            "scheduled": [
+              {"item": "a", "clearml": "x; y", "clearml_rows": ["x", "y"], "enabled": true},
+              {"item": "b", "clearml": "z"}],
+            "run_now_pending": [{"item": "b", "requested_at": "2026-11-26T06:20:00Z"}],
+            "runs": {"items": [], "total": 0}, "log": {"items": [], "total": 0}}"#,
+        )
+        .unwrap();
+        let d: Dashboard = read(v).unwrap();
+        assert_eq!(d.scheduled[0].clearml, ["x", "y"]);
+        assert_eq!(
+            d.scheduled[1].clearml,
+            ["z"],
+            "an answer without clearml_rows"
+        );
+        assert_eq!(
+            (d.scheduled[0].run_requested, d.scheduled[1].run_requested),
+            (false, true)
+        );
+    }
 
     #[test]
     fn path_segments_are_encoded_like_encode_uri_component() {

@@ -13,10 +13,11 @@ fn synthetic(n: usize) -> Dashboard {
             base_task_id: format!("{:032x}", i * 7919),
             project: Some("Scheduled/bench".into()),
             queue: "default".into(),
-            clearml: format!("minute={}, hour={}, day=1", i % 60, i % 24),
+            clearml: vec![format!("minute={}, hour={}, day=1", i % 60, i % 24)],
             description: format!("At {:02}:{:02} UTC, every day", i % 24, i % 60),
             next_run: Some(format!("2026-11-26T{:02}:{:02}:00Z", i % 24, i % 60)),
             enabled: i % 5 != 0,
+            run_requested: false,
         })
         .collect();
     let statuses = ["completed", "failed", "in_progress", "queued", "stopped"];

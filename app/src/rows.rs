@@ -151,13 +151,24 @@ fn scheduled(out: &mut String, rows: &[ScheduledRow], owner: bool) {
         escape(out, &r.base_task_id);
         out.push_str("</td>");
         el(out, "td", "", &r.queue);
-        el(out, "td", "mono", &r.clearml);
+        // One line per time of day, as ClearML's dashboard has one row per time.
+        out.push_str("<td class=\"mono\">");
+        for (i, form) in r.clearml.iter().enumerate() {
+            if i > 0 {
+                out.push_str("<br>");
+            }
+            escape(out, form);
+        }
+        out.push_str("</td>");
         el(out, "td", "", &r.description);
         out.push_str("<td>");
         if r.enabled {
             time_or(out, r.next_run.as_deref(), "—");
         } else {
             out.push_str("<span class=\"badge paused\">Paused</span>");
+        }
+        if r.run_requested {
+            out.push_str(" <span class=\"badge\">Run requested</span>");
         }
         out.push_str("</td>");
         if owner {
@@ -237,10 +248,11 @@ mod tests {
             base_task_id: "aabb".into(),
             project: Some("Team <A>".into()),
             queue: "default".into(),
-            clearml: "minute=20, hour=6".into(),
+            clearml: vec!["minute=20, hour=6".into()],
             description: "At 06:20 UTC, every day".into(),
             next_run: Some("2026-11-26T06:20:00Z".into()),
             enabled,
+            run_requested: false,
         }
     }
 
@@ -276,6 +288,27 @@ mod tests {
         assert_eq!(
             scheduled_section(&[], FIRST_ROWS, true),
             r#"<p class="muted empty">No scheduled tasks.</p>"#
+        );
+    }
+
+    #[test]
+    fn each_time_has_its_clearml_line_and_a_waiting_run_now_shows() {
+        let mut r = row("a", true);
+        r.clearml = vec![
+            "minute=0, hour=12, day=15".into(),
+            "minute=0, hour=12, day=last".into(),
+        ];
+        r.run_requested = true;
+        let html = scheduled_section(&[r], FIRST_ROWS, true);
+        assert!(
+            html.contains(
+                r#"<td class="mono">minute=0, hour=12, day=15<br>minute=0, hour=12, day=last</td>"#
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"06:20 UTC</time> <span class="badge">Run requested</span></td>"#),
+            "{html}"
         );
     }
 

@@ -109,6 +109,12 @@ async fn list_dashboard_and_share_buttons_act_through_the_api() {
             .is_some_and(|r| r.iter().any(|x| x["item"] == "retrain"))
     })
     .await;
+    // The row says so until the next tick launches it.
+    b.wait_text("#scheduled tr[data-item='retrain']", 10, |t| {
+        t.contains("Run requested")
+    })
+    .await
+    .unwrap();
     b.click("#scheduled .task-toggle").await.unwrap();
     eventually(&api, &path, "task paused", |v| {
         v["body"]["config"]["scheduled_tasks"][0]["enabled"] == false

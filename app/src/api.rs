@@ -12,6 +12,9 @@ use std::future::Future;
 
 const TOKEN_KEY: &str = "scheduler-admin-token";
 
+/// The most runs or log lines one dashboard answer holds (the server's page size limit).
+pub const MAX_PAGE: usize = 500;
+
 /// An answer type read from the API's JSON; `None` when a required field is missing.
 pub trait FromJson: Sized {
     fn from_json(v: &Json) -> Option<Self>;
@@ -506,18 +509,28 @@ impl Api {
         self.json("POST", "/api/preview".into(), Some(body.to_string()), false)
     }
 
-    /// The dashboard ([`Dashboard`]) of an instance, or through a share link.
-    pub fn dashboard(self, source: DashboardOf) -> impl Future<Output = Result<Json, ApiError>> {
+    /// The dashboard ([`Dashboard`]) of an instance, or through a share link, with the newest
+    /// `runs` runs and `log` log lines (at most [`MAX_PAGE`] each).
+    pub fn dashboard(
+        self,
+        source: DashboardOf,
+        runs: usize,
+        log: usize,
+    ) -> impl Future<Output = Result<Json, ApiError>> {
+        let query = format!("runs_page_size={runs}&log_page_size={log}");
         match source {
             DashboardOf::Instance(id) => self.json(
                 "GET",
-                format!("/api/instances/{}/dashboard", seg(id)),
+                format!("/api/instances/{}/dashboard?{query}", seg(id)),
                 None,
                 true,
             ),
-            DashboardOf::Share(token) => {
-                self.json("GET", format!("/api/share/{}", seg(token)), None, false)
-            }
+            DashboardOf::Share(token) => self.json(
+                "GET",
+                format!("/api/share/{}?{query}", seg(token)),
+                None,
+                false,
+            ),
         }
     }
 

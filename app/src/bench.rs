@@ -82,6 +82,7 @@ pub fn Bench(n: usize) -> impl IntoView {
     });
     view! {
         <p class="card" id="bench-result">{dynv(move || result.get())}</p>
-        <DashboardView data=data.read_only() source=crate::dashboard::Source::Bench refresh=Callback::new(|_| ())/>
+        <DashboardView data=data.read_only() source=crate::dashboard::Source::Bench
+            refresh=Callback::new(|_| ()) older=Callback::new(|_| ())/>
     }
 }

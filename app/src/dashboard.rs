@@ -5,7 +5,7 @@
 //! refresh that changes nothing touches no DOM, and one that does replaces only the part that
 //! changed: the page's scroll position and the share panel's inputs survive.
 
-use crate::api::{read, Api, Dashboard as Dash, DashboardOf};
+use crate::api::{read, Api, Dashboard as Dash, DashboardOf, MAX_PAGE};
 use crate::rows;
 use crate::rows::FIRST_ROWS;
 use crate::util::{
@@ -16,6 +16,8 @@ use leptos::task::spawn_local;
 use std::time::Duration;
 
 const REFRESH: Duration = Duration::from_secs(5);
+/// Runs and log lines asked for at first, and how many more each "Show older" asks for.
+const PAGE: usize = 50;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Source {
@@ -41,27 +43,38 @@ pub fn Dashboard(source: Source) -> impl IntoView {
     let api = expect_context::<Api>();
     let data = RwSignal::new(None::<Dash>);
     let error = RwSignal::new(None::<String>);
-    let busy = StoredValue::new(false);
     let src = StoredValue::new(source.clone());
+    // How many of the newest runs and log lines to ask for; "Show older" asks for more.
+    let sizes = StoredValue::new((PAGE, PAGE));
+    // One request at a time; a load asked for meanwhile runs when it ends.
+    let (busy, again) = (StoredValue::new(false), StoredValue::new(false));
     let load = move || {
         if busy.get_value() {
+            again.set_value(true);
             return;
         }
         busy.set_value(true);
         spawn_local(async move {
-            let answer = match src.get_value() {
-                Source::Owner(id) => api.dashboard(DashboardOf::Instance(&id)).await,
-                Source::Share(token) => api.dashboard(DashboardOf::Share(&token)).await,
-                Source::Bench => return,
-            };
-            match answer.and_then(read::<Dash>) {
-                Ok(d) => {
-                    error.set(None);
-                    if data.with_untracked(|old| old.as_ref() != Some(&d)) {
-                        data.set(Some(d));
+            loop {
+                let (runs, log) = sizes.get_value();
+                let answer = match src.get_value() {
+                    Source::Owner(id) => api.dashboard(DashboardOf::Instance(&id), runs, log).await,
+                    Source::Share(t) => api.dashboard(DashboardOf::Share(&t), runs, log).await,
+                    Source::Bench => break,
+                };
+                match answer.and_then(read::<Dash>) {
+                    Ok(d) => {
+                        error.set(None);
+                        if data.with_untracked(|old| old.as_ref() != Some(&d)) {
+                            data.set(Some(d));
+                        }
                     }
+                    Err(e) => error.set(Some(e.message)),
                 }
-                Err(e) => error.set(Some(e.message)),
+                if !again.get_value() {
+                    break;
+                }
+                again.set_value(false);
             }
             busy.set_value(false);
         });
@@ -71,10 +84,17 @@ pub fn Dashboard(source: Source) -> impl IntoView {
         on_cleanup(move || h.clear());
     }
     let refresh = Callback::new(move |_: ()| load());
+    let older = Callback::new(move |what: &'static str| {
+        sizes.update_value(|(runs, log)| {
+            let n = if what == "runs" { runs } else { log };
+            *n = (*n + PAGE).min(MAX_PAGE);
+        });
+        load();
+    });
     view! {
         {dynv(move || error.get().map(|e| view! { <p class="error-box" role="alert" id="dashboard-error">{e}</p> }))}
         {show(move || data.with(Option::is_some),
-            move || view! { <DashboardView data=data.read_only() source=source.clone() refresh=refresh/> }.into_any(),
+            move || view! { <DashboardView data=data.read_only() source=source.clone() refresh=refresh older=older/> }.into_any(),
             move || (error.with(Option::is_none)).then(|| view! { <p class="card muted loading">"Loading the dashboard…"</p> }).into_any())}
     }
 }
@@ -84,7 +104,10 @@ pub fn Dashboard(source: Source) -> impl IntoView {
 pub fn DashboardView(
     data: ReadSignal<Option<Dash>>,
     source: Source,
+    /// Loads the dashboard again (after an action).
     refresh: Callback<()>,
+    /// Asks for more of the older `"runs"` or `"log"` lines.
+    older: Callback<&'static str>,
 ) -> impl IntoView {
     let api = expect_context::<Api>();
     let owner = StoredValue::new(source.owner().map(str::to_string));
@@ -149,7 +172,11 @@ pub fn DashboardView(
         })
     });
     let log = Memo::new(move |_| {
-        data.with(|d| rows::log_section(d.as_ref().map_or(&[][..], |d| &d.log.items)))
+        data.with(|d| {
+            d.as_ref()
+                .map(|d| rows::log_section(&d.log))
+                .unwrap_or_default()
+        })
     });
     // A pressed button is redrawn with its part of the page (Pause becomes Resume), which
     // drops the keyboard focus: once the redraw is on the page, the focus goes to the new one.
@@ -168,6 +195,8 @@ pub fn DashboardView(
         match button.id().as_str() {
             "scheduled-all" => scheduled_shown.set(usize::MAX),
             "runs-all" => runs_shown.set(usize::MAX),
+            "runs-more" => older.run("runs"),
+            "log-more" => older.run("log"),
             "toggle-instance" => {
                 let paused = data.with_untracked(|d| d.as_ref().is_some_and(|d| d.instance.paused));
                 pressed.set_value(Some(Pressed {

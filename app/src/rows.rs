@@ -7,7 +7,7 @@
 //! hundreds of milliseconds for a thousand reactive rows. The buttons are handled by one
 //! listener on the dashboard (see `dashboard::clicked`), which reads a row's `data-item`.
 
-use crate::api::{DashInstance, LogItem, Page, Run, ScheduledRow};
+use crate::api::{DashInstance, LogItem, Page, Run, ScheduledRow, MAX_PAGE};
 use crate::html::{el, escape, muted, status, time, time_or};
 use crate::util::duration;
 
@@ -112,23 +112,41 @@ pub fn runs_section(page: &Page<Run>, shown: usize) -> String {
     runs(&mut out, &items[..shown]);
     out.push_str("</tbody></table></div>");
     show_all(&mut out, "runs-all", shown, items.len());
-    if page.total > items.len() {
-        out.push_str(&muted(
-            "",
-            &format!("The {} most recent of {} runs.", items.len(), page.total),
-        ));
-    }
+    older(&mut out, "runs-more", "runs", items.len(), page.total);
     out
 }
 
+/// "The 50 most recent of 120 runs. Show older runs" when the answer holds only the newest
+/// (the button, `id`, while the server would give more).
+fn older(out: &mut String, id: &str, what: &str, have: usize, total: usize) {
+    if total > have {
+        out.push_str(&format!(
+            "<p class=\"muted\">The {have} most recent of {total} {what}."
+        ));
+        if have < MAX_PAGE {
+            out.push_str(&format!(
+                " <button type=\"button\" class=\"link\" id=\"{id}\">Show older {what}</button>"
+            ));
+        }
+        out.push_str("</p>");
+    }
+}
+
 /// The Scheduler Log section, or its empty state.
-pub fn log_section(items: &[LogItem]) -> String {
-    if items.is_empty() {
+pub fn log_section(page: &Page<LogItem>) -> String {
+    if page.items.is_empty() {
         return muted("empty", "The log is empty.");
     }
     let mut out = String::from("<ol class=\"log\" id=\"log\">");
-    log(&mut out, items);
+    log(&mut out, &page.items);
     out.push_str("</ol>");
+    older(
+        &mut out,
+        "log-more",
+        "log lines",
+        page.items.len(),
+        page.total,
+    );
     out
 }
 
@@ -363,18 +381,22 @@ mod tests {
         assert!(html.contains(r#"<span class="status st-in-progress">in_progress</span>"#));
         assert!(html.contains(r#"<th scope="col" class="num">Duration</th>"#));
         assert!(
-            html.ends_with(r#"<p class="muted">The 2 most recent of 7 runs.</p>"#),
+            html.ends_with(r#"<p class="muted">The 2 most recent of 7 runs. <button type="button" class="link" id="runs-more">Show older runs</button></p>"#),
             "{html}"
         );
     }
 
     #[test]
     fn log_lines_are_coloured_by_level_and_escaped() {
-        let html = log_section(&[LogItem {
+        let line = LogItem {
             at: "2026-11-25T10:00:00Z".into(),
             level: "Warning".into(),
             message: "queue <gpu> missing".into(),
-        }]);
+        };
+        let html = log_section(&Page {
+            items: vec![line.clone()],
+            total: 1,
+        });
         assert_eq!(
             html,
             concat!(
@@ -383,7 +405,18 @@ mod tests {
                 r#"<span class="msg">queue &lt;gpu&gt; missing</span></li></ol>"#
             )
         );
-        assert!(log_section(&[]).contains("The log is empty."));
+        assert!(log_section(&Page::default()).contains("The log is empty."));
+        // The server's page limit reached: the count, and no button asking for more.
+        let full = Page {
+            items: vec![line; MAX_PAGE],
+            total: MAX_PAGE + 1,
+        };
+        let html = log_section(&full);
+        let end = format!(
+            "<p class=\"muted\">The {MAX_PAGE} most recent of {} log lines.</p>",
+            MAX_PAGE + 1
+        );
+        assert!(html.ends_with(&end), "{}", &html[html.len() - 200..]);
     }
 
     #[test]

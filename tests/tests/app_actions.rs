@@ -213,3 +213,76 @@ async fn import_from_the_list_shows_every_problem_or_opens_the_new_dashboard() {
     );
     b.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn older_runs_and_log_lines_are_one_click_away() {
+    use scheduler_e2e::standin::{self, demo, StandinConfig};
+    let clearml = standin::spawn(StandinConfig::default()).await.unwrap();
+    // Every launch of the tick below fits in one tick.
+    let opts = WorkerOptions::admin(TOKEN)
+        .clearml(&clearml)
+        .var("SUBREQUEST_BUDGET", "1000");
+    let worker = WorkerProcess::start(opts).unwrap();
+    let api = Api::new(&worker.url, TOKEN);
+    // 60 daily tasks at 06:20: one tick launches 60 runs and logs more than 50 lines.
+    let tasks: Vec<Value> = (0..60)
+        .map(|i| {
+            json!({"id": format!("t{i}"), "base_task_id": demo::TASK_TRAIN, "queue": "default",
+                "recurrence": "daily", "times": ["06:20"]})
+        })
+        .collect();
+    let made = api
+        .post(
+            "/api/instances",
+            &json!({"format": "clearml-task-scheduler/v1", "name": "Many", "scheduled_tasks": tasks}),
+        )
+        .await
+        .unwrap();
+    let id = made["id"].as_str().unwrap().to_string();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let slot = (now / 86_400_000 + 1) * 86_400_000 + (6 * 60 + 20) * 60_000;
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    let dash = format!("/api/instances/{id}/dashboard");
+    eventually(&api, &dash, "60 runs launched", |v| {
+        v["body"]["runs"]["total"] == 60
+    })
+    .await;
+
+    let b = Browser::start().await.unwrap();
+    b.sign_in(&worker.url, TOKEN).await.unwrap();
+    b.client
+        .goto(&format!("{}/#/instances/{id}", worker.url))
+        .await
+        .unwrap();
+    // The newest 50 of each, and a button for the rest.
+    let note = b
+        .wait_text("#runs-more", 20, |t| t == "Show older runs")
+        .await
+        .unwrap();
+    assert_eq!(note, "Show older runs");
+    assert_eq!(b.count("#runs tbody tr").await.unwrap(), 50);
+    assert_eq!(b.count("#log li").await.unwrap(), 50);
+    b.click("#runs-more").await.unwrap();
+    for _ in 0..50 {
+        if b.count("#runs tbody tr").await.unwrap() == 60 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(b.count("#runs tbody tr").await.unwrap(), 60, "every run");
+    assert_eq!(b.count("#runs-more").await.unwrap(), 0, "nothing older");
+    b.click("#log-more").await.unwrap();
+    for _ in 0..50 {
+        if b.count("#log li").await.unwrap() > 50 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let lines = b.count("#log li").await.unwrap();
+    assert!(lines > 50, "older log lines shown: {lines}");
+    b.screenshot("app-dashboard-older").await.unwrap();
+    b.close().await.unwrap();
+}

@@ -467,8 +467,7 @@ pub fn row_html(key: usize, v: &RowValues, time_keys: &mut impl FnMut() -> usize
             "<label class=\"check\"><input type=\"checkbox\" class=\"weekday\" value=\"{day}\"{checked}>{label}</label>"
         ));
     }
-    h.push("")
-        .messages("weekdays")
+    h.messages("weekdays")
         .push("</fieldset><div class=\"only-monthly\">")
         .text_field(
             "days",

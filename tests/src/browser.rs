@@ -183,6 +183,20 @@ impl Browser {
         Ok(())
     }
 
+    /// Opens the app's `route` (`#/new`, `#/instances/ID`) at `base`.
+    pub async fn open(&self, base: &str, route: &str) -> Result<()> {
+        self.client.goto(&format!("{base}/{route}")).await?;
+        Ok(())
+    }
+
+    /// A fresh browser signed in with `token` (see [`Browser::sign_in`]) on the app's `route`.
+    pub async fn signed_in_at(base: &str, token: &str, route: &str) -> Result<Self> {
+        let b = Self::start().await?;
+        b.sign_in(base, token).await?;
+        b.open(base, route).await?;
+        Ok(b)
+    }
+
     /// Saves a PNG screenshot under target/screenshots/ (git-ignored) and returns its path.
     pub async fn screenshot(&self, name: &str) -> Result<PathBuf> {
         let dir = repo_root().join("target/screenshots");

@@ -166,9 +166,9 @@ async fn list_dashboard_and_share_buttons_act_through_the_api() {
 async fn import_from_the_list_shows_every_problem_or_opens_the_new_dashboard() {
     let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
     let files = scheduler_e2e::harness::TempDir::new("import").unwrap();
-    let b = Browser::start().await.unwrap();
-    b.sign_in(&worker.url, TOKEN).await.unwrap();
-    b.client.goto(&format!("{}/#/", worker.url)).await.unwrap();
+    let b = Browser::signed_in_at(&worker.url, TOKEN, "#/")
+        .await
+        .unwrap();
 
     // A file with a bad time and an unknown field: nothing is created, each problem is listed.
     let bad = files.path.join("bad.json");
@@ -251,10 +251,7 @@ async fn older_runs_and_log_lines_are_one_click_away() {
     })
     .await;
 
-    let b = Browser::start().await.unwrap();
-    b.sign_in(&worker.url, TOKEN).await.unwrap();
-    b.client
-        .goto(&format!("{}/#/instances/{id}", worker.url))
+    let b = Browser::signed_in_at(&worker.url, TOKEN, &format!("#/instances/{id}"))
         .await
         .unwrap();
     // The newest 50 of each, and a button for the rest.

@@ -33,6 +33,17 @@ async fn load(b: &Browser, url: &str) -> String {
     result
 }
 
+/// Loads the static peer and returns its result line, after checking it holds the tables.
+async fn load_static(b: &Browser, url: &str) -> String {
+    b.client.goto(url).await.unwrap();
+    let line = b
+        .wait_text("#bench-result", 60, |t| t.starts_with("rows="))
+        .await
+        .unwrap();
+    assert_eq!(b.count("#scheduled tbody tr").await.unwrap(), 100);
+    line
+}
+
 /// The drawn page as a static document: scripts and preloads out, the stylesheet from the
 /// worker, and a script that writes the time of the first paint after the page is parsed in
 /// the same form as the app's result line.
@@ -99,28 +110,13 @@ async fn dashboard_of_1000_rows_and_1000_runs_time_to_interactive() {
         }
         let p = Browser::start().await.unwrap();
         p.client.goto("about:blank").await.unwrap();
-        p.client
-            .goto(&format!("{peer_url}/?r=cold{round}"))
-            .await
-            .unwrap();
-        let line = p
-            .wait_text("#bench-result", 60, |t| t.starts_with("rows="))
-            .await
-            .unwrap();
-        assert_eq!(p.count("#scheduled tbody tr").await.unwrap(), 100);
+        let line = load_static(&p, &format!("{peer_url}/?r=cold{round}")).await;
         figures.push(format!("static cold {line}"));
         peer_browser = Some(p);
     }
     let p = peer_browser.unwrap();
     for round in 0..3 {
-        p.client
-            .goto(&format!("{peer_url}/?r=warm{round}"))
-            .await
-            .unwrap();
-        let line = p
-            .wait_text("#bench-result", 60, |t| t.starts_with("rows="))
-            .await
-            .unwrap();
+        let line = load_static(&p, &format!("{peer_url}/?r=warm{round}")).await;
         figures.push(format!("static warm {line}"));
     }
     p.close().await.unwrap();

@@ -39,10 +39,7 @@ async fn edit_fills_the_form_from_the_saved_configuration_and_saves_the_changes(
     let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
     let api = Api::new(&worker.url, TOKEN);
     let id = create_daily(&api, "Nightly retraining", json!({"catch_up": "skip"})).await;
-    let b = Browser::start().await.unwrap();
-    b.sign_in(&worker.url, TOKEN).await.unwrap();
-    b.client
-        .goto(&format!("{}/#/instances/{id}", worker.url))
+    let b = Browser::signed_in_at(&worker.url, TOKEN, &format!("#/instances/{id}"))
         .await
         .unwrap();
     b.click("#edit-instance").await.unwrap();
@@ -144,10 +141,7 @@ async fn a_time_shows_its_local_time_when_the_pointer_rests_on_it() {
     let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
     let api = Api::new(&worker.url, TOKEN);
     let id = create_daily(&api, "Hover", json!({})).await;
-    let b = Browser::start().await.unwrap();
-    b.sign_in(&worker.url, TOKEN).await.unwrap();
-    b.client
-        .goto(&format!("{}/#/instances/{id}", worker.url))
+    let b = Browser::signed_in_at(&worker.url, TOKEN, &format!("#/instances/{id}"))
         .await
         .unwrap();
     let time = b.element("#scheduled time").await.unwrap();
@@ -179,10 +173,7 @@ async fn a_time_shows_its_local_time_when_the_pointer_rests_on_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rows_and_times_come_and_go_with_the_focus_kept_in_the_form() {
     let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
-    let b = Browser::start().await.unwrap();
-    b.sign_in(&worker.url, TOKEN).await.unwrap();
-    b.client
-        .goto(&format!("{}/#/new", worker.url))
+    let b = Browser::signed_in_at(&worker.url, TOKEN, "#/new")
         .await
         .unwrap();
     b.wait_text(".task-row legend", 20, |t| t == "Task 1")

@@ -195,8 +195,16 @@ pub fn DashboardView(
         match button.id().as_str() {
             "scheduled-all" => scheduled_shown.set(usize::MAX),
             "runs-all" => runs_shown.set(usize::MAX),
-            "runs-more" => older.run("runs"),
-            "log-more" => older.run("log"),
+            "runs-more" | "log-more" => {
+                // The button stays while there is more to show.
+                let (css, what) = if button.id() == "runs-more" {
+                    ("#runs-more", "runs")
+                } else {
+                    ("#log-more", "log")
+                };
+                pressed.set_value(Some(Pressed { item: None, css }));
+                older.run(what)
+            }
             "toggle-instance" => {
                 let paused = data.with_untracked(|d| d.as_ref().is_some_and(|d| d.instance.paused));
                 pressed.set_value(Some(Pressed {

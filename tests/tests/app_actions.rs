@@ -280,6 +280,11 @@ async fn older_runs_and_log_lines_are_one_click_away() {
     }
     let lines = b.count("#log li").await.unwrap();
     assert!(lines > 50, "older log lines shown: {lines}");
+    // More are left (each launch logs several lines): the button, redrawn, has the focus.
+    assert_eq!(
+        focused_within(&b, "link|Show older log lines").await,
+        "link|Show older log lines"
+    );
     b.screenshot("app-dashboard-older").await.unwrap();
     b.close().await.unwrap();
 }

@@ -146,7 +146,10 @@ pub fn InstanceList() -> impl IntoView {
         let action = button.get_attribute("data-action").unwrap_or_default();
         let confirm_slot = || row.query_selector(".delete").ok().flatten();
         let done = move |res: Result<String, ApiError>| match res {
-            Ok(_) => reload(),
+            Ok(_) => {
+                message.set(None);
+                reload()
+            }
             Err(e) => message.set(Some(e.message)),
         };
         match action.as_str() {

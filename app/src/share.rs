@@ -124,12 +124,23 @@ pub fn SharePanel(id: String) -> impl IntoView {
             return;
         };
         if let Some(field) = button.get_attribute("data-copy") {
-            let value = document()
+            let Some(input) = document()
                 .get_element_by_id(&field)
                 .and_then(|f| f.dyn_into::<web_sys::HtmlInputElement>().ok())
-                .map(|f| f.value());
-            copy(&value.unwrap_or_default());
-            button.set_text_content(Some("Copied"));
+            else {
+                return;
+            };
+            spawn_local(async move {
+                // Without clipboard access (plain http), the text is selected for the user to
+                // copy.
+                let label = if copy(&input.value()).await {
+                    "Copied"
+                } else {
+                    input.select();
+                    "Selected: press Ctrl+C"
+                };
+                button.set_text_content(Some(label));
+            });
         } else if let Some(share) = button.get_attribute("data-share") {
             spawn_local(async move {
                 match api.revoke_share(&id.get_value(), &share).await {

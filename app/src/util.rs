@@ -185,15 +185,22 @@ pub async fn read_chosen_file(ev: &web_sys::Event) -> Option<(String, String)> {
     Some((file.name(), text))
 }
 
-/// Copies `text` to the clipboard (navigator.clipboard.writeText).
-pub fn copy(text: &str) {
+/// Copies `text` to the clipboard (navigator.clipboard.writeText): `true` once the browser
+/// says it did, `false` when the page has no clipboard access (it needs https or localhost) or
+/// the browser refused.
+pub async fn copy(text: &str) -> bool {
     let clip = js_sys::Reflect::get(&window().navigator(), &"clipboard".into()).ok();
     let write = clip
         .as_ref()
         .and_then(|c| js_sys::Reflect::get(c, &"writeText".into()).ok())
         .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-    if let (Some(c), Some(f)) = (clip, write) {
-        let _ = f.call1(&c, &JsValue::from_str(text));
+    let promise = match (clip, write) {
+        (Some(c), Some(f)) => f.call1(&c, &JsValue::from_str(text)).ok(),
+        _ => None,
+    };
+    match promise.and_then(|p| p.dyn_into::<js_sys::Promise>().ok()) {
+        Some(p) => wasm_bindgen_futures::JsFuture::from(p).await.is_ok(),
+        None => false,
     }
 }
 

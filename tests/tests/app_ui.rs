@@ -414,6 +414,51 @@ async fn the_dashboard_shows_an_executed_run_until_it_finishes_and_a_share_link_
     }
     assert_eq!(focused, json!("share-url"));
     let url = value_of(&b, "#share-url").await;
+    // Copy: to the clipboard when the browser allows it, else the link is selected to copy.
+    b.click("button[data-copy='share-url']").await.unwrap();
+    let label = b
+        .wait_text("button[data-copy='share-url']", 10, |t| t != "Copy")
+        .await
+        .unwrap();
+    if label != "Copied" {
+        assert_eq!(label, "Selected: press Ctrl+C");
+        let selected = b
+            .client
+            .execute(
+                "const i = document.getElementById('share-url'); \
+                 return [i.selectionStart, i.selectionEnd, i.value.length]",
+                vec![],
+            )
+            .await
+            .unwrap();
+        let n = url.chars().count();
+        assert_eq!(selected, json!([0, n, n]), "the whole link is selected");
+    }
+    // A page without clipboard access (plain http on a real host name): the embed code is
+    // selected for the user to copy.
+    b.client
+        .execute(
+            "Object.defineProperty(navigator, 'clipboard', {value: undefined}); return 1",
+            vec![],
+        )
+        .await
+        .unwrap();
+    b.click("button[data-copy='embed-img']").await.unwrap();
+    b.wait_text("button[data-copy='embed-img']", 10, |t| {
+        t == "Selected: press Ctrl+C"
+    })
+    .await
+    .unwrap();
+    let selected = b
+        .client
+        .execute(
+            "const i = document.getElementById('embed-img'); \
+             return i.selectionEnd - i.selectionStart == i.value.length && i.value.length > 0",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(selected, json!(true), "the whole embed code is selected");
     assert!(url.contains("/#/share/"), "{url}");
     let embed = value_of(&b, "#embed-img").await;
     assert!(

@@ -170,12 +170,9 @@ fn scheduled(out: &mut String, rows: &[ScheduledRow], owner: bool) {
         out.push_str("</td>");
         el(out, "td", "", &r.queue);
         // One line per time of day, as ClearML's dashboard has one row per time.
-        out.push_str("<td class=\"mono\">");
-        for (i, form) in r.clearml.iter().enumerate() {
-            if i > 0 {
-                out.push_str("<br>");
-            }
-            escape(out, form);
+        out.push_str("<td class=\"mono schedule\">");
+        for form in &r.clearml {
+            el(out, "div", "", form);
         }
         out.push_str("</td>");
         el(out, "td", "", &r.description);
@@ -286,12 +283,12 @@ mod tests {
             body,
             concat!(
                 r#"<tr data-item="a&quot;b"><td class="mono" title="Destination project: Team &lt;A&gt;">aabb</td>"#,
-                r#"<td>default</td><td class="mono">minute=20, hour=6</td><td>At 06:20 UTC, every day</td>"#,
+                r#"<td>default</td><td class="mono schedule"><div>minute=20, hour=6</div></td><td>At 06:20 UTC, every day</td>"#,
                 r#"<td><time datetime="2026-11-26T06:20:00Z">2026-11-26 06:20 UTC</time></td>"#,
                 r#"<td class="row-actions"><button class="small run-now">Run now</button>"#,
                 r#"<button class="small task-toggle" data-action="pause">Pause</button></td></tr>"#,
                 r#"<tr class="disabled" data-item="c"><td class="mono" title="Destination project: Team &lt;A&gt;">aabb</td>"#,
-                r#"<td>default</td><td class="mono">minute=20, hour=6</td><td>At 06:20 UTC, every day</td>"#,
+                r#"<td>default</td><td class="mono schedule"><div>minute=20, hour=6</div></td><td>At 06:20 UTC, every day</td>"#,
                 r#"<td><span class="badge paused">Paused</span></td>"#,
                 r#"<td class="row-actions"><button class="small run-now">Run now</button>"#,
                 r#"<button class="small task-toggle" data-action="resume">Resume</button></td></tr>"#,
@@ -320,7 +317,7 @@ mod tests {
         let html = scheduled_section(&[r], FIRST_ROWS, true);
         assert!(
             html.contains(
-                r#"<td class="mono">minute=0, hour=12, day=15<br>minute=0, hour=12, day=last</td>"#
+                r#"<td class="mono schedule"><div>minute=0, hour=12, day=15</div><div>minute=0, hour=12, day=last</div></td>"#
             ),
             "{html}"
         );

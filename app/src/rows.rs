@@ -72,13 +72,30 @@ fn show_all(out: &mut String, id: &str, shown: usize, total: usize) {
     }
 }
 
+/// A long table (`id`): its first `shown` rows, drawn by `draw`, then "Show all" (`{id}-all`)
+/// when there are more.
+fn long_table<T>(
+    id: &str,
+    headers: &[(&str, &str)],
+    actions: bool,
+    rows: &[T],
+    shown: usize,
+    draw: impl Fn(&mut String, &[T]),
+) -> String {
+    let shown = shown.min(rows.len());
+    let mut out = String::with_capacity(shown * 500 + 500);
+    table_start(&mut out, id, headers, actions);
+    draw(&mut out, &rows[..shown]);
+    out.push_str("</tbody></table></div>");
+    show_all(&mut out, &format!("{id}-all"), shown, rows.len());
+    out
+}
+
 /// The Scheduled Tasks section: the first `shown` rows, or its empty state.
 pub fn scheduled_section(rows: &[ScheduledRow], shown: usize, owner: bool) -> String {
     if rows.is_empty() {
         return muted("empty", "No scheduled tasks.");
     }
-    let shown = shown.min(rows.len());
-    let mut out = String::with_capacity(shown * 400 + 500);
     let headers = [
         ("Task ID", ""),
         ("Queue", ""),
@@ -86,11 +103,9 @@ pub fn scheduled_section(rows: &[ScheduledRow], shown: usize, owner: bool) -> St
         ("Description", ""),
         ("Next run", ""),
     ];
-    table_start(&mut out, "scheduled", &headers, owner);
-    scheduled(&mut out, &rows[..shown], owner);
-    out.push_str("</tbody></table></div>");
-    show_all(&mut out, "scheduled-all", shown, rows.len());
-    out
+    long_table("scheduled", &headers, owner, rows, shown, |out, rows| {
+        scheduled(out, rows, owner)
+    })
 }
 
 /// The Executed Tasks section: the first `shown` runs, or its empty state.
@@ -99,8 +114,6 @@ pub fn runs_section(page: &Page<Run>, shown: usize) -> String {
     if items.is_empty() {
         return muted("empty", "Nothing has run yet.");
     }
-    let shown = shown.min(items.len());
-    let mut out = String::with_capacity(shown * 500 + 500);
     let headers = [
         ("Started", ""),
         ("Finished", ""),
@@ -108,10 +121,7 @@ pub fn runs_section(page: &Page<Run>, shown: usize) -> String {
         ("Duration", "num"),
         ("Task ID", ""),
     ];
-    table_start(&mut out, "runs", &headers, false);
-    runs(&mut out, &items[..shown]);
-    out.push_str("</tbody></table></div>");
-    show_all(&mut out, "runs-all", shown, items.len());
+    let mut out = long_table("runs", &headers, false, items, shown, runs);
     older(&mut out, "runs-more", "runs", items.len(), page.total);
     out
 }

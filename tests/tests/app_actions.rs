@@ -162,6 +162,13 @@ async fn list_dashboard_and_share_buttons_act_through_the_api() {
     b.close().await.unwrap();
 }
 
+/// Writes `content` to `path` and chooses it in the list's Import configuration file picker.
+async fn choose_file(b: &Browser, path: &std::path::Path, content: &Value) {
+    std::fs::write(path, content.to_string()).unwrap();
+    let input = b.element("#import-instance").await.unwrap();
+    input.send_keys(&path.display().to_string()).await.unwrap();
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn import_from_the_list_shows_every_problem_or_opens_the_new_dashboard() {
     let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
@@ -171,13 +178,10 @@ async fn import_from_the_list_shows_every_problem_or_opens_the_new_dashboard() {
         .unwrap();
 
     // A file with a bad time and an unknown field: nothing is created, each problem is listed.
-    let bad = files.path.join("bad.json");
     let config = json!({"format": "clearml-task-scheduler/v1", "name": "Bad",
         "scheduled_tasks": [{"base_task_id": "aabbccddeeff00112233445566778899", "queue": "default",
         "recurrence": "daily", "times": ["25:00"], "colour": "red"}]});
-    std::fs::write(&bad, config.to_string()).unwrap();
-    let input = b.element("#import-instance").await.unwrap();
-    input.send_keys(&bad.display().to_string()).await.unwrap();
+    choose_file(&b, &files.path.join("bad.json"), &config).await;
     let errors = b
         .wait_text("#import-errors", 20, |t| t.contains("not imported"))
         .await
@@ -191,12 +195,9 @@ async fn import_from_the_list_shows_every_problem_or_opens_the_new_dashboard() {
     assert_eq!(list["instances"], json!([]), "all or nothing: {list}");
 
     // ClearML SDK's own `schedule` list imports too, and opens the new instance's dashboard.
-    let sdk = files.path.join("sdk-schedule.json");
     let schedule = json!([{"base_task_id": "aabbccddeeff00112233445566778899", "queue": "default",
         "minute": 20, "hour": 6, "day": 1, "name": "retrain"}]);
-    std::fs::write(&sdk, schedule.to_string()).unwrap();
-    let input = b.element("#import-instance").await.unwrap();
-    input.send_keys(&sdk.display().to_string()).await.unwrap();
+    choose_file(&b, &files.path.join("sdk-schedule.json"), &schedule).await;
     let table = b
         .wait_text("#scheduled", 20, |t| t.contains("minute=20, hour=6"))
         .await

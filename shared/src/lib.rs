@@ -14,8 +14,9 @@
 //! | [`parse`] | JSON to [`InstanceConfig`], collecting every problem ([`ValidationErrors`]) |
 //! | [`describe`] | dashboard rows (`minute=20, hour=6, day=1`) and English sentences |
 //! | [`slot`] | [`SlotKey`]: a slot's identity and its ClearML tag |
-//! | [`state`] | [`InstanceState`]: planner memory, outcome reporting (`record_*`) |
+//! | [`state`] | [`InstanceState`]: planner memory, claims, outcome reporting (`record_*`), next due |
 //! | [`planner`] | [`plan_tick`]: config + state + now to actions ([`Action`]); [`plan_paused`] |
+//! | [`launch`] | [`LaunchAttempt`]: one slot's ClearML calls, answers in, [`Outcome`] out |
 //! | [`sdk`] | import of the ClearML SDK's `schedule` list; format auto-detection |
 //! | [`errors`] | [`ValidationErrors`]: path + message, Display and Serialize |
 //!
@@ -28,6 +29,7 @@ pub mod cron;
 pub mod describe;
 pub mod errors;
 mod hash;
+pub mod launch;
 pub mod parse;
 pub mod planner;
 pub mod schedule;
@@ -44,15 +46,19 @@ pub use config::{
 };
 pub use describe::DashboardRow;
 pub use errors::{ValidationError, ValidationErrors};
+pub use launch::{LaunchAttempt, Outcome};
 pub use parse::{parse_config, parse_config_value, parse_stored_config};
 pub use planner::{
-    next_due, next_slot_due, plan_paused, plan_run_now, plan_tick, Action, Launch, Level, LogLine,
-    Plan, SkipReason,
+    launch_of, plan_paused, plan_run_now, plan_tick, Action, Launch, Level, LogLine, Plan,
+    SkipReason,
 };
 pub use schedule::Schedule;
 pub use sdk::{parse_any_config, parse_sdk_schedule};
 pub use slot::SlotKey;
-pub use state::{InstanceState, OpenRun, PendingLaunch, PendingState, TaskState, TaskStatus};
+pub use state::{
+    next_due, next_slot_due, Claim, InstanceState, OpenRun, PendingLaunch, PendingState, TaskState,
+    TaskStatus,
+};
 pub use time::Instant;
 pub use zone::Zone;
 

@@ -19,18 +19,16 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::limits::MAX_CATCH_UP_SLOTS;
-use crate::state::{fingerprint, PendingLaunch, PendingState, TaskState};
+use crate::state::{
+    fingerprint, next_due, PendingLaunch, PendingState, TaskState, IN_FLIGHT_GRACE_SECONDS,
+};
 use crate::{
-    CatchUp, CatchUpPolicy, InstanceConfig, InstanceState, Instant, ScheduledTask, SlotKey,
-    TaskStatus,
+    CatchUpPolicy, InstanceConfig, InstanceState, Instant, ScheduledTask, SlotKey, TaskStatus,
 };
 
 /// At most this many missed slots per task and tick are reported one by one; the rest are
 /// summed up in one log line (a worker down for a month with an every-minute task).
 pub const MAX_REPORTED_MISSES: usize = 100;
-
-/// How long after its catch-up window an in-flight launch with no reported outcome is dropped.
-const IN_FLIGHT_GRACE_SECONDS: i64 = 3600;
 
 /// What the runtime should do.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -259,6 +257,12 @@ fn plan_task(instance_id: &str, task: &ScheduledTask, st: &mut InstanceState, ou
         let late = late_minutes(now, p.fire);
         match p.state {
             PendingState::Failed if late < 0 => keep.push(p), // an older, late-delivered tick
+            // Backing off: not yet.
+            PendingState::Failed
+                if late <= window && task.enabled() && p.retry_at.is_some_and(|t| t > now) =>
+            {
+                keep.push(p)
+            }
             PendingState::Failed if late <= window && task.enabled() => {
                 out.log(
                     Level::Info,
@@ -393,6 +397,19 @@ fn missed_summary(missed: &[Instant], superseded: &[Instant], more: bool) -> Str
     s
 }
 
+/// The launch of slot `fire` of task `item` (for an in-flight launch the runtime takes on);
+/// `None` when the config no longer has the task.
+pub fn launch_of(
+    instance_id: &str,
+    config: &InstanceConfig,
+    item: &str,
+    fire: Instant,
+    retry: u32,
+) -> Option<Launch> {
+    let task = config.task(item)?;
+    Some(launch(task, SlotKey::new(instance_id, item, fire), retry))
+}
+
 fn launch(task: &ScheduledTask, slot: SlotKey, retry: u32) -> Launch {
     Launch {
         tag: slot.tag(),
@@ -461,56 +478,10 @@ fn launch_or_skip(task: &ScheduledTask, slot: SlotKey, st: &mut InstanceState, o
         attempts: 0,
         last_error: None,
         limit_seconds: task.execution_limit_seconds(),
+        claim: None,
+        retry_at: None,
     });
     out.actions.push(Action::Launch(launch(task, slot, 0)));
-}
-
-/// The earliest instant at which a tick has work for this instance: the next slot of any
-/// enabled task after its `evaluated_until`, a failed launch to retry, a stale in-flight launch
-/// to drop, or (while runs are open) the next tick, for polling. `None`: nothing, ever.
-///
-/// Cheap (one `next_fire_after` per task); [`plan_tick`] and
-/// [`InstanceState::on_config_saved`] store it in [`InstanceState::next_due`] so an idle tick
-/// compares one number.
-pub fn next_due(config: &InstanceConfig, state: &InstanceState) -> Option<Instant> {
-    let slot = next_slot_due(config, state);
-    if state.runs.iter().any(|r| r.status.is_open()) {
-        let poll = state
-            .last_tick
-            .map_or(Instant::UNIX_EPOCH, |t| t.add_seconds(60));
-        return Some(slot.map_or(poll, |s| s.min(poll)));
-    }
-    slot
-}
-
-/// [`next_due`] without the polling of open runs: the next instant a slot needs deciding (a
-/// fire, a failed launch to retry, a stale in-flight launch to drop). The worker keeps this
-/// and a "has open runs" flag apart, so a tick that only polls and finds nothing new changes
-/// nothing it has to store.
-pub fn next_slot_due(config: &InstanceConfig, state: &InstanceState) -> Option<Instant> {
-    let mut due: Option<Instant> = None;
-    let mut consider = |t: Instant| due = Some(due.map_or(t, |d| d.min(t)));
-    for task in config.scheduled_tasks() {
-        let Some(ts) = state.tasks.get(task.id()) else {
-            continue;
-        };
-        if task.enabled() {
-            if let Some(t) = task.schedule().next_fire_after(ts.evaluated_until) {
-                consider(t);
-            }
-        }
-        let window = i64::from(CatchUp::effective_window_minutes(task.catch_up()));
-        for p in &ts.pending {
-            match p.state {
-                PendingState::Failed => consider(ts.evaluated_until),
-                PendingState::InFlight => consider(
-                    p.fire
-                        .add_seconds(window * 60 + 60 + IN_FLIGHT_GRACE_SECONDS + 1),
-                ),
-            }
-        }
-    }
-    due
 }
 
 /// Plans a "run now" of task `item`, asked for at `at` (floored to the minute): the same launch
@@ -546,6 +517,8 @@ pub fn plan_run_now(
         attempts: 0,
         last_error: None,
         limit_seconds: task.execution_limit_seconds(),
+        claim: None,
+        retry_at: None,
     });
     let slot = SlotKey::new(instance_id, task.id(), fire);
     let mut out = Out {

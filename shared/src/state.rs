@@ -25,7 +25,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::body_json;
 use crate::hash::hash64;
-use crate::{InstanceConfig, Instant, SlotKey};
+use crate::{CatchUp, InstanceConfig, Instant, SlotKey};
+
+/// How long after its catch-up window an in-flight launch with no reported outcome is dropped.
+pub(crate) const IN_FLIGHT_GRACE_SECONDS: i64 = 3600;
+
+/// Backoff before retrying a failed launch: 1, 2, 4, 8, then every 15 minutes.
+pub fn retry_backoff_seconds(attempts: u32) -> i64 {
+    60 * (1i64 << attempts.saturating_sub(1).min(4)).min(15)
+}
 
 /// The planner's memory for one scheduler instance.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -73,6 +81,35 @@ pub struct PendingLaunch {
     /// The task's execution limit at the time of the launch, in seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit_seconds: Option<i64>,
+    /// In flight: who is launching it. `None`: waiting for a launcher (just planned, or
+    /// deferred when an invocation's call budget ran out).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<Claim>,
+    /// Failed: not retried before this instant (backoff).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<Instant>,
+}
+
+/// An in-flight launch's owner: the runtime incarnation (a Durable Object's life, say) making
+/// its calls, and when it took the launch on (wall clock, milliseconds).
+///
+/// Only the owner works on a claimed launch. A claim of another incarnation is released (the
+/// launch is retried in recovery mode) once it is older than the lease: long enough for any call
+/// the dead owner had in flight to have landed at ClearML.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claim {
+    pub owner: String,
+    pub at_ms: i64,
+}
+
+impl Claim {
+    /// Whether the owner may still start a call that times out after `call_timeout_ms`: only
+    /// if its answer (or its timeout) comes before the lease runs out. Past that, the attempt
+    /// stops ([`crate::LaunchAttempt::stop`]), so that no call of a dead owner can land after
+    /// its claim was released.
+    pub fn calls_allowed_at(&self, wall_ms: i64, lease_ms: i64, call_timeout_ms: i64) -> bool {
+        wall_ms + call_timeout_ms < self.at_ms + lease_ms
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -184,7 +221,7 @@ impl InstanceState {
             tasks.insert(task.id().to_string(), ts);
         }
         self.tasks = tasks;
-        self.next_due = crate::planner::next_due(config, self);
+        self.next_due = next_due(config, self);
     }
 
     /// The runtime launched `slot` as ClearML task `task_id`, enqueued at `started`: the slot is
@@ -213,19 +250,124 @@ impl InstanceState {
         }
     }
 
-    /// The runtime failed to launch `slot`: it will be launched again on later ticks while it
+    /// The runtime failed to launch `slot` for a reason that may pass (5xx, timeout, a cut
+    /// connection): it is launched again after a backoff ([`retry_backoff_seconds`]) while it
     /// is within the task's catch-up window.
     pub fn record_launch_failed(&mut self, slot: &SlotKey, error: impl Into<String>) {
+        let from = self.last_tick.unwrap_or(slot.fire);
+        let mut retry_at = None;
         if let Some(ts) = self.tasks.get_mut(&slot.item) {
             if let Some(p) = ts.pending.iter_mut().find(|p| p.fire == slot.fire) {
                 p.state = PendingState::Failed;
                 p.attempts += 1;
                 p.last_error = Some(error.into());
+                p.claim = None;
+                let at = from.add_seconds(retry_backoff_seconds(p.attempts));
+                p.retry_at = Some(at);
+                retry_at = Some(at);
             }
         }
-        if let Some(last) = self.last_tick {
-            self.next_due = Some(last.add_seconds(60));
+        if let Some(at) = retry_at {
+            self.next_due = Some(self.next_due.map_or(at, |d| d.min(at)));
         }
+    }
+
+    /// The runtime failed to launch `slot` for good (no such queue or base task, no permission):
+    /// the slot is consumed, never retried. The runtime logs what to fix.
+    pub fn record_launch_rejected(&mut self, slot: &SlotKey) {
+        if let Some(ts) = self.tasks.get_mut(&slot.item) {
+            ts.pending.retain(|p| p.fire != slot.fire);
+        }
+    }
+
+    /// In-flight launches no runtime has taken on yet, oldest first: `(item, fire, attempts)`.
+    pub fn unclaimed(&self) -> Vec<(String, Instant, u32)> {
+        let mut out: Vec<(String, Instant, u32)> = self
+            .tasks
+            .iter()
+            .flat_map(|(item, ts)| {
+                ts.pending
+                    .iter()
+                    .filter(|p| p.state == PendingState::InFlight && p.claim.is_none())
+                    .map(move |p| (item.clone(), p.fire, p.attempts))
+            })
+            .collect();
+        out.sort_by_key(|(item, fire, _)| (*fire, item.clone()));
+        out
+    }
+
+    /// `owner` takes on the in-flight launch of `slot` at `wall_ms`. False when it is not
+    /// waiting for a launcher (someone has it, or it is no longer pending).
+    pub fn claim(&mut self, slot: &SlotKey, owner: &str, wall_ms: i64) -> bool {
+        let Some(p) = self
+            .tasks
+            .get_mut(&slot.item)
+            .and_then(|ts| ts.pending.iter_mut().find(|p| p.fire == slot.fire))
+        else {
+            return false;
+        };
+        if p.state != PendingState::InFlight || p.claim.is_some() {
+            return false;
+        }
+        p.claim = Some(Claim {
+            owner: owner.to_string(),
+            at_ms: wall_ms,
+        });
+        true
+    }
+
+    /// The claim on the in-flight launch of `slot`, if any.
+    pub fn claim_of(&self, slot: &SlotKey) -> Option<&Claim> {
+        self.tasks
+            .get(&slot.item)?
+            .pending
+            .iter()
+            .find(|p| p.fire == slot.fire)?
+            .claim
+            .as_ref()
+    }
+
+    /// Gives a claimed launch back unattempted (the owner's call budget ran out before it made
+    /// any call): it waits for the next launcher, as a first attempt.
+    pub fn unclaim(&mut self, slot: &SlotKey, owner: &str) {
+        if let Some(p) = self
+            .tasks
+            .get_mut(&slot.item)
+            .and_then(|ts| ts.pending.iter_mut().find(|p| p.fire == slot.fire))
+        {
+            if p.claim.as_ref().is_some_and(|c| c.owner == owner) {
+                p.claim = None;
+            }
+        }
+    }
+
+    /// Releases the claims of owners other than `owner` older than `lease_ms` at `wall_ms`:
+    /// their launches were interrupted (the owner died mid-launch). Each becomes a failed
+    /// attempt, retried at once, in recovery mode. Returns the released slots `(item, fire)`.
+    pub fn release_stale_claims(
+        &mut self,
+        owner: &str,
+        wall_ms: i64,
+        lease_ms: i64,
+    ) -> Vec<(String, Instant)> {
+        let mut released = Vec::new();
+        for (item, ts) in self.tasks.iter_mut() {
+            for p in ts.pending.iter_mut() {
+                let stale = p
+                    .claim
+                    .as_ref()
+                    .is_some_and(|c| c.owner != owner && wall_ms - c.at_ms >= lease_ms);
+                if p.state == PendingState::InFlight && stale {
+                    p.state = PendingState::Failed;
+                    p.attempts += 1;
+                    p.claim = None;
+                    p.retry_at = None;
+                    p.last_error = Some("the launch was interrupted".into());
+                    released.push((item.clone(), p.fire));
+                }
+            }
+        }
+        released
     }
 
     /// A poll found `task_id` in `status`. Returns the run if it has finished (and is thereby
@@ -251,4 +393,60 @@ impl InstanceState {
     pub fn is_idle_at(&self, now: Instant) -> bool {
         self.next_due.is_none_or(|d| d > now)
     }
+}
+
+/// The earliest instant at which a tick has work for this instance: the next slot of any
+/// enabled task after its `evaluated_until`, a failed launch to retry, a launch in flight to
+/// look after, or (while runs are open) the next tick, for polling. `None`: nothing, ever.
+///
+/// Cheap (one `next_fire_after` per task); [`crate::plan_tick`] and
+/// [`InstanceState::on_config_saved`] store it in [`InstanceState::next_due`] so an idle tick
+/// compares one number.
+pub fn next_due(config: &InstanceConfig, state: &InstanceState) -> Option<Instant> {
+    let slot = next_slot_due(config, state);
+    if state.runs.iter().any(|r| r.status.is_open()) {
+        let poll = state
+            .last_tick
+            .map_or(Instant::UNIX_EPOCH, |t| t.add_seconds(60));
+        return Some(slot.map_or(poll, |s| s.min(poll)));
+    }
+    slot
+}
+
+/// [`next_due`] without the polling of open runs: the next instant a slot needs deciding (a
+/// fire, a failed launch to retry, a launch still in flight). The worker keeps this and a "has
+/// open runs" flag apart, so a tick that only polls and finds nothing new changes nothing it has
+/// to store.
+pub fn next_slot_due(config: &InstanceConfig, state: &InstanceState) -> Option<Instant> {
+    let mut due: Option<Instant> = None;
+    let mut consider = |t: Instant| due = Some(due.map_or(t, |d| d.min(t)));
+    for task in config.scheduled_tasks() {
+        let Some(ts) = state.tasks.get(task.id()) else {
+            continue;
+        };
+        if task.enabled() {
+            if let Some(t) = task.schedule().next_fire_after(ts.evaluated_until) {
+                consider(t);
+            }
+        }
+        let window = i64::from(CatchUp::effective_window_minutes(task.catch_up()));
+        for p in &ts.pending {
+            match p.state {
+                PendingState::Failed => consider(
+                    p.retry_at
+                        .unwrap_or(ts.evaluated_until)
+                        .max(ts.evaluated_until),
+                ),
+                // Still in flight after the tick that planned it: an interrupted or deferred
+                // launch. Look again next minute (and drop it when its time is long past).
+                PendingState::InFlight => consider(
+                    ts.evaluated_until.add_seconds(60).min(
+                        p.fire
+                            .add_seconds(window * 60 + 60 + IN_FLIGHT_GRACE_SECONDS + 1),
+                    ),
+                ),
+            }
+        }
+    }
+    due
 }

@@ -167,34 +167,41 @@ fn catch_up_all_and_skip() {
 }
 
 #[test]
-fn failed_launch_is_retried_within_the_window_then_given_up() {
+fn failed_launch_is_retried_with_backoff_within_the_window_then_given_up() {
     let saved = at(2025, 1, 10, 0, 0);
-    let tasks = r#"{ "id": "d", "base_task_id": "b", "queue": "q", "recurrence": "daily", "times": ["06:20"], "catch_up": {"policy": "latest", "window_minutes": 2} }"#;
+    let tasks = r#"{ "id": "d", "base_task_id": "b", "queue": "q", "recurrence": "daily", "times": ["06:20"], "catch_up": {"policy": "latest", "window_minutes": 10} }"#;
     let cfg = config(tasks, saved);
     let mut state = InstanceState::default();
     state.on_config_saved(&cfg, saved);
+    let mut tried = vec![];
+    let mut gave_up = None;
     let mut t = at(2025, 1, 10, 6, 20);
-    let mut attempts = 0;
-    for _ in 0..5 {
+    while t <= at(2025, 1, 10, 6, 40) {
         let plan = plan_tick("i", &cfg, &state, t);
         state = plan.state.clone();
         for slot in launches(&plan.actions) {
-            attempts += 1;
-            state.record_launch_failed(&slot, "queue 'q' was not found");
+            tried.push(t.to_utc().4);
+            state.record_launch_failed(&slot, "HTTP 503");
+            assert!(state.next_due > Some(t), "the retry waits for its backoff");
         }
-        if t < at(2025, 1, 10, 6, 23) {
-            assert!(plan
-                .actions
-                .iter()
-                .all(|a| !matches!(a, Action::Skip { .. })));
-        }
-        if attempts == 3 && t == at(2025, 1, 10, 6, 23) {
+        if plan
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::Skip { .. }))
+        {
             let msgs = logs(&plan.actions);
-            assert!(msgs.iter().any(|m| m.contains("Giving up on b for 2025-01-10T06:20:00Z after 3 failed launch attempt(s): queue 'q' was not found")), "{msgs:?}");
+            assert!(msgs.iter().any(|m| m.contains("Giving up on b for 2025-01-10T06:20:00Z after 4 failed launch attempt(s): HTTP 503")), "{msgs:?}");
+            gave_up = Some(t.to_utc().4);
         }
         t = t.add_seconds(60);
     }
-    assert_eq!(attempts, 3); // 06:20, 06:21, 06:22 (late 0, 1, 2 minutes)
+    // Backoff 1, 2, 4 then 8 minutes: 06:35 is past the 10-minute window.
+    assert_eq!(tried, [20, 21, 23, 27]);
+    assert_eq!(
+        gave_up,
+        Some(31),
+        "given up at the first tick past the window"
+    );
 }
 
 #[test]

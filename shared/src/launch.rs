@@ -424,14 +424,20 @@ impl LaunchAttempt {
         self.enter(Stage::Cloning);
     }
 
-    /// Given the slot's clones (oldest first, at least one): delete every clone but the oldest
-    /// that is not enqueued yet, then enqueue the oldest unless it already is. `mine` is the
+    /// Given the slot's clones (oldest first, at least one): delete every clone but the winner
+    /// that is not enqueued yet, then enqueue the winner unless it already is. `mine` is the
     /// clone this attempt made (None in recovery's first look).
     fn decide(&mut self, clones: Vec<CloneSeen>, mine: Option<String>) {
-        let winner = clones[0].clone();
-        let losers: Vec<String> = clones[1..]
+        // The oldest clone already enqueued wins, else the oldest: once a clone is enqueued it
+        // stays the winner, even if an older one shows up (equal creation times ordered by id).
+        let winner = clones
             .iter()
-            .filter(|c| c.status == TaskStatus::Created)
+            .find(|c| c.status != TaskStatus::Created)
+            .unwrap_or(&clones[0])
+            .clone();
+        let losers: Vec<String> = clones
+            .iter()
+            .filter(|c| c.id != winner.id && c.status == TaskStatus::Created)
             .map(|c| c.id.clone())
             .collect();
         let reused = mine.as_deref() != Some(winner.id.as_str());

@@ -14,8 +14,10 @@ use futures_util::future::{select, Either};
 use serde_json::{json, Value};
 use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
 
-/// How long one ClearML call may take before it counts as failed.
-const CALL_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long one ClearML call may take before it counts as failed (`CLEARML_TIMEOUT_SECONDS`).
+pub const DEFAULT_CALL_TIMEOUT_SECONDS: u64 = 20;
+/// clearml-server's 401 subcode for an expired or revoked session token.
+const INVALID_TOKEN: u32 = 30;
 
 thread_local! {
     /// (host + access key, token): survives between events in one isolate.
@@ -42,9 +44,14 @@ impl ClearMlError {
         }
     }
 
-    /// A 5xx, a timeout or a broken answer: worth trying again later.
+    /// A 5xx, a 429, a timeout, a broken answer, or a session token that expired again
+    /// right after signing in: worth trying again later. (Bad credentials, 401/20 and 401/22,
+    /// are not.)
     pub fn is_transient(&self) -> bool {
-        self.code == 0 || self.code >= 500
+        self.code == 0
+            || self.code == 429
+            || self.code >= 500
+            || (self.code == 401 && self.subcode == INVALID_TOKEN)
     }
 }
 
@@ -98,6 +105,8 @@ pub struct ClearMl {
     pub subrequests: Cell<u32>,
     /// Subrequests this event may make at most.
     pub budget: u32,
+    /// One call's timeout.
+    pub timeout: Duration,
 }
 
 impl ClearMl {
@@ -106,12 +115,8 @@ impl ClearMl {
             creds,
             subrequests: Cell::new(0),
             budget,
+            timeout: Duration::from_secs(DEFAULT_CALL_TIMEOUT_SECONDS),
         }
-    }
-
-    /// How many calls are left in this event's budget.
-    pub fn remaining(&self) -> u32 {
-        self.budget.saturating_sub(self.subrequests.get())
     }
 
     fn cache_key(&self) -> String {
@@ -129,9 +134,18 @@ impl ClearMl {
             .await
         {
             Err(e) if e.code == 401 => {
-                // Expired or revoked: sign in again, once.
-                TOKEN.with(|t| t.borrow_mut().take());
-                let token = self.login().await?;
+                // Expired or revoked: sign in again, once. Calls in flight at the same time may
+                // have signed in already: forget only the token that failed.
+                TOKEN.with(|t| {
+                    let mut t = t.borrow_mut();
+                    if t.as_ref().is_some_and(|(_, v)| *v == token) {
+                        t.take();
+                    }
+                });
+                let token = match self.cached_token() {
+                    Some(t) => t,
+                    None => self.login().await?,
+                };
                 self.raw_call(endpoint, &body, &format!("Bearer {token}"))
                     .await
             }
@@ -193,14 +207,14 @@ impl ClearMl {
         let signal = controller.signal();
         let fetch = Fetch::Request(request);
         let send = Box::pin(fetch.send_with_signal(&signal));
-        let timeout = Box::pin(Delay::from(CALL_TIMEOUT));
+        let timeout = Box::pin(Delay::from(self.timeout));
         let mut response = match select(send, timeout).await {
             Either::Left((result, _)) => result.map_err(|e| fail(format!("no answer ({e})")))?,
             Either::Right(_) => {
                 controller.abort();
                 return Err(fail(format!(
                     "no answer within {}s",
-                    CALL_TIMEOUT.as_secs()
+                    self.timeout.as_secs()
                 )));
             }
         };

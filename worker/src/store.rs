@@ -1,35 +1,39 @@
-//! The KV layout. Each key has exactly one writer, so no update is lost
-//! without atomics: the API writes configuration, the tick writes runtime state.
+//! Where everything is stored, and who writes it. Each value has exactly one writer, and every
+//! read-modify-write runs where it cannot race: inside one Durable Object, in a synchronous
+//! block (SQLite calls do not await, so nothing else runs in the object in between).
 //!
-//! | key              | writer | holds                                                        |
-//! |------------------|--------|--------------------------------------------------------------|
-//! | `index`          | API    | [`Index`]: every instance's id, name, revision, paused flag  |
-//! | `config:{id}`    | API    | [`ConfigRecord`]: the configuration, its revision, run-now requests |
-//! | `share:{sha256}` | API    | [`ShareRecord`]: which instance a share token shows          |
-//! | `ticker`         | tick   | [`Ticker`]: per instance the revision seen and the next due instant; the heartbeat |
-//! | `runtime:{id}`   | tick   | [`Runtime`]: planner state, executed runs, the scheduler log |
+//! | where | value | writer | holds |
+//! |---|---|---|---|
+//! | Instance object `{id}`, row `config` | [`ConfigRecord`] | that object (API saves) | the configuration, its revision, paused, run-now requests, share links |
+//! | Instance object `{id}`, row `runtime` | [`Runtime`] | that object (ticks) | planner state with its launch claims, executed runs, the scheduler log |
+//! | Instance object `{id}`, row `clearml` | [`ClearMlCache`] | that object | queue and project ids, base task names, with their age |
+//! | Directory object, row `entries` | [`Index`] | the Directory (sent by the instances after each save; newer revision wins) | every instance's id, name, revision, paused flag, task count |
+//! | Directory object, row `ticker` | [`Ticker`] | the Directory (sent by the cron and queue consumers) | per instance the next due instant, polling, next and last run; the heartbeat |
+//! | KV `index` | [`Index`] | the Directory, under a lock, after each change | a copy of `entries`: the cron's one read a minute |
+//! | KV `share:{sha256}` | [`ShareRecord`] | the instance object owning the link | which instance a share token shows |
 //!
-//! An idle tick reads `index` only (the ticker is kept in the isolate's memory
-//! and read from KV only on a cold start) and writes nothing.
+//! An idle cron tick reads KV `index` and nothing else (the ticker is kept in the isolate's
+//! memory, asked from the Directory on a cold start) and writes nothing.
 
 use std::cell::Cell;
 
 use scheduler_core::{InstanceConfig, InstanceState, Instant, LogLine, ValidationErrors};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::BTreeMap;
-use worker::{Env, KvStore, Result};
+use worker::{Env, KvStore, Result, SqlStorage};
 
 /// The KV namespace binding name (wrangler.toml `[[kv_namespaces]] binding`).
 pub const BINDING: &str = "SCHEDULER";
 pub const INDEX: &str = "index";
+
+/// Rows of an instance object.
+pub const CONFIG: &str = "config";
+pub const RUNTIME: &str = "runtime";
+pub const CLEARML_CACHE: &str = "clearml";
+/// Rows of the Directory object.
+pub const ENTRIES: &str = "entries";
 pub const TICKER: &str = "ticker";
 
-pub fn config_key(id: &str) -> String {
-    format!("config:{id}")
-}
-pub fn runtime_key(id: &str) -> String {
-    format!("runtime:{id}")
-}
 pub fn share_key(token_hash: &str) -> String {
     format!("share:{token_hash}")
 }
@@ -87,6 +91,128 @@ impl Kv {
     }
 }
 
+/// A Durable Object's own SQLite storage as JSON documents by key. Synchronous: a sequence of
+/// `get` and `put` with no `.await` between them is atomic within the object.
+pub struct Docs {
+    sql: SqlStorage,
+    pub rows_written: Cell<u32>,
+}
+
+#[derive(Deserialize)]
+struct DocRow {
+    value: String,
+}
+
+impl Docs {
+    pub fn open(sql: SqlStorage) -> Result<Docs> {
+        sql.exec(
+            "CREATE TABLE IF NOT EXISTS doc (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+            None,
+        )?;
+        Ok(Docs {
+            sql,
+            rows_written: Cell::new(0),
+        })
+    }
+
+    /// Reads a JSON document; one that no longer parses is an error naming the key.
+    pub fn get<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>> {
+        let rows: Vec<DocRow> = self
+            .sql
+            .exec("SELECT value FROM doc WHERE key = ?", vec![key.into()])?
+            .to_array()?;
+        match rows.into_iter().next() {
+            None => Ok(None),
+            Some(row) => serde_json::from_str(&row.value).map(Some).map_err(|e| {
+                worker::Error::RustError(format!("stored value {key:?} is corrupt: {e}"))
+            }),
+        }
+    }
+
+    pub fn put<T: Serialize>(&self, key: &str, value: &T) -> Result<()> {
+        self.rows_written.set(self.rows_written.get() + 1);
+        let text = serde_json::to_string(value)?;
+        self.sql.exec(
+            "INSERT INTO doc (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            vec![key.into(), text.into()],
+        )?;
+        Ok(())
+    }
+
+    pub fn delete_all(&self) -> Result<()> {
+        self.rows_written.set(self.rows_written.get() + 1);
+        self.sql.exec("DELETE FROM doc", None)?;
+        Ok(())
+    }
+}
+
+/// ClearML ids an instance looked up, reused until they are an hour old or ClearML says it
+/// no longer knows them (a launch in steady state then needs no lookup at all).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ClearMlCache {
+    /// Keyed by what the configuration says (queue name, project name, base task id): the id
+    /// (or name) and when it was learnt (wall clock, ms).
+    #[serde(default)]
+    pub queues: BTreeMap<String, (String, i64)>,
+    #[serde(default)]
+    pub projects: BTreeMap<String, (String, i64)>,
+    #[serde(default)]
+    pub base_names: BTreeMap<String, (String, i64)>,
+}
+
+/// How long a cached ClearML id is trusted.
+pub const CLEARML_CACHE_MS: i64 = 3600 * 1000;
+
+impl ClearMlCache {
+    /// What a launch of `launch` can skip looking up at `wall_ms`.
+    pub fn known(
+        &self,
+        launch: &scheduler_core::Launch,
+        wall_ms: i64,
+    ) -> scheduler_core::launch::Known {
+        let fresh = |m: &BTreeMap<String, (String, i64)>, k: &str| {
+            m.get(k)
+                .filter(|(_, at)| wall_ms - at < CLEARML_CACHE_MS)
+                .map(|(v, _)| v.clone())
+        };
+        scheduler_core::launch::Known {
+            queue_id: fresh(&self.queues, &launch.queue),
+            project_id: launch
+                .destination_project
+                .as_deref()
+                .and_then(|p| fresh(&self.projects, p)),
+            base_name: fresh(&self.base_names, &launch.base_task_id),
+        }
+    }
+
+    /// Takes in what an attempt learnt. Returns whether anything changed.
+    pub fn learn(&mut self, learned: &[scheduler_core::launch::Learned], wall_ms: i64) -> bool {
+        use scheduler_core::launch::Learned;
+        let before = self.clone();
+        for l in learned {
+            match l {
+                Learned::Queue { name, id } => {
+                    self.queues.insert(name.clone(), (id.clone(), wall_ms));
+                }
+                Learned::Project { name, id } => {
+                    self.projects.insert(name.clone(), (id.clone(), wall_ms));
+                }
+                Learned::BaseName { task_id, name } => {
+                    self.base_names
+                        .insert(task_id.clone(), (name.clone(), wall_ms));
+                }
+                Learned::ForgetQueue { name } => {
+                    self.queues.remove(name);
+                }
+                Learned::ForgetProject { name } => {
+                    self.projects.remove(name);
+                }
+            }
+        }
+        *self != before
+    }
+}
+
 /// `index`: the list of instances, small enough to read on every tick.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Index {
@@ -103,6 +229,10 @@ pub struct IndexEntry {
     #[serde(default)]
     pub paused: bool,
     pub task_count: usize,
+    /// The next fire of any enabled task, as of the save (the list shows it until a tick
+    /// has seen this revision).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_run: Option<Instant>,
 }
 
 /// `config:{id}`: an instance's configuration as the API saved it.
@@ -160,7 +290,7 @@ pub struct ShareRecord {
     pub hint: String,
 }
 
-/// `ticker`: what the tick needs to decide, in one small value, whether any
+/// `ticker`: what the cron needs to decide, in one small value, whether any
 /// instance has anything to do.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Ticker {

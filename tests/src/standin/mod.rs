@@ -45,7 +45,7 @@ pub mod service;
 
 pub use faults::{FaultConfig, FaultKind, ScriptedFault};
 pub use model::{demo, State};
-pub use records::{CallRecord, CloneRecord, EnqueueRecord, Records};
+pub use records::{CallRecord, CloneRecord, DeleteRecord, EnqueueRecord, Records};
 
 /// How to run a stand-in.
 #[derive(Debug, Clone)]

@@ -55,6 +55,14 @@ pub struct EnqueueRecord {
     pub at_ms: u64,
 }
 
+/// A successful tasks.delete.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct DeleteRecord {
+    pub task: String,
+    pub status_before: String,
+    pub at_ms: u64,
+}
+
 /// Everything recorded since start or the last reset.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Records {
@@ -63,6 +71,8 @@ pub struct Records {
     pub calls: Vec<CallRecord>,
     pub clones: Vec<CloneRecord>,
     pub enqueues: Vec<EnqueueRecord>,
+    #[serde(default)]
+    pub deletes: Vec<DeleteRecord>,
 }
 
 impl Records {

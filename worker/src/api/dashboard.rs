@@ -1,12 +1,12 @@
 //! Dashboard data (for the admin, and read-only through a share link) and share links.
 //!
-//! The dashboard joins the API's configuration with the tick's `runtime:{id}` (executed runs
-//! and the scheduler log; absent before the first tick: empty lists). Runs and log are newest
+//! The dashboard joins the instance's configuration with its runtime row (executed runs and
+//! the scheduler log; absent before the first tick: empty lists), both in the instance's object. Runs and log are newest
 //! first and paginated: `?runs_page=&runs_page_size=&log_page=&log_page_size=`.
 //!
 //! A share token is 32 random bytes (64 hex digits) shown once; KV keeps only its SHA-256
-//! (`share:{hash}` → [`ShareRecord`]) and the instance's record lists `{hash, hint,
-//! created_at}`, so listing and revoking need no KV list.
+//! (`share:{hash}` → [`ShareRecord`], so the worker finds the instance) and the instance's
+//! record lists `{hash, hint, created_at}`: the authority on which links work.
 
 use scheduler_core::{InstanceConfig, Instant};
 use serde_json::{json, Value};
@@ -14,9 +14,10 @@ use worker::{Env, Request};
 
 use super::auth;
 use super::http::{self, Answer, ApiError};
-use super::instances::{load, save};
+use super::instances::{load, save, Here};
+use crate::directory;
 use crate::store::{
-    runtime_key, share_key, ConfigRecord, ExecutedRun, Kv, Runtime, ShareEntry, ShareRecord,
+    share_key, ConfigRecord, Docs, ExecutedRun, Kv, Runtime, ShareEntry, ShareRecord, RUNTIME,
 };
 
 const DEFAULT_PAGE_SIZE: usize = 50;
@@ -24,41 +25,49 @@ const MAX_PAGE_SIZE: usize = 500;
 /// Share links an instance may have.
 const MAX_SHARES: usize = 50;
 
-pub async fn admin(req: &Request, env: &Env, kv: &Kv, id: &str) -> Answer {
-    let (record, config) = load(kv, id).await?;
-    http::ok_json(&data(req, env, kv, &record, &config, false).await?)
+pub fn admin(req: &Request, here: &Here<'_>) -> Answer {
+    let (record, config) = load(here.docs)?;
+    http::ok_json(&data(req, here, &record, &config, false)?)
 }
 
 /// `GET /api/share/{token}`: the same data, for whoever holds the link.
-pub async fn shared(req: &Request, env: &Env, kv: &Kv, token: &str) -> Answer {
-    let (record, config) = resolve_share(kv, token).await?;
-    http::ok_json(&data(req, env, kv, &record, &config, true).await?)
+pub fn shared(req: &Request, here: &Here<'_>, token: &str) -> Answer {
+    let (record, config) = resolve_share(here.docs, token)?;
+    http::ok_json(&data(req, here, &record, &config, true)?)
 }
 
-/// The instance a share token shows (404 for unknown and revoked tokens alike).
-pub async fn resolve_share(
-    kv: &Kv,
-    token: &str,
-) -> Result<(ConfigRecord, InstanceConfig), ApiError> {
-    let unknown = || ApiError::not_found("this share link does not exist or was revoked");
-    let hash = auth::share_hash(token).ok_or_else(unknown)?;
-    let share: ShareRecord = kv.get(&share_key(&hash)).await?.ok_or_else(unknown)?;
+fn unknown_share() -> ApiError {
+    ApiError::not_found("this share link does not exist or was revoked")
+}
+
+/// The instance a share token names, as the worker finds it (KV `share:{hash}`). 404 for
+/// unknown tokens; the instance's object then checks the link is still its own.
+pub async fn share_target(env: &Env, token: &str) -> Result<String, ApiError> {
+    let hash = auth::share_hash(token).ok_or_else(unknown_share)?;
+    let share: ShareRecord = Kv::open(env)?
+        .get(&share_key(&hash))
+        .await?
+        .ok_or_else(unknown_share)?;
+    Ok(share.instance_id)
+}
+
+/// In the instance's object: the instance, if `token` is one of its live links (404 for unknown
+/// and revoked tokens alike).
+pub fn resolve_share(docs: &Docs, token: &str) -> Result<(ConfigRecord, InstanceConfig), ApiError> {
+    let hash = auth::share_hash(token).ok_or_else(unknown_share)?;
     let (record, config) =
-        load(kv, &share.instance_id)
-            .await
-            .map_err(|e| if e.status == 404 { unknown() } else { e })?;
+        load(docs).map_err(|e| if e.status == 404 { unknown_share() } else { e })?;
     // The instance's own list is the authority: a link revoked there is dead even if its
     // `share:` key is still visible somewhere (KV is eventually consistent).
     if !record.shares.iter().any(|s| s.hash == hash) {
-        return Err(unknown());
+        return Err(unknown_share());
     }
     Ok((record, config))
 }
 
-async fn data(
+fn data(
     req: &Request,
-    env: &Env,
-    kv: &Kv,
+    here: &Here<'_>,
     record: &ConfigRecord,
     config: &InstanceConfig,
     read_only: bool,
@@ -67,9 +76,9 @@ async fn data(
     let runs_size = http::query_number(req, "runs_page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
     let log_page = http::query_number(req, "log_page", 1, usize::MAX)?;
     let log_size = http::query_number(req, "log_page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
-    let runtime: Runtime = kv.get(&runtime_key(&record.id)).await?.unwrap_or_default();
+    let runtime: Runtime = here.docs.get(RUNTIME)?.unwrap_or_default();
     let now = http::now();
-    let web = web_host(env);
+    let web = web_host(here.env);
 
     let scheduled: Vec<Value> = config
         .scheduled_tasks()
@@ -172,8 +181,8 @@ fn web_host(env: &Env) -> Option<String> {
 // ---- share links -------------------------------------------------------------------------
 
 /// `POST /api/instances/{id}/shares`: a new link; the token is in this answer only.
-pub async fn create_share(req: &Request, kv: &Kv, id: &str) -> Answer {
-    let (mut record, config) = load(kv, id).await?;
+pub async fn create_share(req: &Request, here: &Here<'_>) -> Answer {
+    let (mut record, config) = load(here.docs)?;
     if record.shares.len() >= MAX_SHARES {
         return Err(ApiError::new(
             409,
@@ -184,21 +193,24 @@ pub async fn create_share(req: &Request, kv: &Kv, id: &str) -> Answer {
     let (token, hash) = auth::new_share_token()?;
     let now = http::now();
     let hint = token[..8].to_string();
-    kv.put(
-        &share_key(&hash),
-        &ShareRecord {
-            instance_id: record.id.clone(),
-            created_at: now,
-            hint: hint.clone(),
-        },
-    )
-    .await?;
     record.shares.push(ShareEntry {
         hash: hash.clone(),
         hint: hint.clone(),
         created_at: now,
     });
-    save(kv, &mut record, &config, now).await?;
+    // Saved first (nothing awaited since the load), then published for the worker to find.
+    let entry = save(here.docs, &mut record, &config, now)?;
+    Kv::open(here.env)?
+        .put(
+            &share_key(&hash),
+            &ShareRecord {
+                instance_id: record.id.clone(),
+                created_at: now,
+                hint: hint.clone(),
+            },
+        )
+        .await?;
+    directory::save_entry(here.env, entry, false).await?;
     let origin = req
         .url()
         .map(|u| u.origin().ascii_serialization())
@@ -217,8 +229,8 @@ pub async fn create_share(req: &Request, kv: &Kv, id: &str) -> Answer {
     ))
 }
 
-pub async fn list_shares(kv: &Kv, id: &str) -> Answer {
-    let (record, _) = load(kv, id).await?;
+pub fn list_shares(here: &Here<'_>) -> Answer {
+    let (record, _) = load(here.docs)?;
     let shares: Vec<Value> = record
         .shares
         .iter()
@@ -228,15 +240,16 @@ pub async fn list_shares(kv: &Kv, id: &str) -> Answer {
 }
 
 /// `DELETE /api/instances/{id}/shares/{share id}`: the link stops working at once.
-pub async fn revoke_share(kv: &Kv, id: &str, hash: &str) -> Answer {
-    let (mut record, config) = load(kv, id).await?;
+pub async fn revoke_share(here: &Here<'_>, hash: &str) -> Answer {
+    let (mut record, config) = load(here.docs)?;
     if !auth::is_hex(hash, 64) || !record.shares.iter().any(|s| s.hash == hash) {
         return Err(ApiError::not_found(
             "this instance has no share link with this id",
         ));
     }
     record.shares.retain(|s| s.hash != hash);
-    save(kv, &mut record, &config, http::now()).await?;
-    kv.delete(&share_key(hash)).await?;
+    let entry = save(here.docs, &mut record, &config, http::now())?;
+    Kv::open(here.env)?.delete(&share_key(hash)).await?;
+    directory::save_entry(here.env, entry, false).await?;
     http::no_content()
 }

@@ -1,57 +1,47 @@
 //! Scheduler instances: list, create (form or imported file), read, replace, delete, pause and
 //! resume (instance or one task), run one task now, export.
 //!
-//! Every save goes through [`save`]: the `config:{id}` record with `revision + 1` and
-//! `saved_at = now`, then the `index` entry with the same revision, which is what makes the
-//! next tick reload it. The API never writes `runtime:*` or `ticker` (the tick's keys).
+//! Everything but the list and the id of a new instance runs inside the instance's own Durable
+//! Object ([`Here`]): each save is a synchronous read-modify-write of its `config` row with
+//! `revision + 1` and `saved_at = now`, so concurrent saves (two tabs, a double click, a script)
+//! are applied one after the other and none is lost. Then the Directory is told the new
+//! revision (it keeps the newest), which is what makes the next cron tick wake the instance.
 
 use scheduler_core::{parse_any_config, parse_config_value, InstanceConfig, Instant};
 use serde_json::{json, Value};
-use worker::Request;
+use worker::{Env, Request};
 
-use super::auth;
 use super::http::{self, Answer, ApiError};
+use crate::directory;
 use crate::store::{
-    config_key, runtime_key, share_key, ConfigRecord, Index, IndexEntry, Kv, RunNowRequest,
-    Runtime, Ticker, INDEX, TICKER,
+    share_key, ConfigRecord, Docs, IndexEntry, Kv, RunNowRequest, Runtime, CONFIG, RUNTIME,
 };
 
 /// Pending run-now requests an instance may hold; more answer 429.
 const MAX_RUN_NOW: usize = 50;
 
-pub async fn list(kv: &Kv) -> Answer {
-    let index: Index = kv.get(INDEX).await?.unwrap_or_default();
-    // The tick keeps each instance's next run and last run in the ticker: one read for all.
-    let ticker: Ticker = kv.get(TICKER).await?.unwrap_or_default();
+/// An instance's Durable Object, as the handlers see it: its rows and the environment.
+pub struct Here<'a> {
+    pub docs: &'a Docs,
+    pub env: &'a Env,
+}
+
+/// `GET /api/instances`: from the Directory, one request for any number of instances.
+pub async fn list(env: &Env) -> Answer {
+    let listing = directory::listing(env).await?;
+    let (index, ticker) = (listing.index, listing.ticker);
     let now = http::now();
-    // Instances the tick has not seen yet: from their configuration.
-    let loads = index.instances.iter().map(|e| {
-        let seen = ticker
-            .instances
-            .get(&e.id)
-            .is_some_and(|t| t.revision == e.revision);
-        async move {
-            if seen || e.paused {
-                return None;
-            }
-            let record: Option<ConfigRecord> = kv.get(&config_key(&e.id)).await.ok().flatten();
-            record
-                .and_then(|r| r.parse().ok())
-                .and_then(|c| next_run(&c, now))
-        }
-    });
-    let fresh = futures_util::future::join_all(loads).await;
     let items: Vec<Value> = index
         .instances
         .iter()
-        .zip(fresh)
-        .map(|(e, fresh)| {
+        .map(|e| {
             let ticked = ticker.instances.get(&e.id);
             let next_run = match ticked {
                 _ if e.paused => None,
-                Some(t) if t.revision == e.revision => t.next_run.filter(|r| *r > now),
-                _ => fresh,
-            };
+                Some(t) if t.revision == e.revision => t.next_run,
+                _ => e.next_run,
+            }
+            .filter(|r| *r > now);
             let last_run = ticked.and_then(|t| t.last_run.as_ref()).map(|r| {
                 json!({"item": r.item, "task_id": r.task_id, "status": r.status, "started": http::iso(r.started)})
             });
@@ -64,19 +54,25 @@ pub async fn list(kv: &Kv) -> Answer {
     http::ok_json(&json!({ "instances": items }))
 }
 
-/// `POST /api/instances` and `POST /api/instances/import`: the body is a
-/// `clearml-task-scheduler/v1` document or a ClearML SDK `schedule` list (detected by the
-/// core); all-or-nothing. `?name=` renames (an SDK list has no name).
-pub async fn create(req: &mut Request, kv: &Kv) -> Answer {
+/// `POST /api/instances` and `POST /api/instances/import`, in the new instance's object: the
+/// body is a `clearml-task-scheduler/v1` document or a ClearML SDK `schedule` list (detected by
+/// the core); all-or-nothing. `?name=` renames (an SDK list has no name).
+pub async fn create(req: &mut Request, here: &Here<'_>, id: &str) -> Answer {
     let now = http::now();
     let config = parse_body(req, now).await?;
     let config = match http::query(req, "name") {
         Some(name) => rename(&config, &name)?,
         None => config,
     };
-    let id = auth::new_instance_id()?;
+    if here.docs.get::<ConfigRecord>(CONFIG)?.is_some() {
+        return Err(ApiError::new(
+            409,
+            "conflict",
+            "this instance id is taken; try again",
+        ));
+    }
     let mut record = ConfigRecord {
-        id: id.clone(),
+        id: id.to_string(),
         revision: 0,
         saved_at: now,
         created_at: now,
@@ -85,50 +81,53 @@ pub async fn create(req: &mut Request, kv: &Kv) -> Answer {
         run_now: vec![],
         shares: vec![],
     };
-    save(kv, &mut record, &config, now).await?;
+    let entry = save(here.docs, &mut record, &config, now)?;
+    directory::save_entry(here.env, entry, true).await?;
     Ok(http::json_response(201, &detail(&record, &config)))
 }
 
-pub async fn read(kv: &Kv, id: &str) -> Answer {
-    let (record, config) = load(kv, id).await?;
+pub fn read(here: &Here<'_>) -> Answer {
+    let (record, config) = load(here.docs)?;
     http::ok_json(&detail(&record, &config))
 }
 
 /// `PUT /api/instances/{id}`: a whole new configuration (either format). Keeps the paused
 /// flag, share links, and run-now requests of tasks that still exist.
-pub async fn replace(req: &mut Request, kv: &Kv, id: &str) -> Answer {
-    let (mut record, _) = load(kv, id).await?;
+pub async fn replace(req: &mut Request, here: &Here<'_>) -> Answer {
     let now = http::now();
     let config = parse_body(req, now).await?;
+    // Read after the body has arrived: from here to the save nothing awaits.
+    let (mut record, _) = load(here.docs)?;
     record.run_now.retain(|r| config.task(&r.item).is_some());
-    save(kv, &mut record, &config, now).await?;
+    let entry = save(here.docs, &mut record, &config, now)?;
+    directory::save_entry(here.env, entry, false).await?;
     http::ok_json(&detail(&record, &config))
 }
 
-/// `DELETE /api/instances/{id}`: the configuration, its index entry and its share links. The
-/// tick drops `runtime:{id}` of instances no longer in the index.
-pub async fn delete(kv: &Kv, id: &str) -> Answer {
-    let (record, _) = load(kv, id).await?;
-    let mut index: Index = kv.get(INDEX).await?.unwrap_or_default();
-    index.instances.retain(|e| e.id != id);
-    kv.put(INDEX, &index).await?;
+/// `DELETE /api/instances/{id}`: the configuration, the runtime state, its Directory entry and
+/// its share links.
+pub async fn delete(here: &Here<'_>) -> Answer {
+    let (record, _) = load(here.docs)?;
+    here.docs.delete_all()?;
+    directory::delete_entry(here.env, &record.id).await?;
+    let kv = Kv::open(here.env)?;
     for share in &record.shares {
         kv.delete(&share_key(&share.hash)).await?;
     }
-    kv.delete(&config_key(id)).await?;
     http::no_content()
 }
 
-pub async fn set_paused(kv: &Kv, id: &str, paused: bool) -> Answer {
-    let (mut record, config) = load(kv, id).await?;
+pub async fn set_paused(here: &Here<'_>, paused: bool) -> Answer {
+    let (mut record, config) = load(here.docs)?;
     record.paused = paused;
-    save(kv, &mut record, &config, http::now()).await?;
+    let entry = save(here.docs, &mut record, &config, http::now())?;
+    directory::save_entry(here.env, entry, false).await?;
     http::ok_json(&detail(&record, &config))
 }
 
 /// Pauses (`enabled: false`) or resumes one task: an edit of the configuration.
-pub async fn set_task_enabled(kv: &Kv, id: &str, item: &str, enabled: bool) -> Answer {
-    let (mut record, config) = load(kv, id).await?;
+pub async fn set_task_enabled(here: &Here<'_>, item: &str, enabled: bool) -> Answer {
+    let (mut record, config) = load(here.docs)?;
     if config.task(item).is_none() {
         return Err(no_task(item));
     }
@@ -145,14 +144,15 @@ pub async fn set_task_enabled(kv: &Kv, id: &str, item: &str, enabled: bool) -> A
         }
     }
     let config = parse_config_value(&value, None).map_err(ApiError::invalid)?;
-    save(kv, &mut record, &config, http::now()).await?;
+    let entry = save(here.docs, &mut record, &config, http::now())?;
+    directory::save_entry(here.env, entry, false).await?;
     http::ok_json(&detail(&record, &config))
 }
 
 /// "Run now": a request the next tick launches once, through the same exactly-once path as a
 /// scheduled slot (its slot is the request's minute).
-pub async fn run_now(kv: &Kv, id: &str, item: &str) -> Answer {
-    let (mut record, config) = load(kv, id).await?;
+pub async fn run_now(here: &Here<'_>, item: &str) -> Answer {
+    let (mut record, config) = load(here.docs)?;
     if config.task(item).is_none() {
         return Err(no_task(item));
     }
@@ -180,13 +180,14 @@ pub async fn run_now(kv: &Kv, id: &str, item: &str) -> Answer {
         ));
     }
     record.run_now.push(request);
-    save(kv, &mut record, &config, now).await?;
+    let entry = save(here.docs, &mut record, &config, now)?;
+    directory::save_entry(here.env, entry, false).await?;
     Ok(http::json_response(202, &answer))
 }
 
 /// The configuration file: canonical, byte-stable JSON, as a download.
-pub async fn export(kv: &Kv, id: &str) -> Answer {
-    let (_, config) = load(kv, id).await?;
+pub fn export(here: &Here<'_>) -> Answer {
+    let (_, config) = load(here.docs)?;
     let mut resp = http::text_response(200, config.to_json(), "application/json; charset=utf-8");
     let disposition = format!("attachment; filename=\"{}.json\"", file_stem(config.name()));
     resp.headers_mut()
@@ -196,14 +197,11 @@ pub async fn export(kv: &Kv, id: &str) -> Answer {
 
 // ---- helpers -----------------------------------------------------------------------------
 
-/// Loads an instance (404 when absent or the id is not one of ours).
-pub async fn load(kv: &Kv, id: &str) -> Result<(ConfigRecord, InstanceConfig), ApiError> {
-    if !auth::is_hex(id, 32) {
-        return Err(no_instance());
-    }
-    let record: ConfigRecord = kv.get(&config_key(id)).await?.ok_or_else(no_instance)?;
+/// Loads the instance (404 when this object holds none).
+pub fn load(docs: &Docs) -> Result<(ConfigRecord, InstanceConfig), ApiError> {
+    let record: ConfigRecord = docs.get(CONFIG)?.ok_or_else(no_instance)?;
     let config = record.parse().map_err(|e| {
-        worker::console_error!("config:{id} no longer validates: {e}");
+        worker::console_error!("config of {} no longer validates: {e}", record.id);
         ApiError::new(
             503,
             "unavailable",
@@ -213,16 +211,17 @@ pub async fn load(kv: &Kv, id: &str) -> Result<(ConfigRecord, InstanceConfig), A
     Ok((record, config))
 }
 
-/// Writes a new revision of `record` with `config`, then its `index` entry. Drops run-now
-/// requests the tick reports as handled.
-pub async fn save(
-    kv: &Kv,
+/// Writes a new revision of `record` with `config` (synchronous: call it with nothing awaited
+/// since the record was loaded). Drops run-now requests the tick reports as handled. Returns
+/// the entry to send to the Directory.
+pub fn save(
+    docs: &Docs,
     record: &mut ConfigRecord,
     config: &InstanceConfig,
     now: Instant,
-) -> Result<(), ApiError> {
+) -> Result<IndexEntry, ApiError> {
     if !record.run_now.is_empty() {
-        if let Ok(Some(runtime)) = kv.get::<Runtime>(&runtime_key(&record.id)).await {
+        if let Ok(Some(runtime)) = docs.get::<Runtime>(RUNTIME) {
             record.run_now.retain(|r| !runtime.run_now_done.contains(r));
         }
     }
@@ -230,21 +229,17 @@ pub async fn save(
     record.saved_at = now;
     record.config =
         serde_json::to_value(config).map_err(|_| ApiError::bad_request("configuration"))?;
-    kv.put(&config_key(&record.id), record).await?;
-    let mut index: Index = kv.get(INDEX).await?.unwrap_or_default();
-    let entry = IndexEntry {
+    docs.put(CONFIG, record)?;
+    Ok(IndexEntry {
         id: record.id.clone(),
         name: config.name().to_string(),
         revision: record.revision,
         paused: record.paused,
         task_count: config.scheduled_tasks().len(),
-    };
-    match index.instances.iter_mut().find(|e| e.id == record.id) {
-        Some(e) => *e = entry,
-        None => index.instances.push(entry),
-    }
-    kv.put(INDEX, &index).await?;
-    Ok(())
+        next_run: (!record.paused)
+            .then(|| config.next_fire_after(now))
+            .flatten(),
+    })
 }
 
 /// The instance as `GET /api/instances/{id}` shows it.
@@ -277,11 +272,6 @@ fn rename(config: &InstanceConfig, name: &str) -> Result<InstanceConfig, ApiErro
         serde_json::to_value(config).map_err(|_| ApiError::bad_request("configuration"))?;
     value["name"] = Value::from(name);
     parse_config_value(&value, None).map_err(ApiError::invalid)
-}
-
-/// The instance next fires at (enabled tasks only).
-pub fn next_run(config: &InstanceConfig, now: Instant) -> Option<Instant> {
-    config.next_fire_after(now)
 }
 
 /// A safe file name from the instance name: `Nightly retraining` → `nightly-retraining`.

@@ -2,6 +2,13 @@
 //! one error shape. Each handler lives in a submodule and stays a few lines: parse, call the
 //! core, answer.
 //!
+//! Routing happens twice. The worker ([`handle`]) checks the method and the admin token,
+//! answers what needs no instance (health, preview, the list from the Directory) and forwards
+//! everything about one instance, unchanged, to that instance's Durable Object (a share link
+//! goes to the instance KV `share:{hash}` names). The object ([`handle_in_instance`]) parses
+//! the same route again and runs the handler next to the instance's rows, one request after
+//! the other wherever they write.
+//!
 //! | module | its job |
 //! | --- | --- |
 //! | [`http`] | the JSON error shape, bounded body reading, pagination, security headers |
@@ -24,8 +31,16 @@ mod timeline;
 use serde_json::json;
 use worker::{Env, Method, Request, Response, Result};
 
-use crate::store::{Kv, Ticker, TICKER};
-use http::{Answer, ApiError};
+pub use http::Answer;
+use http::ApiError;
+pub use instances::Here;
+
+/// `n` random bytes as hex (an incarnation id); from the clock if no random source answers.
+pub fn random_hex(n: u32) -> String {
+    auth::random_bytes(n)
+        .map(|b| auth::hex(&b))
+        .unwrap_or_else(|_| format!("{:x}", js_sys::Date::now() as u64))
+}
 
 /// Entry point for every fetch that reaches the worker.
 pub async fn handle(req: Request, env: &Env) -> Result<Response> {
@@ -110,7 +125,8 @@ impl Route {
     }
 }
 
-async fn route(mut req: Request, env: &Env) -> Answer {
+/// Parses the route and checks the method and, unless public, the admin token.
+fn checked_route(req: &Request, env: &Env) -> std::result::Result<Route, ApiError> {
     let path = req.path();
     let Some(route) = Route::parse(&path) else {
         return Err(ApiError::not_found(format!(
@@ -118,62 +134,114 @@ async fn route(mut req: Request, env: &Env) -> Answer {
             truncate(&path, 200)
         )));
     };
-    let method = req.method();
-    let name = match method {
-        Method::Head => "GET",
-        ref m => m.as_ref(),
-    };
+    let name = method_name(req);
     if !route.allow().split(", ").any(|m| m == name) {
         return Err(ApiError::method(route.allow()));
     }
     if !route.public() {
-        auth::require_admin(&req, env)?;
+        auth::require_admin(req, env)?;
     }
-    let post = name == "POST";
-    let kv = || Kv::open(env).map_err(ApiError::from);
+    Ok(route)
+}
+
+fn method_name(req: &Request) -> &'static str {
+    match req.method() {
+        Method::Head | Method::Get => "GET",
+        Method::Post => "POST",
+        Method::Put => "PUT",
+        Method::Delete => "DELETE",
+        _ => "OTHER",
+    }
+}
+
+async fn route(mut req: Request, env: &Env) -> Answer {
+    let route = checked_route(&req, env)?;
+    let post = method_name(&req) == "POST";
     match route {
         Route::Health => health(env).await,
         Route::Preview => preview::preview(&mut req).await,
-        Route::Instances if post => instances::create(&mut req, &kv()?).await,
-        Route::Instances => instances::list(&kv()?).await,
-        Route::Import => instances::create(&mut req, &kv()?).await,
-        Route::Instance(id) => match method {
-            Method::Put => instances::replace(&mut req, &kv()?, &id).await,
-            Method::Delete => instances::delete(&kv()?, &id).await,
-            _ => instances::read(&kv()?, &id).await,
+        Route::Instances if post => {
+            let id = auth::new_instance_id()?;
+            crate::instance::forward(req, env, &id, Some(&id)).await
+        }
+        Route::Import => {
+            let id = auth::new_instance_id()?;
+            crate::instance::forward(req, env, &id, Some(&id)).await
+        }
+        Route::Instances => instances::list(env).await,
+        Route::SharedDashboard(token) | Route::SharedTimeline(token) => {
+            let id = dashboard::share_target(env, &token).await?;
+            crate::instance::forward(req, env, &id, None).await
+        }
+        Route::Instance(id)
+        | Route::InstanceAction(id, _)
+        | Route::Export(id)
+        | Route::Dashboard(id)
+        | Route::Timeline(id)
+        | Route::Shares(id)
+        | Route::Share(id, _)
+        | Route::TaskAction(id, ..) => {
+            if !auth::is_hex(&id, 32) {
+                return Err(instances::no_instance());
+            }
+            crate::instance::forward(req, env, &id, None).await
+        }
+    }
+}
+
+/// In an instance's Durable Object: a request the worker forwarded (checked there already).
+/// `create` is the id of an instance to create from the body.
+pub async fn handle_in_instance(
+    mut req: Request,
+    here: &Here<'_>,
+    create: Option<&str>,
+) -> Response {
+    let embed = req.path().starts_with("/embed/");
+    let answer = match (create, Route::parse(&req.path())) {
+        (Some(id), _) => instances::create(&mut req, here, id).await,
+        (None, Some(route)) => instance_route(&mut req, here, route).await,
+        (None, None) => Err(ApiError::not_found("no route")),
+    };
+    http::secure(answer.unwrap_or_else(ApiError::into_response), embed)
+}
+
+async fn instance_route(req: &mut Request, here: &Here<'_>, route: Route) -> Answer {
+    let method = req.method();
+    let post = method == Method::Post;
+    match route {
+        Route::Instance(_) => match method {
+            Method::Put => instances::replace(req, here).await,
+            Method::Delete => instances::delete(here).await,
+            _ => instances::read(here),
         },
-        Route::InstanceAction(id, action) => {
-            instances::set_paused(&kv()?, &id, action == "pause").await
+        Route::InstanceAction(_, action) => instances::set_paused(here, action == "pause").await,
+        Route::TaskAction(_, item, "run") => instances::run_now(here, &item).await,
+        Route::TaskAction(_, item, action) => {
+            instances::set_task_enabled(here, &item, action == "resume").await
         }
-        Route::TaskAction(id, item, "run") => instances::run_now(&kv()?, &id, &item).await,
-        Route::TaskAction(id, item, action) => {
-            instances::set_task_enabled(&kv()?, &id, &item, action == "resume").await
+        Route::Export(_) => instances::export(here),
+        Route::Dashboard(_) => dashboard::admin(req, here),
+        Route::Timeline(_) => timeline::admin(here),
+        Route::Shares(_) if post => dashboard::create_share(req, here).await,
+        Route::Shares(_) => dashboard::list_shares(here),
+        Route::Share(_, hash) => dashboard::revoke_share(here, &hash).await,
+        Route::SharedDashboard(token) => dashboard::shared(req, here, &token),
+        Route::SharedTimeline(token) => timeline::shared(here, &token),
+        Route::Health | Route::Preview | Route::Instances | Route::Import => {
+            Err(ApiError::not_found("not an instance route"))
         }
-        Route::Export(id) => instances::export(&kv()?, &id).await,
-        Route::Dashboard(id) => dashboard::admin(&req, env, &kv()?, &id).await,
-        Route::Timeline(id) => timeline::admin(&kv()?, &id).await,
-        Route::Shares(id) if post => dashboard::create_share(&req, &kv()?, &id).await,
-        Route::Shares(id) => dashboard::list_shares(&kv()?, &id).await,
-        Route::Share(id, hash) => dashboard::revoke_share(&kv()?, &id, &hash).await,
-        Route::SharedDashboard(token) => dashboard::shared(&req, env, &kv()?, &token).await,
-        Route::SharedTimeline(token) => timeline::shared(&kv()?, &token).await,
     }
 }
 
 async fn health(env: &Env) -> Answer {
-    // Health must answer even when KV misbehaves: the heartbeat is then null.
-    let heartbeat = match Kv::open(env) {
-        Ok(kv) => kv
-            .get::<Ticker>(TICKER)
-            .await
-            .ok()
-            .flatten()
-            .and_then(|t| t.heartbeat),
-        Err(_) => None,
-    };
+    // Health must answer even when the Directory misbehaves: the heartbeat is then null.
+    let heartbeat = crate::directory::ticker(env)
+        .await
+        .ok()
+        .and_then(|t| t.heartbeat);
     http::ok_json(&json!({
         "version": scheduler_core::VERSION,
-        "time": crate::tick::now_iso(),
+        "time": crate::cron::now_iso(),
         "heartbeat": heartbeat,
     }))
 }

@@ -10,8 +10,8 @@ use scheduler_core::{InstanceConfig, Instant};
 
 use super::dashboard::resolve_share;
 use super::http::{self, Answer};
-use super::instances::load;
-use crate::store::{runtime_key, ConfigRecord, Kv, Runtime};
+use super::instances::{load, Here};
+use crate::store::{ConfigRecord, Docs, Runtime, RUNTIME};
 
 const DAY: i64 = 86_400;
 const WIDTH: i64 = 900;
@@ -24,9 +24,9 @@ const MAX_ROWS: usize = 40;
 /// Fire instants looked at per task (an every-minute task has 10080 in a week).
 const MAX_FIRES: usize = 20_000;
 
-pub async fn admin(kv: &Kv, id: &str) -> Answer {
-    let (record, config) = load(kv, id).await?;
-    let svg = render_for(kv, &record, &config).await?;
+pub fn admin(here: &Here<'_>) -> Answer {
+    let (record, config) = load(here.docs)?;
+    let svg = render_for(here.docs, &record, &config)?;
     Ok(http::text_response(
         200,
         svg,
@@ -34,21 +34,21 @@ pub async fn admin(kv: &Kv, id: &str) -> Answer {
     ))
 }
 
-pub async fn shared(kv: &Kv, token: &str) -> Answer {
-    let (record, config) = resolve_share(kv, token).await?;
-    let svg = render_for(kv, &record, &config).await?;
+pub fn shared(here: &Here<'_>, token: &str) -> Answer {
+    let (record, config) = resolve_share(here.docs, token)?;
+    let svg = render_for(here.docs, &record, &config)?;
     let mut resp = http::text_response(200, svg, "image/svg+xml; charset=utf-8");
     resp.headers_mut()
         .set("Cache-Control", "public, max-age=60")?;
     Ok(resp)
 }
 
-async fn render_for(
-    kv: &Kv,
+fn render_for(
+    docs: &Docs,
     record: &ConfigRecord,
     config: &InstanceConfig,
 ) -> Result<String, super::http::ApiError> {
-    let runtime: Runtime = kv.get(&runtime_key(&record.id)).await?.unwrap_or_default();
+    let runtime: Runtime = docs.get(RUNTIME)?.unwrap_or_default();
     Ok(render(config, record.paused, &runtime, http::now()))
 }
 

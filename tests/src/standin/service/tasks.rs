@@ -10,7 +10,7 @@ use super::{queues, Ctx, Req};
 use crate::standin::api::{ApiError, Kw};
 use crate::standin::model::{new_id, State, Task, COMPANY_ID, USER_ID};
 use crate::standin::query::{self, Filter};
-use crate::standin::records::{CloneRecord, EnqueueRecord};
+use crate::standin::records::{CloneRecord, DeleteRecord, EnqueueRecord};
 
 /// Statuses reachable from `from` without `force`.
 fn allowed_from(from: &str) -> &'static [&'static str] {
@@ -491,6 +491,38 @@ pub fn enqueue(state: &mut State, req: &Req, ctx: &Ctx) -> Result<Value, ApiErro
         res["queue_watched"] = json!(state.agent_on);
     }
     Ok(res)
+}
+
+/// `tasks.delete`: removes the task (and its queue entries). Without `force` a task in
+/// progress is refused (400/110), as clearml-server does.
+pub fn delete(state: &mut State, req: &Req, ctx: &Ctx) -> Result<Value, ApiError> {
+    let task_id = req.required_str("task")?;
+    let force = req.bool_or("force", false)?;
+    let _ = req.bool_or("move_to_trash", false)?;
+    let task = task_for_writing(state, &task_id)?;
+    let status = task.status().to_string();
+    if status == "in_progress" && !force {
+        return Err(ApiError::invalid_task_status(
+            Some("Cannot delete a task in progress without force"),
+            &[Kw::S("id", &task_id), Kw::S("status", &status)],
+        ));
+    }
+    state.tasks.retain(|t| t.id() != task_id);
+    for q in state.queues.iter_mut() {
+        let before = q.entries.len();
+        q.entries.retain(|e| e.task != task_id);
+        if q.entries.len() != before {
+            q.last_update = ctx.now_iso.clone();
+        }
+    }
+    state.records.deletes.push(DeleteRecord {
+        task: task_id,
+        status_before: status,
+        at_ms: state.elapsed_ms(),
+    });
+    Ok(
+        json!({"deleted": true, "updated_children": 0, "updated_models": 0, "updated_versions": 0, "events": {}}),
+    )
 }
 
 pub fn dequeue(state: &mut State, req: &Req, ctx: &Ctx) -> Result<Value, ApiError> {

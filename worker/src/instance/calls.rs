@@ -1,0 +1,186 @@
+//! The launch protocol's calls as ClearML REST requests, and ClearML's answers (and errors) as
+//! the protocol's [`Answer`]s. Only bytes move here; `scheduler_core::launch` decides.
+
+use scheduler_core::launch::{Answer, Call, CloneSeen};
+use scheduler_core::TaskStatus;
+use serde_json::{json, Value};
+
+use crate::clearml::{anchored, ClearMl, ClearMlError};
+
+// clearml-server's error subcodes (apierrors/errors.conf) that mean "no such object".
+const INVALID_TASK_ID: u32 = 101;
+const INVALID_PROJECT_ID: u32 = 401;
+const PROJECT_NOT_FOUND: u32 = 403;
+const INVALID_QUEUE_ID: u32 = 701;
+const PROJECT_NAME_EXISTS: u32 = 801;
+
+/// Makes one call and reads its answer.
+pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
+    match call {
+        Call::FindClones { tag } => {
+            let body = json!({"system_tags": [tag], "only_fields": ["id", "status", "name", "project"], "order_by": ["created"]});
+            match c.call("tasks.get_all", body).await {
+                Ok(data) => Answer::Clones(clones(&data)),
+                Err(e) => failed(&e),
+            }
+        }
+        Call::FindQueue { name } => {
+            let body = json!({"name": anchored(name), "only_fields": ["id"]});
+            first_id(c.call("queues.get_all", body).await, "queues")
+        }
+        Call::QueueById { id } => match c.call("queues.get_by_id", json!({"queue": id})).await {
+            Ok(q) => match q["queue"]["id"].as_str() {
+                Some(id) => Answer::Id(id.to_string()),
+                None => Answer::Missing,
+            },
+            // An id that is not one: "invalid queue id" and any other 400 alike.
+            Err(e) if e.code == 400 => Answer::Missing,
+            Err(e) => failed(&e),
+        },
+        Call::FindProject { name } => {
+            let body =
+                json!({"name": anchored(name), "only_fields": ["id"], "search_hidden": true});
+            first_id(c.call("projects.get_all", body).await, "projects")
+        }
+        Call::CreateProject { name } => {
+            let body = json!({"name": name, "description": "Created by ClearML Task Scheduler for scheduled runs"});
+            match c.call("projects.create", body).await {
+                Ok(made) => made["id"]
+                    .as_str()
+                    .map_or_else(|| malformed("projects.create"), |id| Answer::Id(id.into())),
+                Err(e) if e.subcode == PROJECT_NAME_EXISTS => Answer::Missing,
+                Err(e) => failed(&e),
+            }
+        }
+        Call::ReadBaseTask { task_id } => {
+            match c.call("tasks.get_by_id", json!({"task": task_id})).await {
+                Ok(got) => {
+                    Answer::Name(got["task"]["name"].as_str().unwrap_or(task_id).to_string())
+                }
+                Err(e) if e.subcode == INVALID_TASK_ID => Answer::Missing,
+                Err(e) => failed(&e),
+            }
+        }
+        Call::Clone(r) => {
+            let mut body = json!({
+                "task": r.base_task_id,
+                "new_task_name": r.name,
+                "new_task_comment": r.comment,
+                "new_task_tags": r.tags,
+                "new_task_system_tags": r.system_tags,
+            });
+            if let Some(p) = &r.project_id {
+                body["new_task_project"] = json!(p);
+            }
+            match c.call("tasks.clone", body).await {
+                Ok(made) => made["id"]
+                    .as_str()
+                    .map_or_else(|| malformed("tasks.clone"), |id| Answer::Id(id.into())),
+                Err(e) if e.subcode == INVALID_TASK_ID => Answer::Missing,
+                // A cached project id ClearML no longer knows: the attempt fails, to be retried
+                // (the runtime forgets the id, see `tick.rs`).
+                Err(e) if e.subcode == INVALID_PROJECT_ID || e.subcode == PROJECT_NOT_FOUND => {
+                    Answer::Failed {
+                        message: format!("{e} (the destination project's id is stale)"),
+                        transient: true,
+                    }
+                }
+                Err(e) => failed(&e),
+            }
+        }
+        Call::DeleteClone { task_id } => {
+            match c
+                .call(
+                    "tasks.delete",
+                    json!({"task": task_id, "move_to_trash": false}),
+                )
+                .await
+            {
+                Ok(_) => Answer::Done,
+                Err(e) if e.subcode == INVALID_TASK_ID => Answer::Missing,
+                Err(e) => failed(&e),
+            }
+        }
+        Call::SetParameters {
+            task_id,
+            parameters,
+        } => {
+            let params: Vec<Value> = parameters
+                .iter()
+                .map(|p| json!({"section": p.section, "name": p.name, "value": p.value}))
+                .collect();
+            let body = json!({"task": task_id, "hyperparams": params});
+            match c.call("tasks.edit_hyper_params", body).await {
+                Ok(_) => Answer::Done,
+                Err(e) if e.subcode == INVALID_TASK_ID => Answer::Missing,
+                Err(e) => failed(&e),
+            }
+        }
+        Call::Enqueue {
+            task_id,
+            queue_id,
+            slot,
+        } => {
+            let body = json!({"task": task_id, "queue": queue_id, "status_reason": "scheduled", "status_message": format!("ClearML Task Scheduler slot {slot}")});
+            match c.call("tasks.enqueue", body).await {
+                Ok(_) => Answer::Done,
+                Err(e) if e.subcode == INVALID_QUEUE_ID => Answer::Missing,
+                // The clone vanished: a transient failure, the retry looks again.
+                Err(e) if e.subcode == INVALID_TASK_ID => Answer::Failed {
+                    message: e.to_string(),
+                    transient: true,
+                },
+                Err(e) => failed(&e),
+            }
+        }
+    }
+}
+
+fn clones(data: &Value) -> Vec<CloneSeen> {
+    data["tasks"]
+        .as_array()
+        .map(|tasks| {
+            tasks
+                .iter()
+                .filter_map(|t| {
+                    Some(CloneSeen {
+                        id: t["id"].as_str()?.to_string(),
+                        status: TaskStatus::from_clearml(t["status"].as_str().unwrap_or("")),
+                        name: t["name"].as_str().unwrap_or_default().to_string(),
+                        project_id: t["project"].as_str().map(str::to_string),
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn first_id(result: Result<Value, ClearMlError>, list: &str) -> Answer {
+    match result {
+        Ok(data) => match data[list]
+            .as_array()
+            .and_then(|l| l.first())
+            .and_then(|x| x["id"].as_str())
+        {
+            Some(id) => Answer::Id(id.to_string()),
+            None => Answer::Missing,
+        },
+        Err(e) => failed(&e),
+    }
+}
+
+/// A ClearML error as the protocol sees it: transient (5xx, 429, timeouts, cut connections,
+/// a spent call budget) or not (every other 4xx: permissions, validation).
+fn failed(e: &ClearMlError) -> Answer {
+    Answer::Failed {
+        message: e.to_string(),
+        transient: e.is_transient(),
+    }
+}
+
+fn malformed(endpoint: &str) -> Answer {
+    Answer::Failed {
+        message: format!("{endpoint} answered without an id"),
+        transient: true,
+    }
+}

@@ -1,0 +1,137 @@
+//! `Instance`: the Durable Object of one scheduler instance (named by the instance id). It
+//! holds the instance's rows (configuration, runtime state, ClearML id cache; see `store.rs`)
+//! and is their only writer: the API handlers for the instance and its ticks run here, so
+//! every read-modify-write is a synchronous block of the one object, and no write is lost.
+//!
+//! | request | from | what |
+//! |---|---|---|
+//! | `/api/...` (as the user sent it) | the worker's router, after auth | the instance's API routes ([`crate::api::handle_in_instance`]) |
+//! | `POST /internal/tick?now=<ms>` | the cron or a queue consumer | one tick ([`tick::run`]); answers a [`TickReport`] |
+//! | alarm | the object itself | the launches a tick left when its call budget ran out |
+
+mod calls;
+pub mod tick;
+
+use std::cell::RefCell;
+
+use worker::{durable_object, DurableObject, Env, Request, RequestInit, Response, Result, State};
+
+use crate::api::{self, Here};
+use crate::store::{Docs, Runtime};
+pub use tick::TickReport;
+
+/// The binding (wrangler.toml `[[durable_objects.bindings]] name`).
+pub const BINDING: &str = "INSTANCE";
+/// The header that asks the object to create the instance from the request's body.
+const CREATE: &str = "x-scheduler-create";
+
+#[durable_object]
+pub struct Instance {
+    state: State,
+    env: Env,
+    /// Random per incarnation of the object: the owner of the launch claims it makes.
+    incarnation: String,
+    runtime: RefCell<Option<Runtime>>,
+}
+
+impl DurableObject for Instance {
+    fn new(state: State, env: Env) -> Self {
+        let incarnation = api::random_hex(8);
+        Instance {
+            state,
+            env,
+            incarnation,
+            runtime: RefCell::new(None),
+        }
+    }
+
+    async fn fetch(&self, req: Request) -> Result<Response> {
+        let docs = Docs::open(self.state.storage().sql())?;
+        if req.path() == "/internal/tick" {
+            let now = req
+                .url()?
+                .query_pairs()
+                .find(|(k, _)| k == "now")
+                .and_then(|(_, v)| v.parse::<i64>().ok())
+                .map(scheduler_core::Instant::from_unix_millis);
+            let report = self.tick(&docs, now).await?;
+            return Response::from_json(&report);
+        }
+        let create = req.headers().get(CREATE)?;
+        let here = Here {
+            docs: &docs,
+            env: &self.env,
+        };
+        let resp = api::handle_in_instance(req, &here, create.as_deref()).await;
+        if create.is_none()
+            && docs
+                .get::<crate::store::ConfigRecord>(crate::store::CONFIG)?
+                .is_none()
+        {
+            // Deleted (or never here): forget the runtime kept in memory.
+            *self.runtime.borrow_mut() = None;
+        }
+        Ok(resp)
+    }
+
+    async fn alarm(&self) -> Result<Response> {
+        let docs = Docs::open(self.state.storage().sql())?;
+        let report = self.tick(&docs, None).await?;
+        worker::console_log!(
+            "alarm: launched={} calls={} left={}",
+            report.launched,
+            report.calls,
+            report.left
+        );
+        Response::ok("")
+    }
+}
+
+impl Instance {
+    async fn tick(&self, docs: &Docs, now: Option<scheduler_core::Instant>) -> Result<TickReport> {
+        let ctx = tick::Ctx {
+            docs,
+            env: &self.env,
+            incarnation: &self.incarnation,
+            runtime: &self.runtime,
+        };
+        let report = tick::run(&ctx, now).await?;
+        if report.left > 0 {
+            // The rest in an invocation of its own, with a call budget of its own.
+            self.state
+                .storage()
+                .set_alarm(js_sys::Date::now() as i64 + 10)
+                .await?;
+        }
+        Ok(report)
+    }
+}
+
+/// Forwards a request to instance `id`'s object (`create`: it is a new instance made from the
+/// body). The object's answer goes back unchanged (it carries its own security headers).
+pub async fn forward(req: Request, env: &Env, id: &str, create: Option<&str>) -> api::Answer {
+    let stub = env.durable_object(BINDING)?.id_from_name(id)?.get_stub()?;
+    let headers = req.headers().clone();
+    if let Some(new_id) = create {
+        headers.set(CREATE, new_id)?;
+    }
+    let mut init = RequestInit::new();
+    init.with_method(req.method()).with_headers(headers);
+    if let Some(body) = req.inner().body() {
+        init.with_body(Some(body.into()));
+    }
+    let inner = Request::new_with_init(&req.url()?.to_string(), &init)?;
+    Ok(stub.fetch_with_request(inner).await?)
+}
+
+/// Ticks instance `id` at `now` (epoch ms) in its object.
+pub async fn tick(env: &Env, id: &str, now_ms: i64) -> Result<TickReport> {
+    let stub = env.durable_object(BINDING)?.id_from_name(id)?.get_stub()?;
+    let mut init = RequestInit::new();
+    init.with_method(worker::Method::Post);
+    let req = Request::new_with_init(
+        &format!("https://instance/internal/tick?now={now_ms}"),
+        &init,
+    )?;
+    stub.fetch_with_request(req).await?.json().await
+}

@@ -1,0 +1,722 @@
+//! One instance's tick, inside its Durable Object: plan, watch the runs, launch.
+//!
+//! Each step is either synchronous (SQLite reads and writes with no `.await` between them:
+//! atomic in the object, whatever else it is serving) or a ClearML call (others may run
+//! meanwhile). The order is what makes concurrent ticks, alarms and API saves safe:
+//! 1. sync: load, apply a new configuration revision, release stale claims, plan, take run-now
+//!    requests, store. Planned launches are in the state as in flight and unclaimed.
+//! 2. calls: aborts and status polls; then sync: apply what ClearML said to the latest state.
+//! 3. launches, up to [`MAX_PARALLEL_LAUNCHES`] at once: sync, claim the next unclaimed launch
+//!    for this incarnation and store the claim (ClearML hears nothing before the claim is
+//!    durable: the object's output gate); then its calls ([`LaunchAttempt`]); then sync, settle
+//!    its outcome into the latest state. A second tick finds the launch claimed and leaves it.
+//!    Launches the invocation's call budget cannot pay for stay unclaimed for the object's
+//!    alarm, an invocation of its own with a budget of its own.
+//! 4. sync: the ticker entry, from the latest state.
+
+use std::cell::RefCell;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use scheduler_core::launch::{settle, Learned, Next};
+use scheduler_core::{
+    launch_of, next_slot_due, plan_paused, plan_run_now, plan_tick, Action, InstanceConfig,
+    Instant, LaunchAttempt, Level, LogLine, Outcome, SlotKey, TaskStatus,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use worker::{Env, Result};
+
+use super::calls;
+use crate::clearml::{ClearMl, Credentials, DEFAULT_CALL_TIMEOUT_SECONDS};
+use crate::store::{
+    ClearMlCache, ConfigRecord, Docs, ExecutedRun, LastRun, Runtime, TickerEntry, CLEARML_CACHE,
+    CONFIG, RUNTIME,
+};
+
+/// Cloudflare Free allows 50 subrequests per invocation (a tick request to the object, or its
+/// alarm, is one).
+const DEFAULT_SUBREQUEST_BUDGET: u32 = 50;
+/// Cloudflare allows 6 connections open at once per invocation.
+pub const MAX_PARALLEL_LAUNCHES: usize = 6;
+/// A dead incarnation's claim is released after this long (`LAUNCH_LEASE_SECONDS`). An attempt
+/// starts no call that could outlast its claim's lease (the call's timeout plus a second), so
+/// no call of a dead owner lands after its claim is released.
+const DEFAULT_LEASE_SECONDS: i64 = 200;
+
+/// What the cron learns from one tick of one instance.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct TickReport {
+    /// `None`: this object holds no instance (it was deleted).
+    pub entry: Option<TickerEntry>,
+    pub launched: u32,
+    /// ClearML calls made.
+    pub calls: u32,
+    /// Launches left for the alarm (this invocation's call budget was spent).
+    pub left: u32,
+    /// Storage rows written.
+    pub rows_written: u32,
+}
+
+/// The object's state a tick works with.
+pub struct Ctx<'a> {
+    pub docs: &'a Docs,
+    pub env: &'a Env,
+    /// This incarnation of the object (random at its start): the owner of its claims.
+    pub incarnation: &'a str,
+    /// The runtime as this incarnation last stored it or changed only its clocks (those
+    /// changes are not worth a write: see [`without_clock`]).
+    pub runtime: &'a RefCell<Option<Runtime>>,
+}
+
+impl Ctx<'_> {
+    fn runtime(&self) -> Result<Runtime> {
+        if let Some(r) = self.runtime.borrow().as_ref() {
+            return Ok(r.clone());
+        }
+        Ok(self.docs.get(RUNTIME)?.unwrap_or_default())
+    }
+
+    /// Keeps `runtime` as the current one; writes it unless only its clocks changed.
+    fn store(&self, runtime: Runtime) -> Result<()> {
+        let stored = match self.runtime.borrow().as_ref() {
+            Some(r) => without_clock(r),
+            None => self
+                .docs
+                .get::<Runtime>(RUNTIME)?
+                .map(|r| without_clock(&r))
+                .unwrap_or_default(),
+        };
+        if without_clock(&runtime) != stored {
+            self.docs.put(RUNTIME, &runtime)?;
+        }
+        *self.runtime.borrow_mut() = Some(runtime);
+        Ok(())
+    }
+
+    fn var<T: std::str::FromStr>(&self, name: &str, default: T) -> T {
+        self.env
+            .var(name)
+            .ok()
+            .and_then(|v| v.to_string().parse().ok())
+            .unwrap_or(default)
+    }
+}
+
+fn wall_ms() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+fn line(at: Instant, level: Level, message: String) -> LogLine {
+    LogLine { at, level, message }
+}
+
+/// Runs a tick at `now` (the cron event's time); `None` continues the launches an earlier
+/// tick left (the alarm).
+pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
+    let rows_before = ctx.docs.rows_written.get();
+    let lease_ms = ctx.var("LAUNCH_LEASE_SECONDS", DEFAULT_LEASE_SECONDS) * 1000;
+    let budget = ctx.var("SUBREQUEST_BUDGET", DEFAULT_SUBREQUEST_BUDGET);
+    let timeout_s = ctx.var("CLEARML_TIMEOUT_SECONDS", DEFAULT_CALL_TIMEOUT_SECONDS);
+    let mut report = TickReport::default();
+
+    // 1. Plan (sync).
+    let Some(record) = ctx.docs.get::<ConfigRecord>(CONFIG)? else {
+        return Ok(report);
+    };
+    let mut runtime = ctx.runtime()?;
+    let tick_now = now.unwrap_or_else(|| {
+        runtime
+            .state
+            .last_tick
+            .unwrap_or_else(|| Instant::from_unix_millis(wall_ms()))
+    });
+    let config = match record.parse() {
+        Ok(c) => c,
+        Err(e) => {
+            runtime.push_log(line(
+                tick_now,
+                Level::Error,
+                format!("The stored configuration is invalid: {e}"),
+            ));
+            ctx.store(runtime)?;
+            report.entry = Some(TickerEntry {
+                revision: record.revision,
+                next_due: None,
+                polling: false,
+                next_run: None,
+                last_run: None,
+            });
+            return Ok(report);
+        }
+    };
+    let id = record.id.as_str();
+    for (item, fire) in runtime
+        .state
+        .release_stale_claims(ctx.incarnation, wall_ms(), lease_ms)
+    {
+        runtime.push_log(line(
+            tick_now,
+            Level::Warn,
+            format!(
+                "The launch of {item} for {fire} was interrupted (the worker stopped mid-launch); \
+                 retrying it from where it stopped"
+            ),
+        ));
+    }
+    let mut aborts: Vec<(String, TaskStatus)> = Vec::new();
+    let mut poll: Option<Vec<String>> = None;
+    if let Some(now) = now {
+        let paused = record.paused;
+        if runtime.revision != record.revision && !paused {
+            runtime.state.on_config_saved(&config, record.saved_at);
+            runtime.revision = record.revision;
+            runtime.push_log(line(
+                now,
+                Level::Info,
+                format!(
+                    "Syncing scheduler: configuration revision {} with {} task(s)",
+                    record.revision,
+                    config.scheduled_tasks().len()
+                ),
+            ));
+        }
+        let plan = if paused {
+            plan_paused(&runtime.state, now)
+        } else {
+            plan_tick(id, &config, &runtime.state, now)
+        };
+        runtime.state = plan.state;
+        let mut actions = plan.actions;
+        for request in record.run_now.iter().filter(|_| !paused) {
+            if runtime.run_now_done.contains(request) {
+                continue;
+            }
+            if let Some(run_now) = plan_run_now(
+                id,
+                &config,
+                &runtime.state,
+                &request.item,
+                request.requested_at,
+            ) {
+                runtime.state = run_now.state;
+                actions.extend(run_now.actions);
+            }
+            runtime.run_now_done.push(request.clone());
+        }
+        // The API drops requests it sees here; remember a day's worth.
+        let day_ago = now.add_seconds(-86_400);
+        runtime
+            .run_now_done
+            .retain(|r| record.run_now.contains(r) || r.requested_at > day_ago);
+        for action in actions {
+            match action {
+                Action::Log(l) => runtime.push_log(l),
+                // Launches are taken from the state's unclaimed list below.
+                Action::Launch(_) | Action::Skip { .. } => {}
+                Action::Abort {
+                    task_id, status, ..
+                } => aborts.push((task_id, status)),
+                Action::Poll { task_ids } => poll = Some(task_ids),
+            }
+        }
+    }
+    ctx.store(runtime)?;
+
+    let clearml = Credentials::from_env(ctx.env).map(|c| {
+        let mut c = ClearMl::new(c, budget);
+        c.timeout = std::time::Duration::from_secs(timeout_s);
+        c
+    });
+
+    // 2. Aborts and polls.
+    if let Ok(c) = &clearml {
+        watch(ctx, c, &config, id, tick_now, &aborts, poll.as_deref()).await?;
+    }
+
+    // 3. Launches.
+    match &clearml {
+        Ok(c) => launch_all(ctx, c, &config, id, tick_now, lease_ms, &mut report).await?,
+        Err(why) => refuse_all(ctx, &config, id, tick_now, why)?,
+    }
+    if let Ok(c) = &clearml {
+        report.calls = c.subrequests.get();
+    }
+
+    // 4. The ticker entry (sync).
+    let runtime = ctx.runtime()?;
+    report.entry = Some(TickerEntry {
+        revision: record.revision,
+        next_due: next_slot_due(&config, &runtime.state),
+        polling: runtime.state.runs.iter().any(|r| r.status.is_open()),
+        next_run: (!record.paused)
+            .then(|| config.next_fire_after(tick_now))
+            .flatten(),
+        last_run: runtime.runs.last().map(|r| LastRun {
+            item: r.item.clone(),
+            task_id: r.task_id.clone(),
+            status: r.status.clone(),
+            started: r.started,
+        }),
+    });
+    report.rows_written = ctx.docs.rows_written.get() - rows_before;
+    Ok(report)
+}
+
+/// Launches every unclaimed launch the budget pays for, [`MAX_PARALLEL_LAUNCHES`] at a time.
+async fn launch_all(
+    ctx: &Ctx<'_>,
+    c: &ClearMl,
+    config: &InstanceConfig,
+    id: &str,
+    now: Instant,
+    lease_ms: i64,
+    report: &mut TickReport,
+) -> Result<()> {
+    let mut cache: ClearMlCache = ctx.docs.get(CLEARML_CACHE)?.unwrap_or_default();
+    // Calls made or reserved: those made so far, one for a sign-in, and what each running
+    // attempt is expected to make.
+    let mut reserved: u32 = c.subrequests.get() + 1;
+    let mut running = FuturesUnordered::new();
+    let mut exhausted = false;
+    loop {
+        while running.len() < MAX_PARALLEL_LAUNCHES && !exhausted {
+            match claim_next(ctx, config, id, &cache, c.budget, &mut reserved)? {
+                Some((attempt, slot, claimed_at, expected)) => {
+                    running.push(drive(c, attempt, slot, claimed_at, lease_ms, expected))
+                }
+                None => exhausted = true,
+            }
+        }
+        let Some((attempt, slot, expected)) = running.next().await else {
+            break;
+        };
+        // What it did not use goes back (what it used beyond is counted by the client).
+        reserved = (reserved + attempt.calls()).saturating_sub(expected);
+        if settle_attempt(ctx, &attempt, &slot, now)? {
+            report.launched += 1;
+        }
+        if cache.learn(attempt.learned(), wall_ms()) | forget_stale_project(&attempt, &mut cache) {
+            ctx.docs.put(CLEARML_CACHE, &cache)?;
+        }
+        exhausted = false;
+    }
+    report.left = ctx.runtime()?.state.unclaimed().len() as u32;
+    Ok(())
+}
+
+/// The calls a launch is expected to make (lookups still to do, a recovery's first look).
+fn expected_calls(
+    attempt_known: &scheduler_core::launch::Known,
+    l: &scheduler_core::Launch,
+) -> u32 {
+    let mut n = 3 + u32::from(!l.task_parameters.is_empty());
+    n += 2 * u32::from(attempt_known.queue_id.is_none());
+    n += 2 * u32::from(l.destination_project.is_some() && attempt_known.project_id.is_none());
+    n += u32::from(attempt_known.base_name.is_none());
+    n += 2 * u32::from(l.retry > 0);
+    n
+}
+
+/// Sync: claims the next unclaimed launch if the budget can pay for it.
+fn claim_next(
+    ctx: &Ctx<'_>,
+    config: &InstanceConfig,
+    id: &str,
+    cache: &ClearMlCache,
+    budget: u32,
+    reserved: &mut u32,
+) -> Result<Option<(LaunchAttempt, SlotKey, i64, u32)>> {
+    let mut runtime = ctx.runtime()?;
+    let wall = wall_ms();
+    for (item, fire, attempts) in runtime.state.unclaimed() {
+        let slot = SlotKey::new(id, item.as_str(), fire);
+        let Some(launch) = launch_of(id, config, &item, fire, attempts) else {
+            // The task was removed from the configuration meanwhile.
+            runtime.state.record_launch_rejected(&slot);
+            continue;
+        };
+        let known = cache.known(&launch, wall);
+        let cost = expected_calls(&known, &launch);
+        if *reserved + cost > budget {
+            break;
+        }
+        if !runtime.state.claim(&slot, ctx.incarnation, wall) {
+            continue;
+        }
+        *reserved += cost;
+        ctx.store(runtime)?;
+        return Ok(Some((
+            LaunchAttempt::start(&launch, config.name(), known),
+            slot,
+            wall,
+            cost,
+        )));
+    }
+    ctx.store(runtime)?;
+    Ok(None)
+}
+
+/// Makes an attempt's calls until it ends; stops early if its claim's lease could run out
+/// before the next call's answer.
+async fn drive(
+    c: &ClearMl,
+    mut attempt: LaunchAttempt,
+    slot: SlotKey,
+    claimed_at: i64,
+    lease_ms: i64,
+    expected: u32,
+) -> (LaunchAttempt, SlotKey, u32) {
+    let claim = scheduler_core::Claim {
+        owner: String::new(),
+        at_ms: claimed_at,
+    };
+    loop {
+        let call = match attempt.next() {
+            Next::Finished(_) => return (attempt, slot, expected),
+            Next::Call(call) => call.clone(),
+        };
+        let call_ms = c.timeout.as_millis() as i64 + 1000;
+        if !claim.calls_allowed_at(wall_ms(), lease_ms, call_ms) {
+            attempt.stop("the launch has taken too long; it is retried");
+            continue;
+        }
+        let answer = calls::perform(c, &call).await;
+        attempt.answer(answer);
+    }
+}
+
+/// Sync: records an attempt's outcome in the latest state. Returns whether it launched.
+fn settle_attempt(
+    ctx: &Ctx<'_>,
+    attempt: &LaunchAttempt,
+    slot: &SlotKey,
+    now: Instant,
+) -> Result<bool> {
+    let Some(outcome) = attempt.outcome() else {
+        return Ok(false);
+    };
+    if ctx.docs.get::<ConfigRecord>(CONFIG)?.is_none() {
+        return Ok(false); // deleted meanwhile
+    }
+    let mut runtime = ctx.runtime()?;
+    // Started = enqueued: the real clock, but never before the event that launched it (a test
+    // or a catch-up may deliver an event "from the future").
+    let started = now.max(Instant::from_unix_millis(wall_ms()));
+    if !settle(&mut runtime.state, slot, ctx.incarnation, outcome, started) {
+        return Ok(false);
+    }
+    let l = attempt.launch();
+    let launched = match outcome {
+        Outcome::Launched {
+            task_id,
+            name,
+            project_id,
+            status,
+            reused,
+        } => {
+            runtime.push_run(ExecutedRun {
+                item: slot.item.clone(),
+                task_id: task_id.clone(),
+                slot: slot.fire,
+                started,
+                finished: None,
+                status: status_text(*status).into(),
+                project_id: project_id.clone(),
+                name: Some(name.clone()),
+            });
+            let how = if *reused {
+                " (found the clone an earlier attempt made)"
+            } else {
+                ""
+            };
+            runtime.push_log(line(
+                now,
+                Level::Info,
+                format!(
+                    "Launched {} as ClearML task {task_id} on queue {}{how}",
+                    l.name, l.queue
+                ),
+            ));
+            true
+        }
+        Outcome::Failed {
+            message,
+            permanent: true,
+        } => {
+            runtime.push_log(line(
+                now,
+                Level::Error,
+                format!(
+                    "Launch of {} for {} failed for good: {message}. The slot is skipped; \
+                     later slots launch once this is fixed",
+                    l.name, slot.fire
+                ),
+            ));
+            false
+        }
+        Outcome::Failed { message, .. } => {
+            let retry = runtime
+                .state
+                .tasks
+                .get(&slot.item)
+                .and_then(|t| t.pending.iter().find(|p| p.fire == slot.fire))
+                .and_then(|p| p.retry_at);
+            let when = retry.map_or(String::new(), |t| format!(" at {t}"));
+            runtime.push_log(line(
+                now,
+                Level::Error,
+                format!(
+                    "Launch of {} for {} failed: {message}; will retry{when} while within the \
+                     catch-up window",
+                    l.name, slot.fire
+                ),
+            ));
+            false
+        }
+    };
+    ctx.store(runtime)?;
+    Ok(launched)
+}
+
+/// A clone refused for a stale project id: forget the id (the retry looks it up again).
+fn forget_stale_project(attempt: &LaunchAttempt, cache: &mut ClearMlCache) -> bool {
+    let stale = matches!(attempt.outcome(), Some(Outcome::Failed { message, .. }) if message.contains("destination project's id is stale"));
+    match (&attempt.launch().destination_project, stale) {
+        (Some(name), true) => cache.learn(&[Learned::ForgetProject { name: name.clone() }], 0),
+        _ => false,
+    }
+}
+
+/// Without ClearML credentials nothing can launch: each planned launch fails (retried while
+/// within its window), with the reason in the log.
+fn refuse_all(
+    ctx: &Ctx<'_>,
+    config: &InstanceConfig,
+    id: &str,
+    now: Instant,
+    why: &str,
+) -> Result<()> {
+    let mut runtime = ctx.runtime()?;
+    for (item, fire, _) in runtime.state.unclaimed() {
+        let slot = SlotKey::new(id, item.as_str(), fire);
+        let name = config
+            .task(&item)
+            .map_or(item.clone(), |t| t.display_name().to_string());
+        runtime.push_log(line(
+            now,
+            Level::Error,
+            format!("Cannot launch {name}: {why}"),
+        ));
+        runtime.state.claim(&slot, ctx.incarnation, wall_ms());
+        runtime.state.record_launch_failed(&slot, why);
+    }
+    ctx.store(runtime)
+}
+
+fn status_text(s: TaskStatus) -> &'static str {
+    match s {
+        TaskStatus::Created => "created",
+        TaskStatus::Queued => "queued",
+        TaskStatus::InProgress => "in_progress",
+        TaskStatus::Stopped => "stopped",
+        TaskStatus::Published => "published",
+        TaskStatus::Publishing => "publishing",
+        TaskStatus::Closed => "closed",
+        TaskStatus::Failed => "failed",
+        TaskStatus::Completed => "completed",
+        TaskStatus::Unknown => "unknown",
+    }
+}
+
+/// The runtime as JSON with the planner's clock fields blanked: equal before and after a
+/// tick when the tick decided nothing and learnt nothing (every slot decision leaves a log
+/// line, a pending launch or a run, so blanking `evaluated_until` hides none).
+fn without_clock(runtime: &Runtime) -> String {
+    let mut r = runtime.clone();
+    r.state.last_tick = None;
+    r.state.next_due = None;
+    for task in r.state.tasks.values_mut() {
+        task.evaluated_until = Instant::UNIX_EPOCH;
+    }
+    serde_json::to_string(&r).unwrap_or_default()
+}
+
+// ---- watching the runs out ------------------------------------------------------------------
+
+/// Aborts runs past their execution limit and reads the statuses of the open runs (and of
+/// any clone of this instance the state lost track of), then applies both to the latest state.
+async fn watch(
+    ctx: &Ctx<'_>,
+    c: &ClearMl,
+    config: &InstanceConfig,
+    id: &str,
+    now: Instant,
+    aborts: &[(String, TaskStatus)],
+    poll: Option<&[String]>,
+) -> Result<()> {
+    let mut failed_aborts = Vec::new();
+    for (task_id, status) in aborts {
+        let result = match status {
+            TaskStatus::Queued => c.call("tasks.dequeue", json!({"task": task_id})).await,
+            _ => {
+                c.call("tasks.stopped", json!({"task": task_id, "force": true}))
+                    .await
+            }
+        };
+        if let Err(e) = result {
+            failed_aborts.push((task_id.clone(), e.to_string()));
+        }
+    }
+    let (tasks, warning) = match poll {
+        Some(open) => read_statuses(c, id, open).await,
+        None => (vec![], None),
+    };
+    if failed_aborts.is_empty() && tasks.is_empty() && warning.is_none() {
+        return Ok(());
+    }
+    let mut runtime = ctx.runtime()?;
+    for (task_id, e) in failed_aborts {
+        runtime.push_log(line(
+            now,
+            Level::Error,
+            format!("Aborting {task_id} failed: {e}; will try again"),
+        ));
+        runtime.state.record_abort_failed(&task_id);
+    }
+    if let Some(w) = warning {
+        runtime.push_log(line(now, Level::Warn, w));
+    }
+    for task in &tasks {
+        reconcile(task, id, config, &mut runtime);
+    }
+    ctx.store(runtime)
+}
+
+const POLL_FIELDS: [&str; 8] = [
+    "id",
+    "name",
+    "status",
+    "status_changed",
+    "completed",
+    "started",
+    "project",
+    "system_tags",
+];
+
+/// The instance's newest clones by its tag, plus any open run not among them.
+async fn read_statuses(c: &ClearMl, id: &str, open: &[String]) -> (Vec<Value>, Option<String>) {
+    let recent = c
+        .call(
+            "tasks.get_all",
+            json!({"system_tags": [scheduler_core::launch::instance_tag(id)], "only_fields": POLL_FIELDS, "order_by": ["-created"], "page": 0, "page_size": 100}),
+        )
+        .await;
+    let mut tasks: Vec<Value> = match recent {
+        Ok(data) => data["tasks"].as_array().cloned().unwrap_or_default(),
+        Err(e) => {
+            return (
+                vec![],
+                Some(format!("Could not read run statuses: {e}; will try again")),
+            )
+        }
+    };
+    let missing: Vec<&String> = open
+        .iter()
+        .filter(|id| !tasks.iter().any(|t| t["id"].as_str() == Some(id.as_str())))
+        .collect();
+    if missing.is_empty() {
+        return (tasks, None);
+    }
+    match c
+        .call(
+            "tasks.get_all",
+            json!({"id": missing, "only_fields": POLL_FIELDS}),
+        )
+        .await
+    {
+        Ok(data) => {
+            tasks.extend(data["tasks"].as_array().cloned().unwrap_or_default());
+            (tasks, None)
+        }
+        Err(e) => (
+            tasks,
+            Some(format!("Could not read run statuses: {e}; will try again")),
+        ),
+    }
+}
+
+fn reconcile(task: &Value, instance_id: &str, config: &InstanceConfig, runtime: &mut Runtime) {
+    let Some(id) = task["id"].as_str() else {
+        return;
+    };
+    let status_text = task["status"].as_str().unwrap_or("unknown");
+    let status = TaskStatus::from_clearml(status_text);
+    let finished = if status.is_open() || status == TaskStatus::Created {
+        None
+    } else {
+        parse_time(&task["completed"]).or_else(|| parse_time(&task["status_changed"]))
+    };
+    if !runtime.runs.iter().any(|r| r.task_id == id) {
+        // A clone the state lost track of (never a clone not enqueued yet: that one belongs to
+        // a launch in flight): put it back on the dashboard.
+        if status == TaskStatus::Created {
+            return;
+        }
+        let Some(slot) = slot_of(task, instance_id, config) else {
+            return;
+        };
+        runtime.push_run(ExecutedRun {
+            item: slot.item.clone(),
+            task_id: id.to_string(),
+            slot: slot.fire,
+            started: parse_time(&task["started"]).unwrap_or(slot.fire),
+            finished: None,
+            status: status_text.to_string(),
+            project_id: task["project"].as_str().map(str::to_string),
+            name: task["name"].as_str().map(str::to_string),
+        });
+    }
+    if status != TaskStatus::Created {
+        let _ = runtime.state.record_status(id, status);
+    }
+    if let Some(run) = runtime.runs.iter_mut().find(|r| r.task_id == id) {
+        if run.status != status_text || run.finished != finished {
+            run.status = status_text.to_string();
+            run.finished = finished;
+        }
+    }
+}
+
+/// Which slot a clone was made for, from its `sched-v1:` system tag.
+fn slot_of(task: &Value, instance_id: &str, config: &InstanceConfig) -> Option<SlotKey> {
+    let tags = task["system_tags"].as_array()?;
+    for tag in tags.iter().filter_map(Value::as_str) {
+        for item in config.scheduled_tasks() {
+            let prefix = SlotKey::item_tag_prefix(instance_id, item.id());
+            if let Some(minutes) = tag
+                .strip_prefix(&prefix)
+                .and_then(|m| m.parse::<i64>().ok())
+            {
+                return Some(SlotKey::new(
+                    instance_id,
+                    item.id(),
+                    Instant::from_unix_seconds(minutes * 60),
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// ClearML's times ("2026-11-25T14:07:00.123+00:00", sometimes without zone: UTC).
+fn parse_time(v: &Value) -> Option<Instant> {
+    let s = v.as_str()?;
+    let has_zone = s.ends_with('Z') || s.rfind(['+', '-']).is_some_and(|i| i > 10);
+    let text = if has_zone {
+        s.to_string()
+    } else {
+        format!("{s}Z")
+    };
+    let ms = js_sys::Date::parse(&text);
+    (!ms.is_nan()).then(|| Instant::from_unix_millis(ms as i64))
+}

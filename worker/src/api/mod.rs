@@ -154,7 +154,17 @@ fn method_name(req: &Request) -> &'static str {
     }
 }
 
+/// Longest URL the API takes (a forwarded request must fit the runtime's own limits).
+const MAX_URL: usize = 4096;
+
 async fn route(mut req: Request, env: &Env) -> Answer {
+    if req.url().map_or(0, |u| u.as_str().len()) > MAX_URL {
+        return Err(ApiError::new(
+            414,
+            "uri_too_long",
+            format!("the URL is longer than {MAX_URL} characters; shorten the query"),
+        ));
+    }
     let route = checked_route(&req, env)?;
     let post = method_name(&req) == "POST";
     match route {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measures the product's performance claims side by side and writes BENCHMARKS.md:
 # next fire against saffron, cron, croner and ClearML SDK's ScheduleJob; impossible schedules;
-# the tick natively and in workerd at 1k/10k/100k rows; the app's size and time to interactive;
+# the tick natively and in workerd at 1k/10k/100k rows; a pile-up of 100 and 1,000 slots due in
+# one minute against ClearML SDK's launch path; the app's size and time to interactive;
 # memory against ClearML SDK's TaskScheduler. About 10-15 minutes on 2 cores from a fresh clone
 # (most of it compiling). Figures land in target/bench/, the report in BENCHMARKS.md.
 set -uo pipefail
@@ -44,6 +45,10 @@ HOME="$ROOT/target/sdk-home" "$VENV/bin/python" tests/bench/clearml_sdk.py "$OUT
 step "the tick compiled to wasm32 in workerd, 1k/10k/100k rows"
 cargo test -q -p scheduler-e2e --test tick_bench -- --ignored --nocapture --test-threads=1 \
   | tee "$OUT/workerd_tick.txt" || fail "tick bench in workerd"
+
+step "pile-up: 100 and 1,000 slots due in one minute, ClearML answering after 50 ms; SDK peer"
+cargo test -q -p scheduler-e2e --test pileup_bench -- --ignored --nocapture --test-threads=1 \
+  | tee "$OUT/pileup.txt" || fail "pile-up bench"
 
 step "the app: sizes"
 python3 tests/bench/report.py sizes "$OUT/sizes.json" public/pkg/app_bg.wasm public/pkg/app.js \

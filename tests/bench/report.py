@@ -302,6 +302,47 @@ def bench(d, out, command, seconds):
     else:
         lines += ["The browser benchmark did not print a figure in this run (see the script's output).", ""]
 
+    # Pile-up.
+    lines += ["## Pile-up: many slots due in the same minute", ""]
+    pile = load(d, "pileup.json")
+    if pile:
+        sdk = pile.get("sdk") or {}
+        lines += ["Every ClearML call answered after %d ms (the stand-in's delay); the worker on "
+                  "Cloudflare Free's per-invocation limits (50 ClearML calls, 40 instance ticks per "
+                  "cron invocation, the rest through the `TICKS` queue, six launches at once per "
+                  "instance object); 10 tasks per instance. `tests/tests/pileup_bench.rs`." % pile["ours"][0]["latency_ms"], "",
+                  "| slots (instances) | due minute to last enqueue | all enqueued | ClearML calls per launch | invocations (cron / queued batches / alarms) | duplicate clones / enqueues | clones left un-enqueued |",
+                  "|---|---|---|---|---|---|---|"]
+        for r in pile["ours"]:
+            inv = r["invocations"]
+            lines.append("| %d (%d) | %.1f s | %s | %.2f | %d / %d / %d | %d / %d | %d |" % (
+                r["slots"], r["instances"], r["seconds_to_last_enqueue"], "yes" if r["all_enqueued"] else "NO",
+                r["calls_per_launch"], inv["cron"], inv["queued_batches"], inv["alarms"],
+                r["duplicate_clones"], r["duplicate_enqueues"], r["orphans"]))
+        if "seconds" in sdk:
+            per = sdk["seconds"] / max(1, sdk["jobs"])
+            lines += ["", "Peer, same run, same stand-in latency: ClearML SDK's launch path "
+                      "(`get_queue_id` + `ClearmlJob` + `launch`, what `TaskScheduler` does for each "
+                      "due job, one after another; `tests/bench/sdk_pileup.py`): %d jobs in %.1f s "
+                      "(%.2f s a job, %.1f ClearML calls a job); 1,000 jobs at that rate: about %.0f s."
+                      % (sdk["jobs"], sdk["seconds"], per, sdk["calls_per_launch"], per * 1000)]
+            for r in pile["ours"]:
+                if r["slots"] == sdk["jobs"]:
+                    headline.append("pile-up of %d slots due in one minute, ClearML answering after %d ms: last "
+                                    "enqueue %.1f s after the due minute (ClearML SDK's launch path: %.1f s, %.1fx), "
+                                    "%.2f ClearML calls a launch (SDK %.1f), no duplicate" % (
+                                        r["slots"], r["latency_ms"], r["seconds_to_last_enqueue"], sdk["seconds"],
+                                        sdk["seconds"] / max(0.001, r["seconds_to_last_enqueue"]),
+                                        r["calls_per_launch"], sdk["calls_per_launch"]))
+                if r["slots"] == 1000:
+                    headline.append("pile-up of 1,000 slots: last enqueue %.1f s after the due minute (goal: 60 s; "
+                                    "the SDK's path at its measured rate: about %.0f s)" % (r["seconds_to_last_enqueue"], per * 1000))
+        elif sdk:
+            lines += ["", "ClearML SDK peer: %s" % sdk.get("error")]
+        lines.append("")
+    else:
+        lines += ["The pile-up benchmark did not run.", ""]
+
     # Memory.
     lines += ["## Memory", ""]
     mem = load(d, "memory.json")

@@ -106,7 +106,7 @@ async fn ticks(worker: &WorkerProcess, t: &mut i64, n: usize) -> Vec<(f64, Strin
 fn class(line: &str) -> &'static str {
     if field(line, "launched") > 0 {
         "launch"
-    } else if field(line, "planned") == 0 && field(line, "subrequests") == 0 {
+    } else if field(line, "ticked") == 0 && field(line, "subrequests") == 0 {
         "idle"
     } else {
         "poll"
@@ -189,7 +189,7 @@ async fn tick_wall_time_in_workerd_at_1k_10k_100k_rows() {
         let entry = json!({
             "rows": instances * ROWS_PER_INSTANCE, "instances": instances, "create_seconds": create_s,
             "replan": {"wall_ms": r.0, "kv_reads": field(&r.1, "kv_reads"), "kv_writes": field(&r.1, "kv_writes"),
-                       "planned": field(&r.1, "planned"), "line": r.1},
+                       "planned": field(&r.1, "ticked"), "line": r.1},
             "classes": classes,
         });
         println!("{}", serde_json::to_string_pretty(&entry).unwrap());

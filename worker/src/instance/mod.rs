@@ -116,8 +116,11 @@ pub async fn forward(req: Request, env: &Env, id: &str, create: Option<&str>) ->
         headers.set(CREATE, new_id)?;
     }
     let mut init = RequestInit::new();
-    init.with_method(req.method()).with_headers(headers);
-    if let Some(body) = req.inner().body() {
+    let method = req.method();
+    // A GET or HEAD may arrive with a body; a request made with one is refused, and it means nothing.
+    let bodiless = matches!(method, worker::Method::Get | worker::Method::Head);
+    init.with_method(method).with_headers(headers);
+    if let (Some(body), false) = (req.inner().body(), bodiless) {
         init.with_body(Some(body.into()));
     }
     let inner = Request::new_with_init(&req.url()?.to_string(), &init)?;

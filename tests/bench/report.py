@@ -413,8 +413,9 @@ def reliability(d, out, command, seconds):
             "| runs on the dashboards | %d |" % soak["dashboard_runs"],
             "| lines in the dashboards' logs | %d (launch failures logged: %d; launches deferred for the subrequest budget: %d; single-instance skips: %d) |" % (
                 soak["log_lines"], soak["failed_logged"], soak["deferred_logged"], soak["single_instance_skips"]),
-            "| scheduled events delivered | %d (%d delivered twice; %d minutes skipped, %d of them while the worker was down) |" % (
-                soak["events_delivered"], soak["events_doubled"], soak["events_skipped"], r["down_minutes"]),
+            "| scheduled events delivered | %d (%d delivered twice; %d minutes with three events at the same moment; %d minutes whose tick still ran when the next minute's started; %d minutes skipped, %d of them while the worker was down) |" % (
+                soak["events_delivered"], soak["events_doubled"], soak.get("minutes_with_three_events_at_once", 0),
+                soak.get("minutes_overlapping_the_next", 0), soak["events_skipped"], r["down_minutes"]),
             "| ClearML calls | %d, faults injected: %d (%.1f%% of calls; by kind: %s) |" % (
                 soak["clearml_calls"], soak["faults_total"], soak["fault_rate_seen"] * 100,
                 ", ".join("%s %d" % kv for kv in sorted(soak["faults"].items()))),

@@ -1,8 +1,9 @@
 //! The soak: one simulated day of minute ticks (1,440 scheduled events, each with its chosen
 //! scheduled time) of the worker in workerd, 50 instances and 300 scheduled tasks, against the
 //! ClearML stand-in injecting 20% faults (5xx, 200 ms delays, answers lost after the clone, cut
-//! connections, expired tokens); some events are delivered twice, some skipped, and the worker is
-//! killed mid-day and restarted on the same KV (the minutes it is down deliver no event).
+//! connections, expired tokens); some events are delivered twice, some three times at the same
+//! moment, some while the next minute's tick already runs, some skipped, and the worker is killed
+//! mid-day and restarted on the same storage (the minutes it is down deliver no event).
 //!
 //! The expected slots are computed independently of the worker: each task's `Schedule` from its
 //! own JSON, `next_fire_after` from the instance's save time up to the last tick. Counted from the
@@ -50,6 +51,10 @@ fn worker_for(clearml: &StandinHandle, persist_to: std::path::PathBuf) -> Worker
                 "CLEARML_WEB_HOST".into(),
                 "http://clearml-web.invalid".into(),
             ),
+            // The day runs in minutes of real time: a killed worker's launch claims are taken
+            // over after 8 s (production: 200 s), and a call may take 2 s (20 s).
+            ("LAUNCH_LEASE_SECONDS".into(), "8".into()),
+            ("CLEARML_TIMEOUT_SECONDS".into(), "2".into()),
         ],
     })
     .unwrap()
@@ -292,6 +297,8 @@ async fn one_day_under_faults_duplicates_skips_and_a_restart_launches_every_slot
     let mut delivered = 0u64;
     let mut doubled = 0u64;
     let mut skipped = 0u64;
+    let mut concurrent = 0u64;
+    let mut overlapping = 0u64;
     let mut tick_ms: Vec<f64> = Vec::new();
     let mut tick_lines: Vec<String> = Vec::new();
     let mut before_restart = None;
@@ -329,6 +336,29 @@ async fn one_day_under_faults_duplicates_skips_and_a_restart_launches_every_slot
         }
         if m % 97 == 50 {
             skipped += 1;
+            continue;
+        }
+        if m % 53 == 11 {
+            // Three events for this minute at the same moment.
+            std::thread::scope(|s| {
+                for _ in 0..3 {
+                    s.spawn(|| worker.trigger_scheduled(Some(t)).unwrap());
+                }
+            });
+            delivered += 3;
+            concurrent += 1;
+            continue;
+        }
+        if m % 59 == 17 && m + 1 < total {
+            // This minute's tick still runs when the next minute's starts (delivered again at
+            // its own minute).
+            std::thread::scope(|s| {
+                s.spawn(|| worker.trigger_scheduled(Some(t)).unwrap());
+                std::thread::sleep(Duration::from_millis(30));
+                s.spawn(|| worker.trigger_scheduled(Some(t + MINUTE)).unwrap());
+            });
+            delivered += 2;
+            overlapping += 1;
             continue;
         }
         let reps = if m % 41 == 7 { 2 } else { 1 };
@@ -414,6 +444,7 @@ async fn one_day_under_faults_duplicates_skips_and_a_restart_launches_every_slot
         "dashboard_runs": runs, "log_lines": log_lines, "deferred_logged": deferred,
         "failed_logged": failed, "single_instance_skips": skipped_single,
         "events_delivered": delivered, "events_doubled": doubled, "events_skipped": skipped,
+        "minutes_with_three_events_at_once": concurrent, "minutes_overlapping_the_next": overlapping,
         "restart": {"at_minute": restart_at, "due_at_kill": expected.iter().filter(|s| s.2 == start / MINUTE + restart_at).count(),
                     "down_minutes": down_minutes, "restart_seconds": restart_seconds,
                     "before": before_restart.as_ref().map(|c| json!({"clones": c.clones, "slots_cloned": c.slots_cloned,

@@ -153,6 +153,13 @@ impl ClearMl {
         }
     }
 
+    /// Signs in unless a token is cached (errors are left for the calls to meet and report).
+    pub async fn sign_in(&self) {
+        if self.cached_token().is_none() {
+            let _ = self.login().await;
+        }
+    }
+
     fn cached_token(&self) -> Option<String> {
         let key = self.cache_key();
         TOKEN.with(|t| {

@@ -278,10 +278,18 @@ async fn launch_all(
     let mut reserved: u32 = c.subrequests.get() + 1;
     let mut running = FuturesUnordered::new();
     let mut exhausted = false;
+    // A launch with lookups to make runs alone: what it learns spares the others the lookups.
+    let mut cold = false;
+    if !ctx.runtime()?.state.unclaimed().is_empty() {
+        // One sign-in for all the launches about to run side by side.
+        c.sign_in().await;
+        reserved = c.subrequests.get() + 1;
+    }
     loop {
-        while running.len() < MAX_PARALLEL_LAUNCHES && !exhausted {
+        while running.len() < MAX_PARALLEL_LAUNCHES && !exhausted && !cold {
             match claim_next(ctx, config, id, &cache, c.budget, &mut reserved)? {
                 Some((attempt, slot, claimed_at, expected)) => {
+                    cold = expected > expected_calls(&complete(), attempt.launch());
                     running.push(drive(c, attempt, slot, claimed_at, lease_ms, expected))
                 }
                 None => exhausted = true,
@@ -299,9 +307,19 @@ async fn launch_all(
             ctx.docs.put(CLEARML_CACHE, &cache)?;
         }
         exhausted = false;
+        cold = false;
     }
     report.left = ctx.runtime()?.state.unclaimed().len() as u32;
     Ok(())
+}
+
+/// Everything cached.
+fn complete() -> scheduler_core::launch::Known {
+    scheduler_core::launch::Known {
+        queue_id: Some(String::new()),
+        project_id: Some(String::new()),
+        base_name: Some(String::new()),
+    }
 }
 
 /// The calls a launch is expected to make (lookups still to do, a recovery's first look).

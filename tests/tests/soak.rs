@@ -455,6 +455,7 @@ async fn one_day_under_faults_duplicates_skips_and_a_restart_launches_every_slot
         "subrequests_total": sum_of("subrequests"), "max_kv_reads_per_tick": max_of("kv_reads"),
         "max_kv_writes_per_tick": max_of("kv_writes"), "kv_reads_total": sum_of("kv_reads"),
         "kv_writes_total": sum_of("kv_writes"), "kv_lists_total": sum_of("kv_lists"),
+        "do_requests_total": sum_of("do_requests"), "rows_written_total": sum_of("rows_written"),
         "tick_wall_ms": {"median": pct(0.5), "p95": pct(0.95), "max": pct(1.0)},
         "wall_seconds": wall.elapsed().as_secs_f64(),
         "examples_not_cloned": not_cloned.iter().take(5).map(|s| format!("{s:?}")).collect::<Vec<_>>(),

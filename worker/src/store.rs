@@ -223,7 +223,7 @@ pub struct Index {
 pub struct IndexEntry {
     pub id: String,
     pub name: String,
-    /// Bumped by every API write of `config:{id}`; the tick reloads the
+    /// Bumped by every save of the instance's configuration; the tick reloads the
     /// configuration when it differs from the revision it has seen.
     pub revision: u64,
     #[serde(default)]
@@ -235,7 +235,7 @@ pub struct IndexEntry {
     pub next_run: Option<Instant>,
 }
 
-/// `config:{id}`: an instance's configuration as the API saved it.
+/// Row `config` of an instance's object: its configuration as the API saved it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConfigRecord {
     pub id: String,
@@ -290,7 +290,7 @@ pub struct ShareRecord {
     pub hint: String,
 }
 
-/// `ticker`: what the cron needs to decide, in one small value, whether any
+/// Row `ticker` of the Directory: what the cron needs to decide, in one small value, whether any
 /// instance has anything to do.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct Ticker {
@@ -338,7 +338,7 @@ pub struct Heartbeat {
     pub ran_at: String,
 }
 
-/// `runtime:{id}`: everything the tick writes about one instance.
+/// Row `runtime` of an instance's object: everything its ticks write.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Runtime {
     pub state: InstanceState,

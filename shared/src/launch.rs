@@ -219,6 +219,10 @@ pub struct LaunchAttempt {
     made: Option<String>,
     /// How the attempt ends once the deletions under way are done.
     after_deletes: Option<Outcome>,
+    /// `projects.create` said the project exists and it was looked up again.
+    project_looked_again: bool,
+    /// A clean-up ([`LaunchAttempt::clean_up`]): never clones or enqueues.
+    cleaning: bool,
     calls: u32,
 }
 
@@ -236,6 +240,8 @@ impl LaunchAttempt {
             learned: Vec::new(),
             made: None,
             after_deletes: None,
+            project_looked_again: false,
+            cleaning: false,
             calls: 0,
         };
         if launch.retry > 0 {
@@ -243,6 +249,23 @@ impl LaunchAttempt {
         } else {
             a.resolve();
         }
+        a
+    }
+
+    /// The clean-up of a slot given up (its retries ran out of the catch-up window, or its
+    /// launch's outcome never came): lists the slot's clones; one already enqueued is the slot's
+    /// run after all ([`Outcome::Launched`]); every clone not enqueued is deleted, so nothing is
+    /// left behind; with none enqueued the outcome is a permanent failure.
+    pub fn clean_up(launch: &Launch, instance_name: &str) -> LaunchAttempt {
+        let mut a = LaunchAttempt::start(
+            &Launch {
+                retry: launch.retry.max(1),
+                ..launch.clone()
+            },
+            instance_name,
+            Known::default(),
+        );
+        a.cleaning = true;
         a
     }
 
@@ -296,6 +319,7 @@ impl LaunchAttempt {
         }
         let stage = std::mem::replace(&mut self.stage, Stage::Finished);
         match (stage, answer) {
+            (Stage::PreCheck, Answer::Clones(clones)) if self.cleaning => self.clean(clones),
             (Stage::PreCheck, Answer::Clones(clones)) => match clones.first() {
                 None => self.resolve(),
                 Some(_) => self.decide(clones, None),
@@ -328,8 +352,21 @@ impl LaunchAttempt {
                 self.learn_project(id);
                 self.resolve();
             }
-            // Made meanwhile by someone else: look it up again.
-            (Stage::CreateProject, Answer::Missing) => self.enter(Stage::Project),
+            // Made meanwhile by someone else: look it up again, once.
+            (Stage::CreateProject, Answer::Missing) if !self.project_looked_again => {
+                self.project_looked_again = true;
+                self.enter(Stage::Project)
+            }
+            (Stage::CreateProject, Answer::Missing) => {
+                let name = self.launch.destination_project.clone().unwrap_or_default();
+                self.fail(
+                    format!(
+                        "project '{name}' exists but these credentials cannot see it; give them \
+                         access or change the task's destination_project"
+                    ),
+                    true,
+                );
+            }
             (Stage::BaseName, Answer::Name(name)) => {
                 self.learned.push(Learned::BaseName {
                     task_id: self.launch.base_task_id.clone(),
@@ -476,6 +513,37 @@ impl LaunchAttempt {
         }
     }
 
+    /// A clean-up's decision: keep an enqueued clone as the run, delete the others not enqueued.
+    fn clean(&mut self, clones: Vec<CloneSeen>) {
+        let enqueued = clones.iter().find(|c| c.status != TaskStatus::Created);
+        self.after_deletes = Some(match enqueued {
+            Some(w) => Outcome::Launched {
+                task_id: w.id.clone(),
+                name: w.name.clone(),
+                project_id: w.project_id.clone(),
+                status: w.status,
+                reused: true,
+            },
+            None => Outcome::Failed {
+                message: "given up".into(),
+                permanent: true,
+            },
+        });
+        let left: Vec<String> = clones
+            .iter()
+            .filter(|c| c.status == TaskStatus::Created)
+            .map(|c| c.id.clone())
+            .collect();
+        if left.is_empty() {
+            self.continue_with(Stage::Finished);
+        } else {
+            self.enter(Stage::Deleting {
+                left,
+                then: Box::new(Stage::Finished),
+            });
+        }
+    }
+
     fn after_clone(&self, winner: CloneSeen, reused: bool) -> Stage {
         if self.launch.task_parameters.is_empty() {
             Stage::Enqueueing { winner, reused }
@@ -573,16 +641,14 @@ impl LaunchAttempt {
     /// Ends the attempt; a permanent failure after our own clone was made deletes it first, so
     /// nothing is left behind un-enqueued.
     fn fail(&mut self, message: String, permanent: bool) {
-        // Failing while deleting on the way out of a permanent failure: that failure stands.
-        if let Some(
-            o @ Outcome::Failed {
-                permanent: true, ..
-            },
-        ) = self.after_deletes.take()
-        {
+        // Failing while deleting on the way out of a failure: that failure stands.
+        if let Some(o @ Outcome::Failed { .. }) = self.after_deletes.take() {
             return self.finish(o);
         }
         let outcome = Outcome::Failed { message, permanent };
+        // A transient failure keeps our clone: the retry finds it by its tag and carries on
+        // (a slot is cloned once). If no retry comes, the give-up cleans up
+        // ([`LaunchAttempt::clean_up`]).
         match self.made.clone() {
             Some(mine) if permanent => {
                 self.after_deletes = Some(outcome);

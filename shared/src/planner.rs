@@ -424,6 +424,19 @@ fn launch(task: &ScheduledTask, slot: SlotKey, retry: u32) -> Launch {
 }
 
 fn launch_or_skip(task: &ScheduledTask, slot: SlotKey, st: &mut InstanceState, out: &mut Out) {
+    // Already pending (a run-now for this minute, planned by an earlier, late-delivered tick):
+    // one launch per slot.
+    if st.tasks[task.id()]
+        .pending
+        .iter()
+        .any(|p| p.fire == slot.fire)
+        || st
+            .runs
+            .iter()
+            .any(|r| r.item == task.id() && r.fire == slot.fire)
+    {
+        return;
+    }
     if task.single_instance() {
         let running = st
             .runs

@@ -341,6 +341,48 @@ impl InstanceState {
         }
     }
 
+    /// Releases the claims of `owner` itself on launches it is not making (`live` says which
+    /// it is), older than `lease_ms`: an error cut the invocation making them short. Like
+    /// [`InstanceState::release_stale_claims`], each becomes a failed attempt retried at once.
+    pub fn release_abandoned_claims(
+        &mut self,
+        owner: &str,
+        live: impl Fn(&str, Instant) -> bool,
+        wall_ms: i64,
+        lease_ms: i64,
+    ) -> Vec<(String, Instant)> {
+        let abandoned: Vec<(String, Instant)> = self
+            .tasks
+            .iter()
+            .flat_map(|(item, ts)| {
+                ts.pending
+                    .iter()
+                    .filter(|p| {
+                        p.state == PendingState::InFlight
+                            && p.claim
+                                .as_ref()
+                                .is_some_and(|c| c.owner == owner && wall_ms - c.at_ms >= lease_ms)
+                            && !live(item, p.fire)
+                    })
+                    .map(move |p| (item.clone(), p.fire))
+            })
+            .collect();
+        for (item, fire) in &abandoned {
+            if let Some(p) = self
+                .tasks
+                .get_mut(item)
+                .and_then(|ts| ts.pending.iter_mut().find(|p| p.fire == *fire))
+            {
+                p.state = PendingState::Failed;
+                p.attempts += 1;
+                p.claim = None;
+                p.retry_at = None;
+                p.last_error = Some("the launch was cut short".into());
+            }
+        }
+        abandoned
+    }
+
     /// Releases the claims of owners other than `owner` older than `lease_ms` at `wall_ms`:
     /// their launches were interrupted (the owner died mid-launch). Each becomes a failed
     /// attempt, retried at once, in recovery mode. Returns the released slots `(item, fire)`.

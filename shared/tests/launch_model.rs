@@ -499,6 +499,17 @@ impl World {
 /// Depth-first over every choice: which tick moves, how its call fails, whether the runtime
 /// crashes now. Returns the number of complete executions checked.
 fn explore(world: World) -> u64 {
+    explore_from(world, 0)
+}
+
+/// [`explore`] at `depth` moves (an execution that never ends is a failure too).
+fn explore_from(world: World, depth: u32) -> u64 {
+    assert!(
+        depth < 400,
+        "an execution that never ends:\n{}",
+        world.trace.join("\n")
+    );
+    let explore = |w: World| explore_from(w, depth + 1);
     let mut executions = 0;
     let mut any = false;
     for i in 0..world.ticks.len() {
@@ -788,5 +799,51 @@ fn a_retry_finds_the_clone_an_earlier_attempt_enqueued() {
     let (o, calls) = run_alone(1, false, all_known(), &mut clearml);
     assert!(matches!(o, Outcome::Launched { reused: true, .. }), "{o:?}");
     assert_eq!(calls, ["FindClones"]);
+    assert_eq!(clearml.enqueued.len(), 1);
+}
+
+#[test]
+fn a_clean_up_deletes_what_a_given_up_slot_left_and_keeps_an_enqueued_clone() {
+    let config = config(false);
+    let launch = launch_of("inst", &config, "a", at(6, 20), 3).unwrap();
+    // An attempt cloned, then failed before the enqueue; the slot is given up.
+    let mut clearml = ClearMl::default();
+    clearml.apply(&Call::Clone(scheduler_core::launch::CloneRequest {
+        base_task_id: "base".into(),
+        name: "n".into(),
+        comment: String::new(),
+        tags: vec![],
+        system_tags: vec![launch.tag.clone()],
+        project_id: None,
+    }));
+    let mut cleanup = LaunchAttempt::clean_up(&launch, "model");
+    while let Next::Call(call) = cleanup.next() {
+        let call = call.clone();
+        assert!(
+            matches!(call, Call::FindClones { .. } | Call::DeleteClone { .. }),
+            "a clean-up never clones or enqueues: {call:?}"
+        );
+        cleanup.answer(clearml.call(&call, Fault::None));
+    }
+    assert!(matches!(
+        cleanup.outcome(),
+        Some(Outcome::Failed {
+            permanent: true,
+            ..
+        })
+    ));
+    assert!(clearml.orphans().is_empty());
+    // One enqueued after all (its answer lost): that is the slot's run.
+    let mut clearml = ClearMl::default();
+    run_alone(0, false, all_known(), &mut clearml);
+    let mut cleanup = LaunchAttempt::clean_up(&launch, "model");
+    while let Next::Call(call) = cleanup.next() {
+        let call = call.clone();
+        cleanup.answer(clearml.call(&call, Fault::None));
+    }
+    assert!(matches!(
+        cleanup.outcome(),
+        Some(Outcome::Launched { reused: true, .. })
+    ));
     assert_eq!(clearml.enqueued.len(), 1);
 }

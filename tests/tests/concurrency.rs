@@ -24,7 +24,7 @@ fn worker_for(clearml: &StandinHandle, persist_to: Option<std::path::PathBuf>) -
         persist_to,
         ..WorkerOptions::admin(TOKEN)
             .clearml(clearml)
-            .var("LAUNCH_LEASE_SECONDS", "8")
+            .var("LAUNCH_LEASE_SECONDS", "12")
             .var("CLEARML_TIMEOUT_SECONDS", "2")
     })
     .unwrap()
@@ -239,12 +239,12 @@ async fn a_worker_killed_between_clone_and_enqueue_launches_once_after_its_resta
     worker.stop();
     let _ = tick.await;
     // A new worker on the same storage: the dead one's claim is taken over after the lease
-    // (8 s here; starting takes about that long), from wherever that launch stopped.
+    // (12 s here), from wherever that launch stopped.
     let worker = worker_for(&clearml, Some(state.path.clone()));
     let api = Api::new(&worker.url, TOKEN);
     // A tick before the lease runs out leaves the dead worker's launch alone.
     worker.trigger_scheduled(Some(slot + MINUTE)).unwrap();
-    let lease_over = killed_at + Duration::from_secs(9);
+    let lease_over = killed_at + Duration::from_secs(13);
     tokio::time::sleep(lease_over.saturating_duration_since(std::time::Instant::now())).await;
     for m in 2..5 {
         worker.trigger_scheduled(Some(slot + m * MINUTE)).unwrap();

@@ -41,9 +41,10 @@ fn worker_for(clearml: &StandinHandle, persist_to: Option<std::path::PathBuf>) -
         ..WorkerOptions::admin(TOKEN)
             .clearml(clearml)
             .var("CLEARML_WEB_HOST", "http://clearml-web.invalid")
-            // A dead worker's launch claims are taken over after 8 s (production: 200 s), and a
-            // call may take 2 s (20 s): an attempt still calls in its first 5 s.
-            .var("LAUNCH_LEASE_SECONDS", "8")
+            // A dead worker's launch claims are taken over after 12 s (production: 200 s), and a
+            // call may take 2 s (20 s): an attempt starts calls in its first 5 s (3 x 2 s + 1 s
+            // before the lease ends).
+            .var("LAUNCH_LEASE_SECONDS", "12")
             .var("CLEARML_TIMEOUT_SECONDS", "2")
     })
     .unwrap()
@@ -124,6 +125,23 @@ async fn tick_until_completed(worker: &WorkerProcess, api: &Api, id: &str, slot:
 
 /// A stand-in whose agent runs each clone in about three seconds, a worker on it, and one
 /// instance with the daily 06:20 task: the stand-in, the worker, an API client, the instance id.
+/// The stand-in without an agent, the worker, and a daily 06:20 instance whose task has
+/// `field` set to `value`.
+async fn daily_instance_with(
+    field: &str,
+    value: Value,
+) -> (StandinHandle, WorkerProcess, Api, String) {
+    let clearml = standin::spawn(StandinConfig::without_agent())
+        .await
+        .unwrap();
+    let worker = worker_for(&clearml, None);
+    let api = Api::new(&worker.url, TOKEN);
+    let mut config = daily_0620("default");
+    config["scheduled_tasks"][0][field] = value;
+    let id = create(&api, &config).await;
+    (clearml, worker, api, id)
+}
+
 async fn daily_instance_with_agent() -> (StandinHandle, WorkerProcess, Api, String) {
     let clearml = standin::spawn(StandinConfig {
         agent_seconds: 1.0,
@@ -477,14 +495,7 @@ async fn under_random_clearml_faults_every_slot_launches_exactly_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_over_its_execution_limit_is_dequeued_with_a_log_line() {
-    let clearml = standin::spawn(StandinConfig::without_agent())
-        .await
-        .unwrap();
-    let worker = worker_for(&clearml, None);
-    let api = Api::new(&worker.url, TOKEN);
-    let mut config = daily_0620("default");
-    config["scheduled_tasks"][0]["execution_limit_hours"] = json!(0.5);
-    let id = create(&api, &config).await;
+    let (clearml, worker, api, id) = daily_instance_with("execution_limit_hours", json!(0.5)).await;
     let slot = slot_0620();
     worker.trigger_scheduled(Some(slot)).unwrap();
     let clone = clearml.records().clones[0].id.clone();
@@ -654,4 +665,31 @@ async fn a_paused_instance_launches_nothing_but_its_running_clone_is_still_follo
     );
     let dash = dashboard(&api, &id).await;
     assert_eq!(dash["runs"]["items"].as_array().unwrap().len(), 1, "{dash}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slot_given_up_leaves_no_clone_behind() {
+    // No catching up: a slot not launched in its own minute is given up at the next tick.
+    let (clearml, worker, api, id) = daily_instance_with("catch_up", json!("skip")).await;
+    let slot = slot_0620();
+    worker.trigger_scheduled(Some(slot - MINUTE)).unwrap();
+    // Cloned, then the enqueue fails: the clone waits for a retry that never comes.
+    clearml.push_fault(ScriptedFault::new("tasks.enqueue", FaultKind::Http500));
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    assert_eq!(clearml.records().clones.len(), 1);
+    assert_eq!(clearml.records().enqueues.len(), 0);
+    worker.trigger_scheduled(Some(slot + MINUTE)).unwrap();
+    let records = clearml.records();
+    assert_eq!(records.enqueues.len(), 0, "given up, not launched late");
+    assert_eq!(
+        records
+            .deletes
+            .iter()
+            .map(|d| d.task.as_str())
+            .collect::<Vec<_>>(),
+        vec![records.clones[0].id.as_str()],
+        "the clone it left is deleted"
+    );
+    let log = log_messages(&dashboard(&api, &id).await).join("\n");
+    assert!(log.contains("Giving up"), "{log}");
 }

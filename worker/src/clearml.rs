@@ -16,8 +16,6 @@ use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, Reque
 
 /// How long one ClearML call may take before it counts as failed (`CLEARML_TIMEOUT_SECONDS`).
 pub const DEFAULT_CALL_TIMEOUT_SECONDS: u64 = 20;
-/// clearml-server's 401 subcode for an expired or revoked session token.
-const INVALID_TOKEN: u32 = 30;
 
 thread_local! {
     /// (host + access key, token): survives between events in one isolate.
@@ -44,14 +42,16 @@ impl ClearMlError {
         }
     }
 
-    /// A 5xx, a 429, a timeout, a broken answer, or a session token that expired again
-    /// right after signing in: worth trying again later. (Bad credentials, 401/20 and 401/22,
-    /// are not.)
+    /// A 5xx, a 408 or 429, a timeout, a broken answer, or a 401 (an expired session, or
+    /// credentials being rotated): worth trying again later.
     pub fn is_transient(&self) -> bool {
+        // 401 of any kind too: a key rotated or revoked is fixed by the admin, and the slots
+        // due meanwhile are retried within their window rather than dropped one by one.
         self.code == 0
+            || self.code == 401
+            || self.code == 408
             || self.code == 429
             || self.code >= 500
-            || (self.code == 401 && self.subcode == INVALID_TOKEN)
     }
 }
 

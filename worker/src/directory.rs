@@ -76,16 +76,15 @@ impl DurableObject for Directory {
             }
             (Method::Put, "/entry") => {
                 let change: EntryChange = req.json().await?;
-                let changed = apply_entry(&docs, change)?;
-                if changed {
-                    self.publish(&docs).await?;
+                if apply_entry(&docs, change)? {
+                    self.publish_or_retry(&docs).await;
                 }
                 Response::empty()
             }
             (Method::Delete, p) if p.starts_with("/entry/") => {
                 let id = &p["/entry/".len()..];
                 if remove(&docs, &[id.to_string()])? {
-                    self.publish(&docs).await?;
+                    self.publish_or_retry(&docs).await;
                 }
                 Response::empty()
             }
@@ -104,16 +103,36 @@ impl DurableObject for Directory {
                 }
                 docs.put(TICKER, &ticker)?;
                 if gone {
-                    self.publish(&docs).await?;
+                    self.publish_or_retry(&docs).await;
                 }
                 Response::empty()
             }
             _ => Response::error("no such directory route", 404),
         }
     }
+
+    async fn alarm(&self) -> Result<Response> {
+        let docs = Docs::open(self.state.storage().sql())?;
+        self.publish_or_retry(&docs).await;
+        Response::ok("")
+    }
 }
 
 impl Directory {
+    /// Publishes the list; if KV refuses (it takes one write a second per key), the change is
+    /// kept all the same (the Directory is the authority, and the API answers from it) and the
+    /// object's alarm publishes it again shortly.
+    async fn publish_or_retry(&self, docs: &Docs) {
+        if let Err(e) = self.publish(docs).await {
+            worker::console_error!("publishing the instance list to KV failed ({e}); retrying");
+            let _ = self
+                .state
+                .storage()
+                .set_alarm(js_sys::Date::now() as i64 + 1500)
+                .await;
+        }
+    }
+
     /// Writes the entries as they are now to KV `index`. Under the lock, so a slower earlier
     /// write never lands after a later one.
     async fn publish(&self, docs: &Docs) -> Result<()> {

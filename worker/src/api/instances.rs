@@ -170,6 +170,9 @@ pub async fn run_now(here: &Here<'_>, item: &str) -> Answer {
     };
     let answer = json!({"item": request.item, "requested_at": http::iso(request.requested_at), "status": "requested"});
     if record.run_now.contains(&request) {
+        // Asked again (a retry after an error, say): tell the Directory again, so the next tick
+        // surely wakes the instance.
+        directory::save_entry(here.env, entry_of(&record, &config, now), false).await?;
         return Ok(http::json_response(202, &answer));
     }
     if record.run_now.len() >= MAX_RUN_NOW {
@@ -230,7 +233,12 @@ pub fn save(
     record.config =
         serde_json::to_value(config).map_err(|_| ApiError::bad_request("configuration"))?;
     docs.put(CONFIG, record)?;
-    Ok(IndexEntry {
+    Ok(entry_of(record, config, now))
+}
+
+/// The instance's Directory entry.
+fn entry_of(record: &ConfigRecord, config: &InstanceConfig, now: Instant) -> IndexEntry {
+    IndexEntry {
         id: record.id.clone(),
         name: config.name().to_string(),
         revision: record.revision,
@@ -239,7 +247,7 @@ pub fn save(
         next_run: (!record.paused)
             .then(|| config.next_fire_after(now))
             .flatten(),
-    })
+    }
 }
 
 /// The instance as `GET /api/instances/{id}` shows it.

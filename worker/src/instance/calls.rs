@@ -18,7 +18,7 @@ const PROJECT_NAME_EXISTS: u32 = 801;
 pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
     match call {
         Call::FindClones { tag } => {
-            let body = json!({"system_tags": [tag], "only_fields": ["id", "status", "name", "project"], "order_by": ["created"]});
+            let body = json!({"system_tags": [tag], "only_fields": ["id", "status", "name", "project"], "order_by": ["created", "id"]});
             match c.call("tasks.get_all", body).await {
                 Ok(data) => Answer::Clones(clones(&data)),
                 Err(e) => failed(&e),

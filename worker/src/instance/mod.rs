@@ -32,6 +32,8 @@ pub struct Instance {
     /// Random per incarnation of the object: the owner of the launch claims it makes.
     incarnation: String,
     runtime: RefCell<Option<Runtime>>,
+    /// The launches this incarnation is making right now (item, fire in seconds).
+    live: RefCell<std::collections::BTreeSet<(String, i64)>>,
 }
 
 impl DurableObject for Instance {
@@ -42,6 +44,7 @@ impl DurableObject for Instance {
             env,
             incarnation,
             runtime: RefCell::new(None),
+            live: RefCell::new(Default::default()),
         }
     }
 
@@ -94,6 +97,7 @@ impl Instance {
             env: &self.env,
             incarnation: &self.incarnation,
             runtime: &self.runtime,
+            live: &self.live,
         };
         let report = tick::run(&ctx, now).await?;
         if report.left > 0 {
@@ -112,6 +116,8 @@ impl Instance {
 pub async fn forward(req: Request, env: &Env, id: &str, create: Option<&str>) -> api::Answer {
     let stub = env.durable_object(BINDING)?.id_from_name(id)?.get_stub()?;
     let headers = req.headers().clone();
+    // Only the worker asks for a create; a client's header of that name is dropped.
+    headers.delete(CREATE)?;
     if let Some(new_id) = create {
         headers.set(CREATE, new_id)?;
     }
@@ -123,7 +129,7 @@ pub async fn forward(req: Request, env: &Env, id: &str, create: Option<&str>) ->
     if let (Some(body), false) = (req.inner().body(), bodiless) {
         init.with_body(Some(body.into()));
     }
-    let inner = Request::new_with_init(&req.url()?.to_string(), &init)?;
+    let inner = Request::new_with_init(req.url()?.as_ref(), &init)?;
     Ok(stub.fetch_with_request(inner).await?)
 }
 

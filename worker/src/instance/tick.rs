@@ -20,7 +20,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use scheduler_core::launch::{settle, Learned, Next};
 use scheduler_core::{
     launch_of, next_slot_due, plan_paused, plan_run_now, plan_tick, Action, InstanceConfig,
-    Instant, LaunchAttempt, Level, LogLine, Outcome, SlotKey, TaskStatus,
+    Instant, LaunchAttempt, Level, LogLine, Outcome, SkipReason, SlotKey, TaskStatus,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -66,6 +66,9 @@ pub struct Ctx<'a> {
     /// The runtime as this incarnation last stored it or changed only its clocks (those
     /// changes are not worth a write: see [`without_clock`]).
     pub runtime: &'a RefCell<Option<Runtime>>,
+    /// The launches this incarnation is making right now: a claim of its own not among them was
+    /// abandoned (an error cut its invocation short) and is released like a dead owner's.
+    pub live: &'a RefCell<std::collections::BTreeSet<(String, i64)>>,
 }
 
 impl Ctx<'_> {
@@ -76,8 +79,13 @@ impl Ctx<'_> {
         Ok(self.docs.get(RUNTIME)?.unwrap_or_default())
     }
 
-    /// Keeps `runtime` as the current one; writes it unless only its clocks changed.
+    /// Keeps `runtime` as the current one; writes it unless only its clocks changed. Nothing
+    /// is written once the instance is deleted (a tick still running must not bring it back).
     fn store(&self, runtime: Runtime) -> Result<()> {
+        if self.docs.get::<ConfigRecord>(CONFIG)?.is_none() {
+            *self.runtime.borrow_mut() = None;
+            return Ok(());
+        }
         let stored = match self.runtime.borrow().as_ref() {
             Some(r) => without_clock(r),
             None => self
@@ -150,10 +158,19 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
         }
     };
     let id = record.id.as_str();
-    for (item, fire) in runtime
+    let mut released = runtime
         .state
-        .release_stale_claims(ctx.incarnation, wall_ms(), lease_ms)
+        .release_stale_claims(ctx.incarnation, wall_ms(), lease_ms);
     {
+        let live = ctx.live.borrow();
+        released.extend(runtime.state.release_abandoned_claims(
+            ctx.incarnation,
+            |item, fire| live.contains(&(item.to_string(), fire.unix_seconds())),
+            wall_ms(),
+            lease_ms,
+        ));
+    }
+    for (item, fire) in released {
         runtime.push_log(line(
             tick_now,
             Level::Warn,
@@ -165,6 +182,9 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
     }
     let mut aborts: Vec<(String, TaskStatus)> = Vec::new();
     let mut poll: Option<Vec<String>> = None;
+    // Slots given up (retries out of their window, or no outcome ever): whatever their attempts
+    // left in ClearML is cleaned up.
+    let mut given_up: Vec<SlotKey> = Vec::new();
     if let Some(now) = now {
         let paused = record.paused;
         if runtime.revision != record.revision && !paused {
@@ -211,6 +231,10 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
         for action in actions {
             match action {
                 Action::Log(l) => runtime.push_log(l),
+                Action::Skip {
+                    slot,
+                    reason: SkipReason::LaunchFailed { .. } | SkipReason::OutcomeUnknown,
+                } => given_up.push(slot),
                 // Launches are taken from the state's unclaimed list below.
                 Action::Launch(_) | Action::Skip { .. } => {}
                 Action::Abort {
@@ -228,9 +252,10 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
         c
     });
 
-    // 2. Aborts and polls.
+    // 2. Aborts and polls, and clean-ups of slots given up.
     if let Ok(c) = &clearml {
         watch(ctx, c, &config, id, tick_now, &aborts, poll.as_deref()).await?;
+        clean_up(ctx, c, &config, id, tick_now, &given_up).await?;
     }
 
     // 3. Launches.
@@ -303,6 +328,8 @@ async fn launch_all(
         if settle_attempt(ctx, &attempt, &slot, now)? {
             report.launched += 1;
         }
+        // Learnt into the cache as stored now (another invocation may have changed it).
+        cache = ctx.docs.get(CLEARML_CACHE)?.unwrap_or_default();
         if cache.learn(attempt.learned(), wall_ms()) | forget_stale_project(&attempt, &mut cache) {
             ctx.docs.put(CLEARML_CACHE, &cache)?;
         }
@@ -344,6 +371,9 @@ fn claim_next(
     budget: u32,
     reserved: &mut u32,
 ) -> Result<Option<(LaunchAttempt, SlotKey, i64, u32)>> {
+    if ctx.docs.get::<ConfigRecord>(CONFIG)?.is_none() {
+        return Ok(None); // deleted meanwhile
+    }
     let mut runtime = ctx.runtime()?;
     let wall = wall_ms();
     for (item, fire, attempts) in runtime.state.unclaimed() {
@@ -361,6 +391,9 @@ fn claim_next(
         if !runtime.state.claim(&slot, ctx.incarnation, wall) {
             continue;
         }
+        ctx.live
+            .borrow_mut()
+            .insert((slot.item.clone(), slot.fire.unix_seconds()));
         *reserved += cost;
         ctx.store(runtime)?;
         return Ok(Some((
@@ -393,7 +426,8 @@ async fn drive(
             Next::Finished(_) => return (attempt, slot, expected),
             Next::Call(call) => call.clone(),
         };
-        let call_ms = c.timeout.as_millis() as i64 + 1000;
+        // A call may sign in again and retry: up to three timeouts, and a second.
+        let call_ms = 3 * c.timeout.as_millis() as i64 + 1000;
         if !claim.calls_allowed_at(wall_ms(), lease_ms, call_ms) {
             attempt.stop("the launch has taken too long; it is retried");
             continue;
@@ -410,6 +444,9 @@ fn settle_attempt(
     slot: &SlotKey,
     now: Instant,
 ) -> Result<bool> {
+    ctx.live
+        .borrow_mut()
+        .remove(&(slot.item.clone(), slot.fire.unix_seconds()));
     let Some(outcome) = attempt.outcome() else {
         return Ok(false);
     };
@@ -494,6 +531,73 @@ fn settle_attempt(
     };
     ctx.store(runtime)?;
     Ok(launched)
+}
+
+/// Runs a clean-up for each slot given up: clones it left not enqueued are deleted; one that
+/// was enqueued after all (its answer lost) becomes the slot's run.
+async fn clean_up(
+    ctx: &Ctx<'_>,
+    c: &ClearMl,
+    config: &InstanceConfig,
+    id: &str,
+    now: Instant,
+    slots: &[SlotKey],
+) -> Result<()> {
+    for slot in slots {
+        let Some(launch) = launch_of(id, config, &slot.item, slot.fire, 1) else {
+            continue;
+        };
+        let mut attempt = LaunchAttempt::clean_up(&launch, config.name());
+        while let Next::Call(call) = attempt.next() {
+            let call = call.clone();
+            attempt.answer(calls::perform(c, &call).await);
+        }
+        let mut runtime = ctx.runtime()?;
+        match attempt.outcome() {
+            Some(Outcome::Launched {
+                task_id,
+                name,
+                project_id,
+                status,
+                ..
+            }) if !runtime.runs.iter().any(|r| &r.task_id == task_id) => {
+                runtime.state.record_launch(slot, task_id.clone(), now);
+                runtime.push_run(ExecutedRun {
+                    item: slot.item.clone(),
+                    task_id: task_id.clone(),
+                    slot: slot.fire,
+                    started: now,
+                    finished: None,
+                    status: status_text(*status).into(),
+                    project_id: project_id.clone(),
+                    name: Some(name.clone()),
+                });
+                runtime.push_log(line(
+                    now,
+                    Level::Info,
+                    format!(
+                        "{} for {} was enqueued after all, as ClearML task {task_id}",
+                        launch.name, slot.fire
+                    ),
+                ));
+            }
+            Some(Outcome::Failed {
+                permanent: false,
+                message,
+            }) => runtime.push_log(line(
+                now,
+                Level::Warn,
+                format!(
+                    "Could not clean up after {} for {}: {message}; a clone of it may be left \
+                     in ClearML, not enqueued (tag {})",
+                    launch.name, slot.fire, launch.tag
+                ),
+            )),
+            _ => {}
+        }
+        ctx.store(runtime)?;
+    }
+    Ok(())
 }
 
 /// A clone refused for a stale project id: forget the id (the retry looks it up again).

@@ -445,10 +445,16 @@ def reliability(d, out, command, seconds):
                       "| slots cloned twice | %d | %d |" % (b["duplicate_slots"], soak["duplicate_slots"]),
                       "| enqueues | %d | %d |" % (b["enqueues"], soak["enqueues"]), ""]
         headline.append("soak: %d due slots over one simulated day with %d injected faults, %d "
-                        "duplicate events, %d skipped minutes and a kill/restart: %d duplicates, "
-                        "%d lost launches, %d logged misses" % (
+                        "duplicate events, %d minutes with three events at once, %d ticks overlapping "
+                        "the next minute's, %d skipped minutes and a kill/restart: %d duplicates, "
+                        "%d lost launches, %d logged misses; %d KV writes all day; %d Durable Object "
+                        "requests and %d rows written (%.1f and %.1f a launch)" % (
                             soak["expected_slots"], soak["faults_total"], soak["events_doubled"],
-                            soak["events_skipped"], soak["duplicate_slots"], soak["lost"], soak["missed_logged"]))
+                            soak.get("minutes_with_three_events_at_once", 0), soak.get("minutes_overlapping_the_next", 0),
+                            soak["events_skipped"], soak["duplicate_slots"], soak["lost"], soak["missed_logged"],
+                            soak["kv_writes_total"], soak.get("do_requests_total", 0), soak.get("rows_written_total", 0),
+                            soak.get("do_requests_total", 0) / max(1, soak["enqueues"]),
+                            soak.get("rows_written_total", 0) / max(1, soak["enqueues"])))
     else:
         lines += ["The soak did not produce figures in this run (see the script's output).", ""]
 

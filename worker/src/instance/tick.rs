@@ -81,11 +81,12 @@ impl Ctx<'_> {
 
     /// Keeps `runtime` as the current one; writes it unless only its clocks changed. Nothing
     /// is written once the instance is deleted (a tick still running must not bring it back).
-    fn store(&self, runtime: Runtime) -> Result<()> {
+    fn store(&self, mut runtime: Runtime) -> Result<()> {
         if self.docs.get::<ConfigRecord>(CONFIG)?.is_none() {
             *self.runtime.borrow_mut() = None;
             return Ok(());
         }
+        fit_in_a_row(&mut runtime);
         let stored = match self.runtime.borrow().as_ref() {
             Some(r) => without_clock(r),
             None => self
@@ -107,6 +108,31 @@ impl Ctx<'_> {
             .ok()
             .and_then(|v| v.to_string().parse().ok())
             .unwrap_or(default)
+    }
+}
+
+/// An SQLite row of a Durable Object holds at most 2 MB: the runtime stays under this.
+const MAX_RUNTIME_BYTES: usize = 1_500_000;
+
+/// Drops the oldest log lines, then the oldest runs (counted as dropped, as the caps do), until
+/// the runtime fits in a row. Long names and ids can make 2,000 log lines and 1,000 runs larger
+/// than a row; a runtime that cannot be stored would stop the instance for good.
+fn fit_in_a_row(runtime: &mut Runtime) {
+    if runtime.log.len() + runtime.runs.len() < 500 {
+        return;
+    }
+    while serde_json::to_string(runtime).map_or(0, |t| t.len()) > MAX_RUNTIME_BYTES {
+        if runtime.log.len() > 100 {
+            let n = runtime.log.len() / 4;
+            runtime.log.drain(..n);
+            runtime.log_dropped += n as u64;
+        } else if runtime.runs.len() > 100 {
+            let n = runtime.runs.len() / 4;
+            runtime.runs.drain(..n);
+            runtime.runs_dropped += n as u64;
+        } else {
+            break;
+        }
     }
 }
 

@@ -528,6 +528,17 @@ async fn a_run_over_its_execution_limit_is_dequeued_with_a_log_line() {
         "{log}"
     );
     assert_ne!(dash["runs"]["items"][0]["status"], "queued", "{dash}");
+    assert!(
+        dash["runs"]["items"][0]["finished"].is_string(),
+        "a dequeued run is finished: {dash}"
+    );
+    // Finished: the ticks after it no longer poll it.
+    worker.trigger_scheduled(Some(slot + 32 * MINUTE)).unwrap();
+    let after = worker.tick_lines().pop().unwrap();
+    assert!(
+        after.contains("ticked=0") && after.contains("subrequests=0"),
+        "nothing left to poll: {after}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

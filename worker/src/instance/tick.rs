@@ -798,7 +798,12 @@ fn reconcile(task: &Value, instance_id: &str, config: &InstanceConfig, runtime: 
         return;
     };
     let status_text = task["status"].as_str().unwrap_or("unknown");
-    let status = TaskStatus::from_clearml(status_text);
+    let mut status = TaskStatus::from_clearml(status_text);
+    // A run of ours back in `created` was dequeued (by its execution limit, or by hand in
+    // ClearML): it will not run, so it is finished, not polled for ever.
+    if status == TaskStatus::Created && runtime.state.runs.iter().any(|r| r.task_id == id) {
+        status = TaskStatus::Stopped;
+    }
     let finished = if status.is_open() || status == TaskStatus::Created {
         None
     } else {

@@ -125,6 +125,19 @@ async fn tick_until_completed(worker: &WorkerProcess, api: &Api, id: &str, slot:
 
 /// A stand-in whose agent runs each clone in about three seconds, a worker on it, and one
 /// instance with the daily 06:20 task: the stand-in, the worker, an API client, the instance id.
+/// The stand-in without an agent and a worker with `vars`.
+async fn standin_and_worker(vars: &[(&str, &str)]) -> (StandinHandle, WorkerProcess) {
+    let clearml = standin::spawn(StandinConfig::without_agent())
+        .await
+        .unwrap();
+    let mut opts = WorkerOptions::admin(TOKEN).clearml(&clearml);
+    for (name, value) in vars {
+        opts = opts.var(name, value);
+    }
+    let worker = WorkerProcess::start(opts).unwrap();
+    (clearml, worker)
+}
+
 /// The stand-in without an agent, the worker, and a daily 06:20 instance whose task has
 /// `field` set to `value`.
 async fn daily_instance_with(
@@ -612,15 +625,7 @@ async fn run_now_launches_once_on_the_next_tick_and_a_deleted_instance_leaves_no
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn instances_past_what_one_invocation_ticks_go_through_the_queue() {
-    let clearml = standin::spawn(StandinConfig::without_agent())
-        .await
-        .unwrap();
-    let worker = WorkerProcess::start(
-        WorkerOptions::admin(TOKEN)
-            .clearml(&clearml)
-            .var("DIRECT_TICKS", "1"),
-    )
-    .unwrap();
+    let (clearml, worker) = standin_and_worker(&[("DIRECT_TICKS", "1")]).await;
     let api = Api::new(&worker.url, TOKEN);
     for _ in 0..5 {
         create(&api, &daily_0620("default")).await;
@@ -703,4 +708,36 @@ async fn a_slot_given_up_leaves_no_clone_behind() {
     );
     let log = log_messages(&dashboard(&api, &id).await).join("\n");
     assert!(log.contains("Giving up"), "{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_ticks_that_keep_failing_are_retried_then_dead_lettered_and_logged() {
+    let (clearml, worker) = standin_and_worker(&[
+        ("DIRECT_TICKS", "0"),
+        ("FAIL_QUEUED_TICKS", "1"),
+        ("QUEUE_RETRY_DELAY_SECONDS", "0"),
+    ])
+    .await;
+    let api = Api::new(&worker.url, TOKEN);
+    let id = create(&api, &daily_0620("default")).await;
+    worker.trigger_scheduled(Some(slot_0620())).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !worker.log_text().contains("dead letter:") && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let log = worker.log_text();
+    let failures = log.matches("failed (injected)").count();
+    assert!(
+        failures >= 4,
+        "the first delivery and 3 retries: {failures}"
+    );
+    let dead = log
+        .lines()
+        .find(|l| l.contains("dead letter:"))
+        .unwrap_or_else(|| panic!("no dead letter logged"));
+    assert!(
+        dead.contains(&id),
+        "the dead letter names the instance: {dead}"
+    );
+    assert_eq!(clearml.records().clones.len(), 0);
 }

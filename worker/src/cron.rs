@@ -26,8 +26,8 @@ const TICKS_PER_MESSAGE: usize = 40;
 const MAX_PARALLEL_TICKS: usize = 6;
 /// The heartbeat is refreshed at most this often when nothing else is written.
 const HEARTBEAT_EVERY_SECONDS: i64 = 3600;
-/// A failed queued tick is retried after this long (and then goes to the dead-letter queue
-/// after the queue's `max_retries`).
+/// A failed queued tick is retried after this long (`QUEUE_RETRY_DELAY_SECONDS`), and goes to
+/// the dead-letter queue after the queue's `max_retries`.
 const RETRY_DELAY_SECONDS: u32 = 20;
 /// The queue binding (wrangler.toml `[[queues.producers]] binding`).
 pub const QUEUE: &str = "TICKS";
@@ -167,8 +167,26 @@ pub async fn run(event: &ScheduledEvent, env: &Env) -> Result<()> {
 /// its own, and what they report goes to the Directory. A message whose ticks failed is
 /// retried with backoff; after the queue's `max_retries` it goes to the dead-letter queue.
 pub async fn consume(batch: MessageBatch<TickBatch>, env: &Env) -> Result<()> {
+    let var = |name: &str| env.var(name).ok().map(|v| v.to_string());
+    // Fault injection for the tests of the retry and dead-letter path: every batch fails.
+    let fail_all = var("FAIL_QUEUED_TICKS").as_deref() == Some("1");
+    let retry_delay = var("QUEUE_RETRY_DELAY_SECONDS")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(RETRY_DELAY_SECONDS);
     for message in batch.messages()? {
         let body = message.body();
+        if fail_all {
+            worker::console_error!(
+                "queued tick of {} instances failed (injected)",
+                body.ids.len()
+            );
+            message.retry_with_options(
+                &QueueRetryOptionsBuilder::new()
+                    .with_delay_seconds(retry_delay)
+                    .build(),
+            );
+            continue;
+        }
         let reports = tick_all(env, body.now_ms, &body.ids).await;
         let mut stats = Stats::default();
         let mut change = TickerChange::default();
@@ -204,7 +222,7 @@ pub async fn consume(batch: MessageBatch<TickBatch>, env: &Env) -> Result<()> {
             // Ticks are idempotent: doing the whole message again is safe.
             message.retry_with_options(
                 &QueueRetryOptionsBuilder::new()
-                    .with_delay_seconds(RETRY_DELAY_SECONDS)
+                    .with_delay_seconds(retry_delay)
                     .build(),
             );
         } else {

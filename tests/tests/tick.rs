@@ -741,3 +741,39 @@ async fn queued_ticks_that_keep_failing_are_retried_then_dead_lettered_and_logge
     );
     assert_eq!(clearml.records().clones.len(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn launches_past_one_invocations_call_budget_go_on_in_the_objects_alarm() {
+    // A budget of 10 calls pays for two launches (a sign-in, lookups, 3 calls each).
+    let (clearml, worker) = standin_and_worker(&[("SUBREQUEST_BUDGET", "10")]).await;
+    let api = Api::new(&worker.url, TOKEN);
+    let tasks: Vec<Value> = (0..6)
+        .map(|i| {
+            json!({"id": format!("job-{i}"), "base_task_id": demo::TASK_TRAIN, "queue": "default",
+                   "recurrence": "daily", "times": ["06:20"]})
+        })
+        .collect();
+    create(
+        &api,
+        &json!({"format": "clearml-task-scheduler/v1", "name": "Budget", "scheduled_tasks": tasks}),
+    )
+    .await;
+    let slot = slot_0620();
+    worker.trigger_scheduled(Some(slot - MINUTE)).unwrap();
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    let line = worker.tick_lines().pop().unwrap();
+    assert!(line.contains("left="), "{line}");
+    assert!(
+        !line.contains("left=0"),
+        "the budget left launches over: {line}"
+    );
+    // No further tick: the object's alarm launches the rest, each in an invocation of its own.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while clearml.records().enqueues.len() < 6 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let records = clearml.records();
+    assert_eq!(records.enqueues.len(), 6, "{:?}", records.enqueues);
+    assert_eq!(records.clones.len(), 6, "each slot cloned once");
+    assert!(worker.log_text().contains("alarm: launched="));
+}

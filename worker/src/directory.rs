@@ -128,7 +128,8 @@ impl Directory {
             let _ = self
                 .state
                 .storage()
-                .set_alarm(js_sys::Date::now() as i64 + 1500)
+                // An offset from now (workers-rs reads an integer as milliseconds from now).
+                .set_alarm(std::time::Duration::from_millis(1500))
                 .await;
         }
     }

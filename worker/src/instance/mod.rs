@@ -104,7 +104,8 @@ impl Instance {
             // The rest in an invocation of its own, with a call budget of its own.
             self.state
                 .storage()
-                .set_alarm(js_sys::Date::now() as i64 + 10)
+                // An offset from now (workers-rs reads an integer as milliseconds from now).
+                .set_alarm(std::time::Duration::from_millis(10))
                 .await?;
         }
         Ok(report)

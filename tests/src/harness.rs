@@ -295,3 +295,14 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.path);
     }
 }
+
+/// Tomorrow's 06:20 UTC in epoch milliseconds: a slot of a daily 06:20 task saved now (the API
+/// stamps saves with the real clock, and a task never fires before its save).
+pub fn tomorrow_0620_ms() -> i64 {
+    const DAY: i64 = 86_400_000;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    now.div_euclid(DAY) * DAY + DAY + (6 * 60 + 20) * 60_000
+}

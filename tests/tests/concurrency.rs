@@ -17,7 +17,6 @@ use serde_json::{json, Value};
 
 const TOKEN: &str = "concurrency-test-admin-token-0123456789";
 const MINUTE: i64 = 60_000;
-const DAY: i64 = 86_400_000;
 
 fn worker_for(clearml: &StandinHandle, persist_to: Option<std::path::PathBuf>) -> WorkerProcess {
     WorkerProcess::start(WorkerOptions {
@@ -30,14 +29,7 @@ fn worker_for(clearml: &StandinHandle, persist_to: Option<std::path::PathBuf>) -
     .unwrap()
 }
 
-/// Tomorrow's 06:20 UTC (epoch ms): a slot of a daily 06:20 task saved now.
-fn slot_0620() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    now.div_euclid(DAY) * DAY + DAY + (6 * 60 + 20) * MINUTE
-}
+use scheduler_e2e::harness::tomorrow_0620_ms as slot_0620;
 
 /// An instance of `n` daily 06:20 tasks (with parameters, into a project).
 fn daily_tasks(name: &str, n: usize) -> Value {

@@ -22,17 +22,10 @@ use serde_json::{json, Value};
 
 const TOKEN: &str = "pileup-bench-admin-token-0123456789abcdef";
 const MINUTE: i64 = 60_000;
-const DAY: i64 = 86_400_000;
 const LATENCY_MS: u64 = 50;
 const TASKS_PER_INSTANCE: usize = 10;
 
-fn slot_0620() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    now.div_euclid(DAY) * DAY + DAY + (6 * 60 + 20) * MINUTE
-}
+use scheduler_e2e::harness::tomorrow_0620_ms as slot_0620;
 
 fn instance(n: usize) -> Value {
     let tasks: Vec<Value> = (0..TASKS_PER_INSTANCE)

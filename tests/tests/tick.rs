@@ -9,15 +9,7 @@ use serde_json::{json, Value};
 const TOKEN: &str = "tick-test-admin-token-0123456789abcdef";
 const MINUTE: i64 = 60_000;
 
-/// Tomorrow's 06:20 UTC in epoch milliseconds: a slot of a daily 06:20 task saved now
-/// (the API stamps saves with the real clock, and a task never fires before its save).
-fn slot_0620() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    (now / 86_400_000 + 1) * 86_400_000 + (6 * 60 + 20) * MINUTE
-}
+use scheduler_e2e::harness::tomorrow_0620_ms as slot_0620;
 
 /// "YYYY-MM-DD" of an epoch-milliseconds instant.
 fn date_of(ms: i64) -> String {

@@ -105,28 +105,7 @@ pub async fn run(event: &ScheduledEvent, env: &Env) -> Result<()> {
     }
     do_requests += mine.len() as u32;
     let reports = tick_all(env, now_ms, mine).await;
-    let mut stats = Stats::default();
-    let mut change = TickerChange::default();
-    for (id, report) in reports {
-        match report {
-            Ok(r) => {
-                stats.add(&r);
-                match r.entry {
-                    Some(entry) => {
-                        if ticker.instances.get(&id) != Some(&entry) {
-                            change.instances.insert(id.clone(), entry.clone());
-                        }
-                        ticker.instances.insert(id, entry);
-                    }
-                    None => {
-                        ticker.instances.remove(&id);
-                        change.gone.push(id);
-                    }
-                }
-            }
-            Err(e) => worker::console_error!("instance {id}: {e}"),
-        }
-    }
+    let (stats, mut change, _) = fold(reports, Some(&mut ticker));
     let stale_heartbeat = before.heartbeat.as_ref().is_none_or(|h| {
         let last = js_sys::Date::parse(&h.ran_at);
         last.is_nan() || js_sys::Date::now() - last > (HEARTBEAT_EVERY_SECONDS * 1000) as f64
@@ -188,26 +167,7 @@ pub async fn consume(batch: MessageBatch<TickBatch>, env: &Env) -> Result<()> {
             continue;
         }
         let reports = tick_all(env, body.now_ms, &body.ids).await;
-        let mut stats = Stats::default();
-        let mut change = TickerChange::default();
-        let mut failed = 0;
-        for (id, report) in reports {
-            match report {
-                Ok(r) => {
-                    stats.add(&r);
-                    match r.entry {
-                        Some(entry) => {
-                            change.instances.insert(id, entry);
-                        }
-                        None => change.gone.push(id),
-                    }
-                }
-                Err(e) => {
-                    failed += 1;
-                    worker::console_error!("instance {id} (queued tick): {e}");
-                }
-            }
-        }
+        let (stats, change, failed) = fold(reports, None);
         let reported = directory::report(env, &change).await;
         worker::console_log!(
             "queued tick {} instances={} launched={} left={} failed={} subrequests={}",
@@ -258,6 +218,46 @@ async fn tick_all(env: &Env, now_ms: i64, ids: &[String]) -> Vec<(String, Result
         .buffer_unordered(MAX_PARALLEL_TICKS)
         .collect()
         .await
+}
+
+/// Sums instance ticks' reports, and collects what the Directory must learn: the entries that
+/// changed against `known` (all, without it), and the instances gone. Returns the failures too.
+fn fold(
+    reports: Vec<(String, Result<TickReport>)>,
+    mut known: Option<&mut Ticker>,
+) -> (Stats, TickerChange, u32) {
+    let mut stats = Stats::default();
+    let mut change = TickerChange::default();
+    let mut failed = 0;
+    for (id, report) in reports {
+        let r = match report {
+            Ok(r) => r,
+            Err(e) => {
+                failed += 1;
+                worker::console_error!("instance {id}: {e}");
+                continue;
+            }
+        };
+        stats.add(&r);
+        match (r.entry, known.as_deref_mut()) {
+            (Some(entry), Some(t)) => {
+                if t.instances.get(&id) != Some(&entry) {
+                    change.instances.insert(id.clone(), entry.clone());
+                }
+                t.instances.insert(id, entry);
+            }
+            (Some(entry), None) => {
+                change.instances.insert(id, entry);
+            }
+            (None, t) => {
+                if let Some(t) = t {
+                    t.instances.remove(&id);
+                }
+                change.gone.push(id);
+            }
+        }
+    }
+    (stats, change, failed)
 }
 
 #[derive(Default)]

@@ -2,7 +2,8 @@
 # Measures the product's performance claims side by side and writes BENCHMARKS.md:
 # next fire against saffron, cron, croner and ClearML SDK's ScheduleJob; impossible schedules;
 # the tick natively and in workerd at 1k/10k/100k rows; a pile-up of 100 and 1,000 slots due in
-# one minute against ClearML SDK's launch path; the app's size and time to interactive;
+# one minute against ClearML SDK's launch path; the app's size (next to a minimal Leptos app),
+# its time to interactive and its live preview's latency;
 # memory against ClearML SDK's TaskScheduler. About 10-15 minutes on 2 cores from a fresh clone
 # (most of it compiling). Figures land in target/bench/, the report in BENCHMARKS.md.
 set -uo pipefail
@@ -50,9 +51,23 @@ step "pile-up: 100 and 1,000 slots due in one minute, ClearML answering after 50
 cargo test -q -p scheduler-e2e --test pileup_bench -- --ignored --nocapture --test-threads=1 \
   | tee "$OUT/pileup.txt" || fail "pile-up bench"
 
-step "the app: sizes"
+step "the app: sizes, next to a minimal Leptos + serde_json app built the same way"
+# The floor of the stack (tests/bench/leptos-floor): the app's profile, flags and wasm-opt.
+RUSTFLAGS="--cfg erase_components" \
+  cargo build -p leptos-floor --profile app-release --target wasm32-unknown-unknown --quiet \
+  || fail "build of the Leptos floor app"
+mkdir -p "$OUT/floor"
+wasm-bindgen --target web --no-typescript --out-dir "$OUT/floor" --out-name floor \
+  target/wasm32-unknown-unknown/app-release/leptos_floor.wasm || fail "wasm-bindgen of the floor app"
+"$WASM_OPT_BIN" -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int \
+  "$OUT/floor/floor_bg.wasm" -o "$OUT/floor/floor_bg.wasm" || fail "wasm-opt of the floor app"
 python3 tests/bench/report.py sizes "$OUT/sizes.json" public/pkg/app_bg.wasm public/pkg/app.js \
-  worker/build/index_bg.wasm worker/build/index.js
+  "$OUT/floor/floor_bg.wasm" worker/build/index_bg.wasm worker/build/index.js
+
+step "the app: live preview, keystroke to preview, against the /api/preview round trip"
+cargo test -q -p scheduler-e2e --test app_preview -- --ignored --nocapture --test-threads=1 2>&1 \
+  | tee "$OUT/app_preview.log"
+grep -E '^preview benchmark:' "$OUT/app_preview.log" > "$OUT/app_preview.txt" || true
 
 step "the app: 1,000-row dashboard in headless Chromium"
 if [ -f tests/tests/app_bench.rs ]; then

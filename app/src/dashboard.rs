@@ -1,23 +1,27 @@
 //! The dashboard: Scheduled Tasks, Executed Tasks, the Scheduler Log and the timeline plot,
-//! refreshed every few seconds. Through a share link it is read-only (no edit controls).
+//! refreshed every few seconds. Through a share link it is read-only (no controls).
 //!
-//! The title, the tables and the log are HTML text built by [`crate::rows`] and memoized, so a
-//! refresh that changes nothing touches no DOM, and one that does replaces only the part that
-//! changed: the page's scroll position and the share panel's inputs survive.
+//! Rows are keyed (`<For>`): a refresh that changes nothing touches no DOM, and one that does
+//! changes only what changed. A scheduled row stays the same element while its values change
+//! (Pause becomes Resume in place), so the keyboard focus and the scroll position stay put.
 
-use crate::api::{read, Api, Dashboard as Dash, DashboardOf, MAX_PAGE};
-use crate::rows;
-use crate::rows::FIRST_ROWS;
-use crate::util::{
-    click_target, download, dynv, file_name, find_by_attr, focus, focus_lost, on, show,
-};
+use crate::api::{Api, DashboardOf, MAX_PAGE};
+use crate::route::dashboard_href;
+use crate::util::{download, duration, status, time, time_or};
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use scheduler_core::api::{Dashboard as Dash, LogEntry, Run, ScheduledRow};
+use scheduler_core::export_file_name;
+use std::collections::HashMap;
 use std::time::Duration;
 
 const REFRESH: Duration = Duration::from_secs(5);
 /// Runs and log lines asked for at first, and how many more each "Show older" asks for.
 const PAGE: usize = 50;
+/// Rows a long table shows before "Show all": a dashboard of a thousand rows is on screen at
+/// once (the browser's layout of every row is what costs), and nothing is hidden from who asks.
+pub const FIRST_ROWS: usize = 100;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Source {
@@ -36,73 +40,69 @@ impl Source {
             _ => None,
         }
     }
+
+    fn of(&self) -> Option<DashboardOf> {
+        match self {
+            Source::Owner(id) => Some(DashboardOf::Instance(id.clone())),
+            Source::Share(t) => Some(DashboardOf::Share(t.clone())),
+            Source::Bench => None,
+        }
+    }
 }
 
 #[component]
 pub fn Dashboard(source: Source) -> impl IntoView {
     let api = expect_context::<Api>();
+    // How many of the newest runs and log lines to ask for; "Show older" asks for more.
+    let sizes = RwSignal::new((PAGE, PAGE));
+    let of = source.of();
+    let answer = LocalResource::new(move || {
+        let (runs, log) = sizes.get();
+        let of = of.clone();
+        async move {
+            match of {
+                Some(of) => Some(api.dashboard(&of, runs, log).await),
+                None => None,
+            }
+        }
+    });
     let data = RwSignal::new(None::<Dash>);
     let error = RwSignal::new(None::<String>);
-    let src = StoredValue::new(source.clone());
-    // How many of the newest runs and log lines to ask for; "Show older" asks for more.
-    let sizes = StoredValue::new((PAGE, PAGE));
-    // One request at a time; a load asked for meanwhile runs when it ends.
-    let (busy, again) = (StoredValue::new(false), StoredValue::new(false));
-    let load = move || {
-        if busy.get_value() {
-            again.set_value(true);
-            return;
-        }
-        busy.set_value(true);
-        spawn_local(async move {
-            loop {
-                let (runs, log) = sizes.get_value();
-                let answer = match src.get_value() {
-                    Source::Owner(id) => api.dashboard(DashboardOf::Instance(&id), runs, log).await,
-                    Source::Share(t) => api.dashboard(DashboardOf::Share(&t), runs, log).await,
-                    Source::Bench => break,
-                };
-                match answer.and_then(read::<Dash>) {
-                    Ok(d) => {
-                        error.set(None);
-                        if data.with_untracked(|old| old.as_ref() != Some(&d)) {
-                            data.set(Some(d));
-                        }
-                    }
-                    Err(e) => error.set(Some(e.message)),
-                }
-                if !again.get_value() {
-                    break;
-                }
-                again.set_value(false);
+    Effect::new(move || match answer.get().flatten() {
+        Some(Ok(d)) => {
+            error.set(None);
+            if data.with_untracked(|old| old.as_ref() != Some(&d)) {
+                data.set(Some(d));
             }
-            busy.set_value(false);
-        });
-    };
-    load();
-    if let Ok(h) = set_interval_with_handle(load, REFRESH) {
+        }
+        Some(Err(e)) => error.set(Some(e.message)),
+        None => {}
+    });
+    if let Ok(h) = set_interval_with_handle(move || answer.refetch(), REFRESH) {
         on_cleanup(move || h.clear());
     }
-    let refresh = Callback::new(move |_: ()| load());
+    let refresh = Callback::new(move |_: ()| answer.refetch());
+    let loaded = Memo::new(move |_| data.with(Option::is_some));
     let older = Callback::new(move |what: &'static str| {
-        sizes.update_value(|(runs, log)| {
+        sizes.update(|(runs, log)| {
             let n = if what == "runs" { runs } else { log };
             *n = (*n + PAGE).min(MAX_PAGE);
         });
-        load();
     });
     view! {
-        {dynv(move || error.get().map(|e| view! { <p class="error-box" role="alert" id="dashboard-error">{e}</p> }))}
-        {show(move || data.with(Option::is_some),
-            move || view! { <DashboardView data=data.read_only() source=source.clone() refresh=refresh older=older/> }.into_any(),
-            move || (error.with(Option::is_none)).then(|| view! { <p class="card muted loading">"Loading the dashboard…"</p> }).into_any())}
+        {move || error.get().map(|e| view! { <p class="error-box" role="alert" id="dashboard-error">{e}</p> })}
+        {move || if loaded.get() {
+            Either::Left(view! { <DashboardView data=data.into() source=source.clone() refresh older/> })
+        } else {
+            Either::Right(error.with(Option::is_none).then(|| view! { <p class="card muted loading">"Loading the dashboard…"</p> }))
+        }}
     }
 }
 
 /// The dashboard's content for an answer of `/api/instances/{id}/dashboard` (or a share).
 #[component]
 pub fn DashboardView(
-    data: ReadSignal<Option<Dash>>,
+    data: Signal<Option<Dash>>,
     source: Source,
     /// Loads the dashboard again (after an action).
     refresh: Callback<()>,
@@ -111,9 +111,8 @@ pub fn DashboardView(
 ) -> impl IntoView {
     let api = expect_context::<Api>();
     let owner = StoredValue::new(source.owner().map(str::to_string));
-    let is_owner = owner.with_value(Option::is_some);
     let note = RwSignal::new(None::<String>);
-    let act = move |item: Option<String>, action: &'static str| {
+    let act = Callback::new(move |(item, action): (Option<String>, &'static str)| {
         let Some(id) = owner.get_value() else { return };
         spawn_local(async move {
             let res = match &item {
@@ -129,175 +128,368 @@ pub fn DashboardView(
             }));
             refresh.run(());
         });
-    };
-    let export = move || {
-        let Some(id) = owner.get_value() else { return };
-        spawn_local(async move {
-            match api.export(&id).await {
-                Ok(text) => {
-                    let name =
-                        data.with_untracked(|d| d.as_ref().map(|d| file_name(&d.instance.name)));
-                    download(&name.unwrap_or_default(), &text, "application/json")
-                }
-                Err(e) => note.set(Some(e.message)),
-            }
-        });
-    };
-    // Long tables show their first rows and a button for the rest: a dashboard of a thousand
-    // rows is on screen at once (the browser's layout of every row is what costs), and nothing
-    // is hidden from who asks.
-    let scheduled_shown = RwSignal::new(FIRST_ROWS);
-    let runs_shown = RwSignal::new(FIRST_ROWS);
-    // Each part as one HTML text, memoized: a refresh that changes nothing leaves the DOM alone,
-    // and one that does redraws only the parts that changed.
-    let head = Memo::new(move |_| {
-        data.with(|d| {
-            d.as_ref()
-                .map(|d| rows::head(&d.instance, is_owner))
-                .unwrap_or_default()
-        })
     });
-    let scheduled = Memo::new(move |_| {
-        let n = scheduled_shown.get();
-        data.with(|d| {
-            rows::scheduled_section(d.as_ref().map_or(&[][..], |d| &d.scheduled), n, is_owner)
-        })
-    });
-    let runs = Memo::new(move |_| {
-        let n = runs_shown.get();
-        data.with(|d| {
-            d.as_ref()
-                .map(|d| rows::runs_section(&d.runs, n))
-                .unwrap_or_default()
-        })
-    });
-    let log = Memo::new(move |_| {
-        data.with(|d| {
-            d.as_ref()
-                .map(|d| rows::log_section(&d.log))
-                .unwrap_or_default()
-        })
-    });
-    // A pressed button is redrawn with its part of the page (Pause becomes Resume), which
-    // drops the keyboard focus: once the redraw is on the page, the focus goes to the new one.
-    let pressed = StoredValue::new(None::<Pressed>);
-    Effect::new(move |_| {
-        data.track();
-        if pressed.with_value(Option::is_some) {
-            request_animation_frame(move || refocus(pressed));
-        }
-    });
-    // One listener for every button the HTML above holds.
-    let clicked = move |ev: leptos::ev::MouseEvent| {
-        let Some(button) = click_target(&ev, "button") else {
-            return;
-        };
-        match button.id().as_str() {
-            "scheduled-all" => scheduled_shown.set(usize::MAX),
-            "runs-all" => runs_shown.set(usize::MAX),
-            "runs-more" | "log-more" => {
-                // The button stays while there is more to show.
-                let (css, what) = if button.id() == "runs-more" {
-                    ("#runs-more", "runs")
-                } else {
-                    ("#log-more", "log")
-                };
-                pressed.set_value(Some(Pressed { item: None, css }));
-                older.run(what)
-            }
-            "toggle-instance" => {
-                let paused = data.with_untracked(|d| d.as_ref().is_some_and(|d| d.instance.paused));
-                pressed.set_value(Some(Pressed {
-                    item: None,
-                    css: "#toggle-instance",
-                }));
-                act(None, if paused { "resume" } else { "pause" })
-            }
-            "export-instance" => export(),
-            _ => {
-                if let Some((item, action)) = row_action(&button) {
-                    let css = if action == "run" {
-                        ".run-now"
-                    } else {
-                        ".task-toggle"
-                    };
-                    pressed.set_value(Some(Pressed {
-                        item: Some(item.clone()),
-                        css,
-                    }));
-                    act(Some(item), action);
-                }
-            }
-        }
-    };
+    let is_owner = owner.with_value(Option::is_some);
     view! {
-        <div class="dashboard" on:click=on(clicked)>
+        <div class="dashboard">
             <section class="card" aria-labelledby="dash-title">
-                <div class="card-head" inner_html=head></div>
-                {dynv(move || note.get().map(|n| view! { <p class="note" role="status" id="dash-note">{n}</p> }))}
+                <Head data owner act note/>
+                {move || note.get().map(|n| view! { <p class="note" role="status" id="dash-note">{n}</p> })}
             </section>
             <section class="card" aria-labelledby="scheduled-title">
                 <h2 id="scheduled-title">"Scheduled Tasks"</h2>
-                <div inner_html=scheduled></div>
+                <ScheduledTable data owner=is_owner act/>
             </section>
             <section class="card" aria-labelledby="runs-title">
                 <h2 id="runs-title">"Executed Tasks"</h2>
-                <div inner_html=runs></div>
+                <RunsTable data older/>
             </section>
             <section class="card" aria-labelledby="timeline-title">
                 <h2 id="timeline-title">"Timeline"</h2>
-                <Timeline source=source.clone() data=data/>
+                <Timeline source=source.clone() data/>
             </section>
             <section class="card" aria-labelledby="log-title">
                 <h2 id="log-title">"Scheduler Log"</h2>
-                <div inner_html=log></div>
+                <LogList data older/>
             </section>
-            {dynv(move || owner.get_value().map(|id| view! { <crate::share::SharePanel id=id/> }))}
+            {owner.get_value().map(|id| view! { <crate::share::SharePanel id/> })}
         </div>
     }
 }
 
-/// The button the user pressed last: in the Scheduled Tasks row `item`, or the page's own.
-#[derive(Clone)]
-struct Pressed {
-    item: Option<String>,
-    css: &'static str,
-}
-
-/// Gives the focus back to the pressed button if a redraw took it away (nothing has it).
-fn refocus(pressed: StoredValue<Option<Pressed>>) {
-    if !focus_lost() {
-        return;
+/// The title (name, Paused, Read-only) and, for the owner, Edit, Pause/Resume and Export.
+#[component]
+fn Head(
+    data: Signal<Option<Dash>>,
+    owner: StoredValue<Option<String>>,
+    act: Callback<(Option<String>, &'static str)>,
+    note: RwSignal<Option<String>>,
+) -> impl IntoView {
+    let api = expect_context::<Api>();
+    let name = move || {
+        data.with(|d| {
+            d.as_ref()
+                .map(|d| d.instance.name.clone())
+                .unwrap_or_default()
+        })
+    };
+    let paused = move || data.with(|d| d.as_ref().is_some_and(|d| d.instance.paused));
+    let export = move |_| {
+        let Some(id) = owner.get_value() else { return };
+        spawn_local(async move {
+            match api.export(&id).await {
+                Ok(text) => download(&export_file_name(&name()), &text, "application/json"),
+                Err(e) => note.set(Some(e.message)),
+            }
+        });
+    };
+    view! {
+        <div class="card-head">
+            <h1 id="dash-title">
+                {name}
+                {move || paused().then(|| view! { <span class="badge paused">"Paused"</span> })}
+                {owner.with_value(Option::is_none).then(|| view! { <span class="badge">"Read-only"</span> })}
+            </h1>
+            {owner.get_value().map(|id| view! {
+                <div class="actions">
+                    <a class="button" id="edit-instance" href=format!("{}/edit", dashboard_href(&id))>"Edit"</a>
+                    <button id="toggle-instance"
+                        on:click=move |_| act.run((None, if paused() { "resume" } else { "pause" }))>
+                        {move || if paused() { "Resume instance" } else { "Pause instance" }}
+                    </button>
+                    <button id="export-instance" on:click=export>"Export configuration"</button>
+                </div>
+            })}
+        </div>
     }
-    let Some(p) = pressed.get_value() else { return };
-    pressed.set_value(None);
-    let within = match &p.item {
-        None => document().document_element(),
-        Some(item) => find_by_attr("#scheduled tr[data-item]", "data-item", item),
-    };
-    focus(within.and_then(|w| w.query_selector(p.css).ok().flatten()));
 }
 
-/// A click on a Scheduled Tasks row's button: which row (its `data-item`) and which button
-/// (`run`, `pause` or `resume`).
-fn row_action(button: &web_sys::Element) -> Option<(String, &'static str)> {
-    let item = button.closest("tr").ok()??.get_attribute("data-item")?;
-    let action = if button.class_list().contains("run-now") {
-        "run"
-    } else {
-        match button.get_attribute("data-action")?.as_str() {
-            "pause" => "pause",
-            "resume" => "resume",
-            _ => return None,
-        }
+/// "Showing 100 of 1000. Show all 1000" under a table that shows only its first rows.
+fn show_all(id: &'static str, total: Signal<usize>, shown: RwSignal<usize>) -> impl IntoView {
+    let more = Memo::new(move |_| total.get() > shown.get());
+    move || {
+        more.get().then(|| {
+            view! {
+                <p class="muted show-all">
+                    {move || format!("Showing {} of {}. ", shown.get(), total.get())}
+                    <button type="button" class="link" id=id on:click=move |_| shown.set(usize::MAX)>
+                        {move || format!("Show all {}", total.get())}
+                    </button>
+                </p>
+            }
+        })
+    }
+}
+
+/// A scheduled row as shown: the answer's row and whether a Run now waits for the tick.
+type Shown = (ScheduledRow, bool);
+
+#[component]
+fn ScheduledTable(
+    data: Signal<Option<Dash>>,
+    owner: bool,
+    act: Callback<(Option<String>, &'static str)>,
+) -> impl IntoView {
+    let shown = RwSignal::new(FIRST_ROWS);
+    // Each row reads itself from here by its item, so a refresh updates rows in place.
+    let by_item = Memo::new(move |_| {
+        data.with(|d| {
+            let Some(d) = d else { return HashMap::new() };
+            d.scheduled
+                .iter()
+                .map(|r| {
+                    let requested = d.run_now_pending.iter().any(|p| p.item == r.item);
+                    (r.item.clone(), (r.clone(), requested))
+                })
+                .collect::<HashMap<String, Shown>>()
+        })
+    });
+    let items = move || {
+        let n = shown.get();
+        data.with(|d| {
+            d.iter()
+                .flat_map(|d| d.scheduled.iter().take(n))
+                .map(|r| r.item.clone())
+                .collect::<Vec<_>>()
+        })
     };
-    Some((item, action))
+    let total = Signal::derive(move || data.with(|d| d.as_ref().map_or(0, |d| d.scheduled.len())));
+    let any = Memo::new(move |_| total.get() > 0);
+    move || {
+        if !any.get() {
+            Either::Left(view! { <p class="muted empty">"No scheduled tasks."</p> })
+        } else {
+            Either::Right(view! {
+                    <div class="table-wrap">
+                        <table class="table" id="scheduled">
+                            <thead><tr>
+                                <th scope="col">"Task ID"</th><th scope="col">"Queue"</th><th scope="col">"Schedule"</th>
+                                <th scope="col">"Description"</th><th scope="col">"Next run"</th>
+                                {owner.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
+                            </tr></thead>
+                            <tbody>
+                                <For each=items key=|item| item.clone() let:item>
+                                    <ScheduledRowView item by_item owner act/>
+                                </For>
+                            </tbody>
+                        </table>
+                    </div>
+                    {show_all("scheduled-all", total, shown)}
+            })
+        }
+    }
+}
+
+#[component]
+fn ScheduledRowView(
+    item: String,
+    by_item: Memo<HashMap<String, Shown>>,
+    owner: bool,
+    act: Callback<(Option<String>, &'static str)>,
+) -> impl IntoView {
+    let row = {
+        let item = item.clone();
+        Memo::new(move |_| by_item.with(|m| m.get(&item).cloned()))
+    };
+    let get = move |f: fn(&ScheduledRow) -> String| {
+        move || row.with(|r| r.as_ref().map(|(r, _)| f(r)).unwrap_or_default())
+    };
+    let enabled = move || row.with(|r| r.as_ref().is_none_or(|(r, _)| r.enabled));
+    let requested = move || row.with(|r| r.as_ref().is_some_and(|(_, q)| *q));
+    let project = move || {
+        row.with(|r| {
+            r.as_ref()
+                .and_then(|(r, _)| r.project.as_ref())
+                .map(|p| format!("Destination project: {p}"))
+        })
+    };
+    let item = StoredValue::new(item);
+    let run = move |_| act.run((Some(item.get_value()), "run"));
+    let toggle = move |_| {
+        act.run((
+            Some(item.get_value()),
+            if enabled() { "pause" } else { "resume" },
+        ))
+    };
+    view! {
+        <tr class=move || (!enabled()).then_some("disabled") data-item=item.get_value()>
+            <td class="mono" title=project>{get(|r| r.base_task_id.clone())}</td>
+            <td>{get(|r| r.queue.clone())}</td>
+            // One line per time of day, as ClearML's dashboard has one row per time.
+            <td class="mono schedule">
+                {move || row.with(|r| r.as_ref().map(|(r, _)| r.clearml_rows.clone()).unwrap_or_default())
+                    .into_iter().map(|line| view! { <div>{line}</div> }).collect_view()}
+            </td>
+            <td>{get(|r| r.description.clone())}</td>
+            <td>
+                {move || if enabled() {
+                    let next = row.with(|r| r.as_ref().and_then(|(r, _)| r.next_run.clone()));
+                    Either::Left(time_or(next, "—"))
+                } else {
+                    Either::Right(view! { <span class="badge paused">"Paused"</span> })
+                }}
+                {move || requested().then(|| view! { " "<span class="badge">"Run requested"</span> })}
+            </td>
+            {owner.then(|| view! {
+                <td class="row-actions">
+                    <button class="small run-now" on:click=run>"Run now"</button>
+                    <button class="small task-toggle" on:click=toggle>
+                        {move || if enabled() { "Pause" } else { "Resume" }}
+                    </button>
+                </td>
+            })}
+        </tr>
+    }
+}
+
+/// "The 50 most recent of 120 runs. Show older runs" while the answer holds only the newest
+/// (the button while the server would give more).
+fn more(
+    id: &'static str,
+    what: &'static str,
+    have: Signal<usize>,
+    total: Signal<usize>,
+    more: Callback<()>,
+) -> impl IntoView {
+    let partial = Memo::new(move |_| total.get() > have.get());
+    let can_ask = Memo::new(move |_| have.get() < MAX_PAGE);
+    move || {
+        partial.get().then(|| {
+            view! {
+                <p class="muted">
+                    {move || format!("The {} most recent of {} {what}.", have.get(), total.get())}
+                    {move || can_ask.get().then(|| view! {
+                        " "
+                        <button type="button" class="link" id=id on:click=move |_| more.run(())>
+                            {format!("Show older {what}")}
+                        </button>
+                    })}
+                </p>
+            }
+        })
+    }
+}
+
+#[component]
+fn RunsTable(data: Signal<Option<Dash>>, older: Callback<&'static str>) -> impl IntoView {
+    let shown = RwSignal::new(FIRST_ROWS);
+    let runs = move || {
+        let n = shown.get();
+        data.with(|d| {
+            d.iter()
+                .flat_map(|d| d.runs.items.iter().take(n))
+                .cloned()
+                .collect::<Vec<_>>()
+        })
+    };
+    let have = Signal::derive(move || data.with(|d| d.as_ref().map_or(0, |d| d.runs.items.len())));
+    let total = Signal::derive(move || data.with(|d| d.as_ref().map_or(0, |d| d.runs.total)));
+    let any = Memo::new(move |_| have.get() > 0);
+    move || {
+        if !any.get() {
+            Either::Left(view! { <p class="muted empty">"Nothing has run yet."</p> })
+        } else {
+            Either::Right(view! {
+                    <div class="table-wrap">
+                        <table class="table" id="runs">
+                            <thead><tr>
+                                <th scope="col">"Started"</th><th scope="col">"Finished"</th><th scope="col">"Status"</th>
+                                <th scope="col" class="num">"Duration"</th><th scope="col">"Task ID"</th>
+                            </tr></thead>
+                            <tbody>
+                                // A run's row is redrawn when its status or end changes; it has no
+                                // controls to lose the focus of.
+                                <For each=runs key=|r| (r.task_id.clone(), r.status.clone(), r.finished.clone()) children=run_row/>
+                            </tbody>
+                        </table>
+                    </div>
+                    {show_all("runs-all", have, shown)}
+                    {more("runs-more", "runs", have, total, Callback::new(move |_| older.run("runs")))}
+            })
+        }
+    }
+}
+
+fn run_row(run: Run) -> impl IntoView {
+    let took = run
+        .duration_seconds
+        .map_or_else(|| "—".to_string(), duration);
+    // Only web links become anchors: a `javascript:` URL in an answer stays inert text.
+    let link = run.link.filter(|l| is_web_link(l));
+    let task_id = run.task_id;
+    view! {
+        <tr>
+            <td>{time(run.started)}</td>
+            <td class="finished">{time_or(run.finished, "None")}</td>
+            <td>{status(run.status)}</td>
+            <td class="num">{took}</td>
+            <td class="mono">
+                {match link {
+                    Some(href) => Either::Left(view! { <a href=href target="_blank" rel="noopener noreferrer">{task_id}</a> }),
+                    None => Either::Right(view! { <span>{task_id}</span> }),
+                }}
+            </td>
+        </tr>
+    }
+}
+
+fn is_web_link(url: &str) -> bool {
+    let lower = url.get(..8).unwrap_or(url).to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("http://")
+}
+
+#[component]
+fn LogList(data: Signal<Option<Dash>>, older: Callback<&'static str>) -> impl IntoView {
+    // Newest first; a line's number from the oldest is its key, the same across refreshes.
+    let lines = move || {
+        data.with(|d| {
+            d.iter()
+                .flat_map(|d| {
+                    let total = d.log.total;
+                    d.log
+                        .items
+                        .iter()
+                        .enumerate()
+                        .map(move |(i, l)| (total - i, l.clone()))
+                })
+                .collect::<Vec<(usize, LogEntry)>>()
+        })
+    };
+    let have = Signal::derive(move || data.with(|d| d.as_ref().map_or(0, |d| d.log.items.len())));
+    let total = Signal::derive(move || data.with(|d| d.as_ref().map_or(0, |d| d.log.total)));
+    let any = Memo::new(move |_| have.get() > 0);
+    move || {
+        if !any.get() {
+            Either::Left(view! { <p class="muted empty">"The log is empty."</p> })
+        } else {
+            Either::Right(view! {
+                    <ol class="log" id="log">
+                        <For each=lines key=|(n, _)| *n let:((_, line))>
+                            <li class=format!("lvl-{}", level_name(&line))>
+                                {time(line.at.clone())}
+                                <span class="level">{level_name(&line).to_ascii_uppercase()}</span>
+                                <span class="msg">{line.message.clone()}</span>
+                            </li>
+                        </For>
+                    </ol>
+                    {more("log-more", "log lines", have, total, Callback::new(move |_| older.run("log")))}
+            })
+        }
+    }
+}
+
+fn level_name(l: &LogEntry) -> &'static str {
+    match l.level {
+        scheduler_core::Level::Info => "info",
+        scheduler_core::Level::Warn => "warn",
+        scheduler_core::Level::Error => "error",
+    }
 }
 
 /// The timeline plot as an `<img>`: through a share its public SVG URL; for the owner the SVG is
 /// fetched with the token and shown as a `data:` URL (an `<img>` cannot send a header).
 #[component]
-fn Timeline(source: Source, data: ReadSignal<Option<Dash>>) -> impl IntoView {
+fn Timeline(source: Source, data: Signal<Option<Dash>>) -> impl IntoView {
     let api = expect_context::<Api>();
     let src = RwSignal::new(None::<String>);
     let failed = RwSignal::new(false);
@@ -329,13 +521,23 @@ fn Timeline(source: Source, data: ReadSignal<Option<Dash>>) -> impl IntoView {
             Source::Bench => {}
         }
     });
-    view! {
-        {dynv(move || match (src.get(), failed.get()) {
-            (_, true) => view! { <p class="muted">"The timeline is not available."</p> }.into_any(),
-            (Some(s), _) => view! {
-                <img class="timeline" id="timeline" src=s alt="Timeline of the scheduled and executed runs"/>
-            }.into_any(),
-            (None, _) => view! { <p class="muted loading">"Loading the timeline…"</p> }.into_any(),
-        })}
+    move || match (src.get(), failed.get()) {
+        (_, true) => EitherOf3::A(view! { <p class="muted">"The timeline is not available."</p> }),
+        (Some(s), _) => EitherOf3::B(view! {
+            <img class="timeline" id="timeline" src=s alt="Timeline of the scheduled and executed runs"/>
+        }),
+        (None, _) => EitherOf3::C(view! { <p class="muted loading">"Loading the timeline…"</p> }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_web_links_are_links() {
+        assert!(is_web_link("https://app.clear.ml/x"));
+        assert!(is_web_link("HTTP://h/x"));
+        assert!(!is_web_link("javascript:alert(1)"));
     }
 }

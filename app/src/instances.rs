@@ -1,181 +1,52 @@
 //! The instances list: open, pause/resume, delete (confirmed), new, import a configuration file.
-//!
-//! The table is HTML text (see [`crate::html`]); one listener on it serves every row's buttons
-//! by their `data-action` and the row's `data-id`.
 
-use crate::api::{read, read_list, Api, ApiError, Created, InstanceSummary};
-use crate::html::{alert, el, escape, muted, status, time_or};
+use crate::api::{Api, ApiError};
 use crate::route::{dashboard_href, go};
-use crate::util::{click_target, dynv, find_by_attr, focus, focus_lost, on, read_chosen_file};
+use crate::util::{read_chosen_file, status, time_or};
+use leptos::either::{Either, EitherOf3};
+use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-
-/// A row's Delete button, and what replaces it until the user confirms or cancels.
-const DELETE: &str = r#"<button class="small danger" data-action="delete">Delete</button>"#;
-const CONFIRM: &str = concat!(
-    r#"<span class="confirm" role="group" aria-label="Confirm delete">Delete for good? "#,
-    r#"<button class="small danger confirm-delete" data-action="confirm-delete">Yes, delete</button>"#,
-    r#"<button class="small" data-action="cancel-delete">Cancel</button></span>"#
-);
-
-/// The table of instances, or the empty state.
-fn list_html(items: &[InstanceSummary]) -> String {
-    if items.is_empty() {
-        return concat!(
-            r#"<div class="empty"><p>No scheduler instances yet.</p><p class="muted">Create one with "#,
-            r##"<a href="#/new">New instance</a>, or import a configuration file.</p></div>"##
-        )
-        .to_string();
-    }
-    let mut out = String::from(concat!(
-        r#"<div class="table-wrap"><table class="table" id="instances"><thead><tr>"#,
-        r#"<th scope="col">Name</th><th scope="col" class="num">Tasks</th><th scope="col">Next run</th>"#,
-        r#"<th scope="col">Last run</th><th scope="col">State</th>"#,
-        r#"<th scope="col"><span class="sr-only">Actions</span></th></tr></thead><tbody>"#
-    ));
-    for i in items {
-        let mut href = String::new();
-        escape(&mut href, &dashboard_href(&i.id));
-        out.push_str("<tr data-id=\"");
-        escape(&mut out, &i.id);
-        out.push_str(&format!("\"><td><a href=\"{href}\" class=\"strong\">"));
-        escape(&mut out, &i.name);
-        out.push_str("</a></td>");
-        el(&mut out, "td", "num", &i.task_count);
-        out.push_str("<td>");
-        time_or(&mut out, i.next_run.as_deref(), "—");
-        out.push_str("</td><td>");
-        match &i.last_run {
-            Some(l) => status(&mut out, &l.status),
-            None => el(&mut out, "span", "muted", "never"),
-        }
-        out.push_str("</td><td>");
-        if i.paused {
-            el(&mut out, "span", "badge paused", "Paused");
-        } else {
-            el(&mut out, "span", "badge active", "Active");
-        }
-        out.push_str(&format!(
-            "</td><td class=\"row-actions\"><a class=\"button small\" href=\"{href}\">Open</a>"
-        ));
-        out.push_str(if i.paused {
-            r#"<button class="small toggle" data-action="resume">Resume</button>"#
-        } else {
-            r#"<button class="small toggle" data-action="pause">Pause</button>"#
-        });
-        out.push_str("<span class=\"delete\">");
-        out.push_str(DELETE);
-        out.push_str("</span></td></tr>");
-    }
-    out.push_str("</tbody></table></div>");
-    out
-}
-
-/// Why a file was not imported: the server's message and each problem with its path.
-fn import_errors_html(file: &str, e: &ApiError) -> String {
-    let mut out = String::from(r#"<div class="error-box" role="alert" id="import-errors">"#);
-    el(&mut out, "p", "", &format!("{file} was not imported:"));
-    out.push_str("<ul>");
-    if e.errors.is_empty() {
-        el(&mut out, "li", "", &e.message);
-    }
-    for f in &e.errors {
-        el(&mut out, "li", "", &format!("{}: {}", f.path, f.message));
-    }
-    out.push_str("</ul></div>");
-    out
-}
+use scheduler_core::api::InstanceSummary;
 
 #[component]
 pub fn InstanceList() -> impl IntoView {
     let api = expect_context::<Api>();
-    let list = RwSignal::new(muted("loading", "Loading instances…"));
+    let list = LocalResource::new(move || api.instances());
+    // The newest list that loaded: rows stay on the page while the list reloads.
+    let items = RwSignal::new(None::<Vec<InstanceSummary>>);
+    let error = RwSignal::new(None::<String>);
+    Effect::new(move || match list.get() {
+        Some(Ok(l)) => {
+            error.set(None);
+            items.set(Some(l.instances));
+        }
+        Some(Err(e)) => error.set(Some(e.message)),
+        None => {}
+    });
     let message = RwSignal::new(None::<String>);
-    // The row whose Pause or Resume was pressed, or "" after a delete: the redrawn list drops
-    // the focus, which then goes to that row's new button (or to New instance).
-    let pressed = StoredValue::new(None::<String>);
-    let reload = move || {
-        spawn_local(async move {
-            let answer = api.instances().await;
-            list.set(
-                match answer.and_then(|v| read_list::<InstanceSummary>(v, "instances")) {
-                    Ok(items) => list_html(&items),
-                    Err(e) => alert(&e.message),
-                },
-            );
-            // After the list's redraw is on the page.
-            request_animation_frame(move || {
-                let Some(id) = pressed.get_value().filter(|_| focus_lost()) else {
-                    return;
-                };
-                pressed.set_value(None);
-                focus(if id.is_empty() {
-                    document().get_element_by_id("new-instance")
-                } else {
-                    find_by_attr("#instances tr[data-id]", "data-id", &id)
-                        .and_then(|row| row.query_selector(".toggle").ok().flatten())
-                });
-            });
-        })
-    };
-    reload();
-    let import_errors = RwSignal::new(String::new());
+    // Loading, empty or not: the table is drawn once and then keeps its rows in place.
+    let state = Memo::new(move |_| items.with(|i| i.as_ref().map(Vec::is_empty)));
+    let done = Callback::new(move |res: Result<String, ApiError>| match res {
+        Ok(_) => {
+            message.set(None);
+            list.refetch();
+        }
+        Err(e) => message.set(Some(e.message)),
+    });
+    let import_failed = RwSignal::new(None::<(String, ApiError)>);
     let import = move |ev: leptos::ev::Event| {
+        let input = event_target::<web_sys::HtmlInputElement>(&ev);
         spawn_local(async move {
-            let Some((name, text)) = read_chosen_file(&ev).await else {
+            let Some((name, text)) = read_chosen_file(input).await else {
                 return;
             };
-            import_errors.set(String::new());
-            match api.create(text).await.and_then(read::<Created>) {
+            import_failed.set(None);
+            match api.create(text).await {
                 Ok(created) => go(&dashboard_href(&created.id)),
-                Err(e) => {
-                    import_errors.set(import_errors_html(&name, &e));
-                }
+                Err(e) => import_failed.set(Some((name, e))),
             }
         });
-    };
-    // Every row's buttons: pause, resume, delete (asks first, in place of the button).
-    let clicked = move |ev: leptos::ev::MouseEvent| {
-        let Some(button) = click_target(&ev, "button[data-action]") else {
-            return;
-        };
-        let Some(row) = button.closest("tr[data-id]").ok().flatten() else {
-            return;
-        };
-        let id = row.get_attribute("data-id").unwrap_or_default();
-        let action = button.get_attribute("data-action").unwrap_or_default();
-        let confirm_slot = || row.query_selector(".delete").ok().flatten();
-        let done = move |res: Result<String, ApiError>| match res {
-            Ok(_) => {
-                message.set(None);
-                reload()
-            }
-            Err(e) => message.set(Some(e.message)),
-        };
-        match action.as_str() {
-            "delete" | "cancel-delete" => {
-                if let Some(slot) = confirm_slot() {
-                    let confirming = action == "delete";
-                    slot.set_inner_html(if confirming { CONFIRM } else { DELETE });
-                    // Cancel, the harmless choice, takes the focus; then back to Delete.
-                    let target = if confirming {
-                        ".confirm button:last-child"
-                    } else {
-                        "button"
-                    };
-                    focus(slot.query_selector(target).ok().flatten());
-                }
-            }
-            "confirm-delete" => {
-                pressed.set_value(Some(String::new()));
-                spawn_local(async move { done(api.delete(&id).await) })
-            }
-            "pause" | "resume" => {
-                pressed.set_value(Some(id.clone()));
-                spawn_local(async move { done(api.set_instance(&id, &action).await) })
-            }
-            _ => {}
-        }
     };
 
     view! {
@@ -186,71 +57,160 @@ pub fn InstanceList() -> impl IntoView {
                     <a class="button primary" href="#/new" id="new-instance">"New instance"</a>
                     <label class="button file">
                         "Import configuration"
-                        <input type="file" id="import-instance" accept=".json,application/json" on:change=on(import)/>
+                        <input type="file" id="import-instance" accept=".json,application/json" on:change=import/>
                     </label>
                 </div>
             </div>
-            <div inner_html=import_errors></div>
-            {dynv(move || message.get().map(|m| view! { <p class="error" role="alert">{m}</p> }))}
-            <div inner_html=list on:click=on(clicked)></div>
+            {move || import_failed.get().map(|(file, e)| import_errors(file, e))}
+            {move || message.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+            {move || error.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
+            {move || match state.get() {
+                None => EitherOf3::A(view! { <p class="muted loading">"Loading instances…"</p> }),
+                Some(true) => EitherOf3::B(view! {
+                    <div class="empty">
+                        <p>"No scheduler instances yet."</p>
+                        <p class="muted">"Create one with " <a href="#/new">"New instance"</a>", or import a configuration file."</p>
+                    </div>
+                }),
+                Some(false) => EitherOf3::C(view! { <InstanceTable items done/> }),
+            }}
         </section>
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api::LastRun;
+#[component]
+fn InstanceTable(
+    items: RwSignal<Option<Vec<InstanceSummary>>>,
+    done: Callback<Result<String, ApiError>>,
+) -> impl IntoView {
+    let ids = move || items.with(|l| l.iter().flatten().map(|i| i.id.clone()).collect::<Vec<_>>());
+    view! {
+        <div class="table-wrap">
+            <table class="table" id="instances">
+                <thead><tr>
+                    <th scope="col">"Name"</th><th scope="col" class="num">"Tasks"</th><th scope="col">"Next run"</th>
+                    <th scope="col">"Last run"</th><th scope="col">"State"</th>
+                    <th scope="col"><span class="sr-only">"Actions"</span></th>
+                </tr></thead>
+                <tbody>
+                    <For each=ids key=|id| id.clone() let:id>
+                        <InstanceRow id items done/>
+                    </For>
+                </tbody>
+            </table>
+        </div>
+    }
+}
 
-    fn instance(id: &str, paused: bool, last: Option<&str>) -> InstanceSummary {
-        InstanceSummary {
-            id: id.into(),
-            name: "Nightly <retrain>".into(),
-            task_count: "2".into(),
-            paused,
-            next_run: Some("2026-11-26T06:20:00Z".into()),
-            last_run: last.map(|s| LastRun {
-                status: s.into(),
-                started: None,
-            }),
+/// One instance. The row stays on the page while its values change (Pause becomes Resume in
+/// place), so the keyboard focus stays where it was.
+#[component]
+fn InstanceRow(
+    id: String,
+    items: RwSignal<Option<Vec<InstanceSummary>>>,
+    done: Callback<Result<String, ApiError>>,
+) -> impl IntoView {
+    let api = expect_context::<Api>();
+    let me = {
+        let id = id.clone();
+        Memo::new(move |_| items.with(|l| l.iter().flatten().find(|i| i.id == id).cloned()))
+    };
+    let field = move |f: fn(&InstanceSummary) -> String| {
+        move || me.with(|i| i.as_ref().map(f).unwrap_or_default())
+    };
+    let paused = move || me.with(|i| i.as_ref().is_some_and(|i| i.paused));
+    let href = dashboard_href(&id);
+    let id = StoredValue::new(id);
+    let toggle = move |_| {
+        let action = if paused() { "resume" } else { "pause" };
+        spawn_local(async move { done.run(api.set_instance(&id.get_value(), action).await) });
+    };
+    let delete = move || {
+        spawn_local(async move {
+            let res = api.delete(&id.get_value()).await;
+            if res.is_ok() {
+                // The row, and the focused button with it, is going away.
+                crate::util::focus_id("new-instance");
+            }
+            done.run(res)
+        });
+    };
+    view! {
+        <tr data-id=id.get_value()>
+            <td><a href=href.clone() class="strong">{field(|i| i.name.clone())}</a></td>
+            <td class="num">{field(|i| i.task_count.to_string())}</td>
+            <td>{move || time_or(me.with(|i| i.as_ref().and_then(|i| i.next_run.clone())), "—")}</td>
+            <td>{move || match me.with(|i| i.as_ref().and_then(|i| i.last_run.as_ref().map(|r| r.status.clone()))) {
+                Some(s) => Either::Left(status(s)),
+                None => Either::Right(view! { <span class="muted">"never"</span> }),
+            }}</td>
+            <td>{move || if paused() {
+                Either::Left(view! { <span class="badge paused">"Paused"</span> })
+            } else {
+                Either::Right(view! { <span class="badge active">"Active"</span> })
+            }}</td>
+            <td class="row-actions">
+                <a class="button small" href=href>"Open"</a>
+                <button class="small toggle" on:click=toggle>
+                    {move || if paused() { "Resume" } else { "Pause" }}
+                </button>
+                <DeleteButton confirmed=Callback::new(move |_| delete())/>
+            </td>
+        </tr>
+    }
+}
+
+/// Delete, then "Delete for good? Yes, delete / Cancel" in its place. Cancel, the harmless
+/// choice, takes the focus; cancelling gives it back to Delete.
+#[component]
+fn DeleteButton(confirmed: Callback<()>) -> impl IntoView {
+    let confirming = RwSignal::new(false);
+    let asked = RwSignal::new(false);
+    let cancel_ref = NodeRef::<html::Button>::new();
+    let delete_ref = NodeRef::<html::Button>::new();
+    Effect::new(move || {
+        if let Some(b) = cancel_ref.get() {
+            let _ = b.focus();
         }
+    });
+    Effect::new(move || {
+        if let Some(b) = delete_ref.get() {
+            if asked.get_untracked() {
+                let _ = b.focus();
+            }
+        }
+    });
+    view! {
+        <span class="delete">
+            {move || if confirming.get() {
+                Either::Left(view! {
+                    <span class="confirm" role="group" aria-label="Confirm delete">
+                        "Delete for good? "
+                        <button class="small danger confirm-delete" on:click=move |_| confirmed.run(())>"Yes, delete"</button>
+                        <button class="small" node_ref=cancel_ref on:click=move |_| confirming.set(false)>"Cancel"</button>
+                    </span>
+                })
+            } else {
+                Either::Right(view! {
+                    <button class="small danger" node_ref=delete_ref on:click=move |_| {
+                        asked.set(true);
+                        confirming.set(true);
+                    }>"Delete"</button>
+                })
+            }}
+        </span>
     }
+}
 
-    #[test]
-    fn rows_link_to_the_dashboard_with_state_and_actions() {
-        let html = list_html(&[
-            instance("a b", false, Some("completed")),
-            instance("c", true, None),
-        ]);
-        assert!(html.contains(r##"<tr data-id="a b"><td><a href="#/instances/a%20b" class="strong">Nightly &lt;retrain&gt;</a></td><td class="num">2</td>"##), "{html}");
-        assert!(html.contains(r#"<span class="status st-completed">completed</span>"#));
-        assert!(html.contains(r#"<span class="muted">never</span>"#));
-        assert!(html.contains(r#"<span class="badge active">Active</span>"#));
-        assert!(html.contains(r#"<span class="badge paused">Paused</span>"#));
-        assert!(
-            html.contains(r#"data-action="pause">Pause<"#)
-                && html.contains(r#"data-action="resume">Resume<"#)
-        );
-        assert_eq!(html.matches(DELETE).count(), 2);
-        assert!(list_html(&[]).contains("No scheduler instances yet."));
-    }
-
-    #[test]
-    fn an_import_that_failed_lists_every_problem_with_its_path() {
-        let e = ApiError {
-            message: "invalid configuration".into(),
-            errors: vec![crate::api::FieldError {
-                path: "scheduled_tasks[0].times[0]".into(),
-                message: "\"25:00\" is not a time".into(),
-            }],
-            ..Default::default()
-        };
-        let html = import_errors_html("a.json", &e);
-        assert!(html.contains("<p>a.json was not imported:</p><ul><li>scheduled_tasks[0].times[0]: &quot;25:00&quot; is not a time</li></ul>"), "{html}");
-        let e = ApiError {
-            message: "not JSON".into(),
-            ..Default::default()
-        };
-        assert!(import_errors_html("a.json", &e).contains("<ul><li>not JSON</li></ul>"));
+/// Why a file was not imported: the server's message and each problem with its path.
+fn import_errors(file: String, e: ApiError) -> impl IntoView {
+    let problems = e.problems();
+    view! {
+        <div class="error-box" role="alert" id="import-errors">
+            <p>{format!("{file} was not imported:")}</p>
+            <ul>
+                {problems.into_iter().map(|p| view! { <li>{p.to_string()}</li> }).collect_view()}
+            </ul>
+        </div>
     }
 }

@@ -2,35 +2,35 @@
 //!
 //! | module | screen or job |
 //! | --- | --- |
-//! | [`api`] | every API call and the types of its answers; the admin token |
+//! | [`api`] | every API call, read as the core's contract types; the admin token |
 //! | [`route`] | hash routes (`#/instances/ID`), because static assets serve index.html only at `/` |
 //! | [`instances`] | the instances list, import of a configuration file |
-//! | [`form`] | the instance form (create and edit), live preview per row |
+//! | [`form`] | the instance form (create and edit): the whole form as state |
+//! | [`task_row`] | one scheduled task of the form, with its live preview (computed here) |
 //! | [`dashboard`] | the dashboard (also read-only through a share link), the timeline |
-//! | [`html`] | escaped HTML text: the pieces every screen's HTML builder uses, and why text |
-//! | [`rows`] | the dashboard's title, tables and log as HTML text |
 //! | [`share`] | share links and embed code |
-//! | [`task_row`] | one scheduled-task row of the form: its values, its task, its HTML |
-//! | [`json`] | a small JSON value: parse, read, write |
-//! | [`util`] | times, durations, downloads, files, clipboard; type-erasing view helpers |
+//! | [`zones`] | time zone data, fetched from the worker the first time a zone is used |
+//! | [`util`] | times, durations, downloads, files, clipboard; the time and status views |
+//! | [`bench`] | `#/bench/N` (a synthetic dashboard) and `#/bench/preview`, for the benchmarks |
+//!
+//! Validation, the live preview and time zones are the core's (`scheduler-core`, linked here):
+//! what the form says is what the server will say.
 
 mod api;
 mod bench;
 mod dashboard;
 mod form;
-mod html;
 mod instances;
-mod json;
 mod route;
-mod rows;
 mod share;
 mod task_row;
 mod util;
+mod zones;
 
 use api::Api;
+use leptos::either::EitherOf3;
 use leptos::prelude::*;
 use route::Route;
-use util::{dynv, on, show};
 use wasm_bindgen::prelude::wasm_bindgen;
 
 /// Entry point, called by public/boot.js once the wasm is loaded.
@@ -45,6 +45,7 @@ pub fn start() {
 fn App() -> impl IntoView {
     let api = Api::new();
     provide_context(api);
+    provide_context(zones::Zones::new());
     let route = route::use_route();
     let signed_in = move || api.token.with(Option::is_some);
     let page = move || match route.get() {
@@ -52,6 +53,7 @@ fn App() -> impl IntoView {
             view! { <dashboard::Dashboard source=dashboard::Source::Share(token)/> }.into_any()
         }
         Route::Bench(n) => view! { <bench::Bench n=n/> }.into_any(),
+        Route::PreviewBench(after) => view! { <bench::PreviewBench after/> }.into_any(),
         _ if !signed_in() => view! { <SignIn/> }.into_any(),
         Route::List => view! { <instances::InstanceList/> }.into_any(),
         Route::New => view! { <form::InstanceForm id=None/> }.into_any(),
@@ -62,23 +64,23 @@ fn App() -> impl IntoView {
     };
     let owner_nav = move || signed_in() && !matches!(route.get(), Route::Share(_));
     view! {
-        <a class="skip" href="#main-content" on:click=on(|ev: leptos::ev::MouseEvent| {
+        <a class="skip" href="#main-content" on:click=|ev| {
             ev.prevent_default();
             if let Some(m) = document().get_element_by_id("main-content") {
                 m.scroll_into_view();
             }
-        })>"Skip to content"</a>
+        }>"Skip to content"</a>
         <header class="topbar">
             <a class="brand" href="#/">"ClearML Task Scheduler"</a>
-            {show(owner_nav, move || view! {
+            <Show when=owner_nav>
                 <nav class="topnav" aria-label="Main">
                     <a href="#/">"Instances"</a>
                     <a href="#/new">"New instance"</a>
-                    <button class="link" on:click=on(move |_| api.sign_out(None))>"Sign out"</button>
+                    <button class="link" on:click=move |_| api.sign_out(None)>"Sign out"</button>
                 </nav>
-            }.into_any(), || ().into_any())}
+            </Show>
         </header>
-        <main id="main-content">{dynv(page)}</main>
+        <main id="main-content">{page}</main>
         <footer class="footer"><HealthPanel/></footer>
     }
 }
@@ -115,18 +117,18 @@ fn SignIn() -> impl IntoView {
         <section class="card signin" aria-labelledby="signin-title">
             <h1 id="signin-title">"Sign in"</h1>
             <p class="muted">"Paste the admin token of this deployment (its ADMIN_TOKEN secret). It stays in this browser tab only."</p>
-            {dynv(move || api.notice.get().map(|n| view! { <p class="error" role="alert" id="signin-notice">{n}</p> }))}
-            <form on:submit=on(submit) novalidate>
+            {move || api.notice.get().map(|n| view! { <p class="error" role="alert" id="signin-notice">{n}</p> })}
+            <form on:submit=submit novalidate>
                 <label for="token">"Admin token"</label>
                 <div class="inline">
                     <input id="token" type="password" autocomplete="current-password" required
                         bind:value=token/>
                     <button type="submit" class="primary" id="signin" disabled=move || busy.get()>
-                        {dynv(move || if busy.get() { "Checking…" } else { "Sign in" })}
+                        {move || if busy.get() { "Checking…" } else { "Sign in" }}
                     </button>
                 </div>
             </form>
-            {dynv(move || error.get().map(|e| view! { <p class="error" role="alert" id="signin-error">{e}</p> }))}
+            {move || error.get().map(|e| view! { <p class="error" role="alert" id="signin-error">{e}</p> })}
         </section>
     }
 }
@@ -135,26 +137,23 @@ fn SignIn() -> impl IntoView {
 #[component]
 fn HealthPanel() -> impl IntoView {
     let api = expect_context::<Api>();
-    let health = RwSignal::new(html::muted("", "Checking the service…"));
-    leptos::task::spawn_local(async move {
-        let answer = api.health().await.and_then(api::read::<api::Health>);
-        health.set(match answer {
-            Ok(h) => health_html(&h),
-            Err(e) => html::alert(&e.message),
-        })
-    });
-    view! { <section class="health" aria-label="Service health" inner_html=health></section> }
-}
-
-fn health_html(h: &api::Health) -> String {
-    let mut out = String::from(
-        "<dl id=\"health\" class=\"facts-inline\"><dt>Version</dt><dd id=\"health-version\">",
-    );
-    html::escape(&mut out, &h.version);
-    out.push_str("</dd><dt>Server time</dt><dd id=\"health-time\">");
-    html::escape(&mut out, &h.time);
-    out.push_str("</dd><dt>Last tick</dt><dd id=\"health-heartbeat\">");
-    html::escape(&mut out, h.heartbeat.as_deref().unwrap_or("never"));
-    out.push_str("</dd></dl>");
-    out
+    let health = LocalResource::new(move || api.health());
+    view! {
+        <section class="health" aria-label="Service health">
+            {move || match health.get() {
+                None => EitherOf3::A(view! { <p class="muted">"Checking the service…"</p> }),
+                Some(Err(e)) => EitherOf3::B(view! { <p class="error" role="alert">{e.message}</p> }),
+                Some(Ok(h)) => {
+                    let heartbeat = h.heartbeat.map_or_else(|| "never".to_string(), |b| b.scheduled_time);
+                    EitherOf3::C(view! {
+                        <dl id="health" class="facts-inline">
+                            <dt>"Version"</dt><dd id="health-version">{h.version}</dd>
+                            <dt>"Server time"</dt><dd id="health-time">{h.time}</dd>
+                            <dt>"Last tick"</dt><dd id="health-heartbeat">{heartbeat}</dd>
+                        </dl>
+                    })
+                }
+            }}
+        </section>
+    }
 }

@@ -12,6 +12,9 @@ pub enum Route {
     Share(String),
     /// `#/bench/N`: renders a synthetic dashboard of N rows and N runs and times it.
     Bench(usize),
+    /// `#/bench/preview/AFTER`: one form row whose live preview the benchmark times, its next
+    /// runs counted from AFTER (RFC 3339; now when absent).
+    PreviewBench(Option<String>),
 }
 
 pub fn parse(hash: &str, path: &str) -> Route {
@@ -30,6 +33,8 @@ pub fn parse(hash: &str, path: &str) -> Route {
         ["instances", id] => Route::Dashboard(decode(id)),
         ["instances", id, "edit"] => Route::Edit(decode(id)),
         ["share", token] => Route::Share(decode(token)),
+        ["bench", "preview"] => Route::PreviewBench(None),
+        ["bench", "preview", after] => Route::PreviewBench(Some(decode(after))),
         ["bench", n] => Route::Bench(n.parse().unwrap_or(1000)),
         _ => Route::List,
     }

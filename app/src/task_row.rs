@@ -1,626 +1,367 @@
-//! One scheduled-task row of the instance form: the values of its inputs, the task of the
-//! configuration file they make, the row's HTML, and where a validation message goes.
+//! One scheduled task of the instance form: its inputs, their messages, and its live preview.
 //!
-//! Why HTML text and not a Leptos component per field: the row's inputs own their values
-//! (uncontrolled inputs, as in a plain HTML form), and the form reads them when it needs the
-//! task: for the live preview, Save and Export. A reactive binding per input, a signal per
-//! field and a view type per field group made the form most of the app's wasm; this module is
-//! plain string building, and the form (see `form.rs`) moves it in and out of the page with a
-//! handful of DOM calls and one delegated listener per event kind. Everything here is pure, so
-//! it is tested natively.
+//! The row's state is a [`TaskDraft`] (the core's type for a task as typed) in a signal; every
+//! input reads its value from it and writes back on input. The live help is the core's
+//! [`preview_task`], recomputed as the user types, with no request: the same validation, next
+//! runs, ClearML form and sentence the server gives, time zones included.
 
-use crate::api::Preview;
-use crate::html::{escape, time};
-use crate::json::Json;
+use crate::util::{focus_id, now, time};
+use crate::zones::Zones;
+use leptos::either::EitherOf3;
+use leptos::ev::Event;
+use leptos::prelude::*;
+use scheduler_core::api::Preview;
+use scheduler_core::draft::{field_of, FieldOf, TaskDraft, RECURRENCES};
+use scheduler_core::preview::preview_task;
+use scheduler_core::{Instant, ValidationError, Weekday};
+use serde_json::Value;
 
-/// The weekdays as the configuration file names them, in week order (the order they are
-/// written in, whatever the order they were ticked in).
-pub const WEEKDAYS: [&str; 7] = [
-    "monday",
-    "tuesday",
-    "wednesday",
-    "thursday",
-    "friday",
-    "saturday",
-    "sunday",
-];
-const WEEKDAY_LABELS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
-const RECURRENCES: [(&str, &str); 5] = [
-    ("none", "None"),
-    ("daily", "Daily"),
-    ("weekly", "Weekly"),
-    ("monthly", "Monthly"),
-    ("cron", "Cron"),
-];
+/// How many next runs the live help lists.
+const NEXT_RUNS: usize = 5;
 
-/// The task fields the form edits, each with the suffix of its input's id (`t7-queue`) and of
-/// its message slot (`t7-queue-msg`). `enabled` has no slot: its messages go under the row.
-/// Any other field of an imported task (`id`, `name`, `catch_up`, …) is kept as it was.
-const FIELDS: [(&str, &str); 14] = [
-    ("base_task_id", "base"),
-    ("destination_project", "project"),
-    ("queue", "queue"),
-    ("recurrence", "recurrence"),
-    ("times", "times"),
-    ("date", "date"),
-    ("weekdays", "weekdays"),
-    ("days", "days"),
-    ("cron", "cron"),
-    ("timezone", "tz"),
-    ("enabled", ""),
-    ("single_instance", "single"),
-    ("execution_limit_hours", "limit"),
-    ("task_parameters", "params"),
-];
-
-/// What one row's inputs hold, as typed.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RowValues {
-    pub base_task_id: String,
-    pub destination_project: String,
-    pub queue: String,
-    pub recurrence: String,
-    pub times: Vec<String>,
-    pub date: String,
-    pub weekdays: Vec<String>,
-    /// `1, 15, last` as typed.
-    pub days: String,
-    pub cron: String,
-    pub timezone: String,
-    pub enabled: bool,
-    pub single_instance: bool,
-    /// Execution limit in hours, as typed.
-    pub limit: String,
-    /// Task parameters, one `name=value` a line.
-    pub params: String,
+/// One row of the form.
+#[derive(Clone, Copy)]
+pub struct TaskRowState {
+    /// Stable for the row's life (ids of its inputs: `t7-queue`).
+    pub key: usize,
+    pub draft: RwSignal<TaskDraft>,
+    /// The user changed something, or the row came from a file or the server: the live help
+    /// and the messages are on.
+    pub touched: RwSignal<bool>,
+    /// What the last Save found wrong in this row that the row alone does not show (a
+    /// duplicate id, say), until the next edit.
+    pub save_errors: RwSignal<Vec<ValidationError>>,
 }
 
-fn text(v: Option<&Json>) -> String {
-    v.map(Json::text).unwrap_or_default()
-}
-
-impl RowValues {
-    /// A new row: daily, on the `default` queue, in UTC, one empty time.
-    pub fn blank() -> RowValues {
-        RowValues::from_task(&Json::object())
-    }
-
-    /// The values a task of the configuration file puts in the inputs.
-    pub fn from_task(o: &Json) -> RowValues {
-        let list = |k: &str| o.get(k).map(Json::as_array).unwrap_or_default();
-        let mut times: Vec<String> = list("times").iter().map(Json::text).collect();
-        if times.is_empty() {
-            times.push(String::new());
-        }
-        let params = o
-            .get("task_parameters")
-            .map(|m| {
-                m.as_object()
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", v.text()))
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-            .unwrap_or_default();
-        RowValues {
-            base_task_id: text(o.get("base_task_id")),
-            destination_project: text(o.get("destination_project")),
-            queue: o
-                .get("queue")
-                .map(Json::text)
-                .unwrap_or_else(|| "default".into()),
-            recurrence: o.opt_str("recurrence").unwrap_or_else(|| "daily".into()),
-            times,
-            date: text(o.get("date")),
-            weekdays: list("weekdays").iter().map(Json::text).collect(),
-            days: list("days")
-                .iter()
-                .map(Json::text)
-                .collect::<Vec<_>>()
-                .join(", "),
-            cron: text(o.get("cron")),
-            timezone: o.opt_str("timezone").unwrap_or_else(|| "UTC".into()),
-            enabled: o.bool_or("enabled", true),
-            single_instance: o.bool_or("single_instance", false),
-            limit: text(o.get("execution_limit_hours")),
-            params,
+impl TaskRowState {
+    pub fn new(draft: TaskDraft, touched: bool) -> TaskRowState {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static NEXT: AtomicUsize = AtomicUsize::new(1);
+        TaskRowState {
+            key: NEXT.fetch_add(1, Ordering::Relaxed),
+            draft: RwSignal::new(draft),
+            touched: RwSignal::new(touched),
+            save_errors: RwSignal::new(Vec::new()),
         }
     }
 
-    /// The task as the configuration file writes it (defaults omitted), its fields in the file
-    /// format's order, with `id` first and the fields the form does not edit (`extra`) last.
-    pub fn to_task(&self, extra: &[(String, Json)]) -> Json {
-        let mut o = Json::Object(extra.iter().filter(|(k, _)| k == "id").cloned().collect());
-        o.set("base_task_id", self.base_task_id.trim());
-        let project = self.destination_project.trim();
-        if !project.is_empty() {
-            o.set("destination_project", project);
-        }
-        o.set("queue", self.queue.trim());
-        let rec = self.recurrence.as_str();
-        o.set("recurrence", rec);
-        if rec == "cron" {
-            o.set("cron", self.cron.trim());
-        } else {
-            let times: Vec<Json> = self.times.iter().map(|t| t.trim().into()).collect();
-            o.set("times", times);
-        }
-        match rec {
-            "none" => o.set("date", self.date.trim()),
-            "weekly" => {
-                // Week order, whatever the order the input gave them in.
-                let days: Vec<Json> = WEEKDAYS
-                    .iter()
-                    .filter(|d| self.weekdays.iter().any(|w| w == *d))
-                    .map(|d| Json::from(*d))
-                    .collect();
-                o.set("weekdays", days);
-            }
-            "monthly" => {
-                let days: Vec<Json> = self
-                    .days
-                    .split([',', ' '])
-                    .filter(|d| !d.is_empty())
-                    .map(|d| {
-                        d.parse::<u32>()
-                            .map(Json::from)
-                            .unwrap_or_else(|_| d.into())
-                    })
-                    .collect();
-                o.set("days", days);
-            }
-            _ => {}
-        }
-        let tz = self.timezone.trim();
-        if !tz.is_empty() && tz != "UTC" {
-            o.set("timezone", tz);
-        }
-        if !self.enabled {
-            o.set("enabled", false);
-        }
-        if self.single_instance {
-            o.set("single_instance", true);
-        }
-        let limit = self.limit.trim();
-        if !limit.is_empty() {
-            // A number when it is one; otherwise the text, so the server names the problem.
-            o.set(
-                "execution_limit_hours",
-                Json::number(limit).unwrap_or_else(|| limit.into()),
-            );
-        }
-        // One `name=value` a line; a name given twice keeps its last value.
-        let mut params = Json::object();
-        for line in self.params.lines().filter(|l| !l.trim().is_empty()) {
-            let (name, value) = line.split_once('=').unwrap_or((line, ""));
-            params.set(name.trim(), value.trim());
-        }
-        if !params.as_object().is_empty() {
-            o.set("task_parameters", params);
-        }
-        for (k, v) in extra.iter().filter(|(k, _)| k != "id") {
-            o.set(k, v.clone());
-        }
-        o
+    /// Applies an edit: the row is touched, and what the last Save said of it is stale.
+    fn edit(self, f: impl FnOnce(&mut TaskDraft)) {
+        self.draft.update(f);
+        self.touched.set(true);
+        self.save_errors.update(|e| e.clear());
     }
 }
 
-/// The members of a task that the form does not edit, kept for the round trip.
-pub fn extra_fields(task: &Json) -> Vec<(String, Json)> {
-    task.as_object()
-        .iter()
-        .filter(|(k, _)| !FIELDS.iter().any(|(f, _)| f == k))
-        .cloned()
-        .collect()
-}
+/// The instant previews count from when not now (provided as context by the preview
+/// benchmark page, which checks fixed vectors against the server's answers).
+#[derive(Clone, Copy)]
+pub struct PreviewFrom(pub Instant);
 
-/// Whether an error's `path` names something inside `field` (`times[2]`, `task_parameters.x`).
-pub fn is_under(path: &str, field: &str) -> bool {
-    path.strip_prefix(field)
-        .is_some_and(|rest| rest.starts_with('[') || rest.starts_with('.'))
-}
-
-/// Where a validation message of a row goes, from its path inside the task.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Slot {
-    /// Under the field whose id ends in this suffix (`queue`: `t7-queue-msg`).
-    Field(&'static str),
-    /// Under the row's n-th time of day (0-based).
-    Time(usize),
-    /// Under the row, with its path (the row's own problems, `enabled`, fields not shown).
-    Row,
-}
-
-pub fn slot(path: &str) -> Slot {
-    let time = path
-        .strip_prefix("times[")
-        .and_then(|rest| rest.strip_suffix(']'))
-        .and_then(|n| n.parse().ok());
-    if let Some(i) = time {
-        return Slot::Time(i);
-    }
-    FIELDS
-        .iter()
-        .find(|(field, id)| !id.is_empty() && (path == *field || is_under(path, field)))
-        .map_or(Slot::Row, |(_, id)| Slot::Field(id))
-}
-
-/// `<p class="error">…</p>` for a message in a slot.
-pub fn message_html(out: &mut String, message: &str) {
-    out.push_str("<p class=\"error\">");
-    escape(out, message);
-    out.push_str("</p>");
-}
-
-/// A row's `path: message` line under the row (just the message when the path is empty).
-pub fn row_message(path: &str, message: &str) -> String {
-    if path.is_empty() {
-        message.to_string()
-    } else {
-        format!("{path}: {message}")
-    }
-}
-
-/// What the row's live help shows.
-pub enum Help<'a> {
-    /// The row has not been touched: nothing to check yet.
-    Untouched,
-    /// Asked the server; no answer yet.
-    Checking,
-    /// The server found problems (shown next to the fields).
-    Fix,
-    /// ClearML's form, the sentence and the next runs.
-    Preview(&'a Preview),
-}
-
-/// The inner HTML of the row's `.preview` box.
-pub fn help_html(help: Help) -> String {
-    let muted = |t: &str| format!("<p class=\"muted\">{t}</p>");
-    match help {
-        Help::Untouched => muted("Fill in the row to see when it runs."),
-        Help::Checking => muted("Checking…"),
-        Help::Fix => muted("Fix the fields above to see the next runs."),
-        Help::Preview(p) => {
-            let mut out = String::from("<p class=\"sentence\">");
-            escape(&mut out, &p.description);
-            out.push_str("</p><p class=\"mono muted clearml\">");
-            escape(&mut out, &p.clearml.join("; "));
-            out.push_str("</p>");
-            if !p.next.is_empty() {
-                out.push_str(
-                    "<div class=\"next-runs\"><span class=\"muted\">Next runs: </span><ol class=\"next\">",
-                );
-                for t in &p.next {
-                    out.push_str("<li>");
-                    time(&mut out, t);
-                    out.push_str("</li>");
-                }
-                out.push_str("</ol></div>");
-            }
-            out
-        }
-    }
-}
-
-/// Builds the row's HTML into a string, with ids `t{key}-…`.
-struct Html {
-    out: String,
-    key: usize,
-}
-
-impl Html {
-    fn push(&mut self, s: &str) -> &mut Self {
-        self.out.push_str(s);
-        self
-    }
-
-    fn text(&mut self, s: &str) -> &mut Self {
-        escape(&mut self.out, s);
-        self
-    }
-
-    /// ` id="t7-queue"` (or the name alone with `attr` = `for`).
-    fn id(&mut self, attr: &str, suffix: &str) -> &mut Self {
-        let key = self.key;
-        self.out.push_str(&format!(" {attr}=\"t{key}-{suffix}\""));
-        self
-    }
-
-    /// The message slot of a field: filled by the form when the server finds a problem.
-    fn messages(&mut self, suffix: &str) -> &mut Self {
-        self.push("<div class=\"field-msg\" aria-live=\"polite\"")
-            .id("id", &format!("{suffix}-msg"))
-            .push("></div>")
-    }
-
-    /// A labelled text input with its message slot.
-    fn text_field(
-        &mut self,
-        suffix: &str,
-        label: &str,
-        value: &str,
-        placeholder: &str,
-        class: &str,
-    ) -> &mut Self {
-        self.push("<div class=\"field\"><label")
-            .id("for", suffix)
-            .push(">")
-            .text(label)
-            .push("</label><input type=\"text\"")
-            .id("id", suffix)
-            .push(" class=\"")
-            .push(class)
-            .push("\" placeholder=\"")
-            .push(placeholder)
-            .push("\"")
-            .id("aria-describedby", &format!("{suffix}-msg"))
-            .push(" value=\"")
-            .text(value)
-            .push("\">")
-            .messages(suffix)
-            .push("</div>")
-    }
-
-    fn checkbox(&mut self, suffix: &str, checked: bool, label: &str) -> &mut Self {
-        self.push("<label class=\"check\"><input type=\"checkbox\"")
-            .id("id", suffix)
-            .push(if checked { " checked>" } else { ">" })
-            .text(label)
-            .push("</label>")
-    }
-}
-
-/// One time of day: its input, a remove button (disabled on a row's only time) and its slot.
-/// `n` is its 1-based position, for the screen reader's label.
-pub fn time_html(key: usize, time_key: usize, n: usize, value: &str) -> String {
-    let mut h = Html {
-        out: String::new(),
-        key,
+/// The core's preview of a draft, from `after`.
+pub fn check(draft: &TaskDraft, after: Instant) -> Result<Preview, Vec<ValidationError>> {
+    let Value::Object(mut task) = draft.to_task() else {
+        return Err(Vec::new());
     };
-    let id = format!("time-{time_key}");
-    h.push("<div class=\"time\"><label class=\"sr-only\"")
-        .id("for", &id)
-        .push(&format!(">Time {n}</label><input type=\"text\" class=\"time-input\" inputmode=\"numeric\" placeholder=\"06:20\" size=\"6\""))
-        .id("id", &id)
-        .id("aria-describedby", &format!("{id}-msg"))
-        .push(" value=\"")
-        .text(value)
-        .push("\"><button type=\"button\" class=\"small icon remove-time\" aria-label=\"Remove this time\">×</button>")
-        .messages(&id)
-        .push("</div>");
-    h.out
+    // What to clone and where are asked for at Save; the schedule is previewed before.
+    for field in ["base_task_id", "queue"] {
+        if task.get(field).and_then(Value::as_str) == Some("") {
+            task.remove(field);
+        }
+    }
+    preview_task(task, after, NEXT_RUNS)
 }
 
-/// The whole row. `time_keys` gives each time of day its stable key (ids of added times never
-/// collide with earlier ones); the form numbers the legend ("Task 2") itself.
-pub fn row_html(key: usize, v: &RowValues, time_keys: &mut impl FnMut() -> usize) -> String {
-    let mut h = Html {
-        out: String::with_capacity(6000),
-        key,
-    };
-    h.push("<fieldset class=\"card task-row rec-")
-        .text(&v.recurrence)
-        .push(&format!(
-            "\" data-row=\"{key}\"><legend>Task</legend><div class=\"row-grid\">"
-        ))
-        .text_field(
-            "base",
-            "Base Task ID",
-            &v.base_task_id,
-            "aabbccddeeff00112233445566778899",
-            "mono",
-        )
-        .text_field(
-            "project",
-            "Destination Project",
-            &v.destination_project,
-            "Scheduled/retrain",
-            "",
-        )
-        .text_field("queue", "Queue", &v.queue, "default", "")
-        .push("<div class=\"field\"><label")
-        .id("for", "recurrence")
-        .push(">Recurrence</label><select class=\"recurrence\"")
-        .id("id", "recurrence")
-        .push(">");
-    for (value, label) in RECURRENCES {
-        let selected = if v.recurrence == value {
-            " selected"
-        } else {
-            ""
-        };
-        h.push(&format!(
-            "<option value=\"{value}\"{selected}>{label}</option>"
-        ));
-    }
-    h.push("</select>")
-        .messages("recurrence")
-        .push("</div>")
-        .text_field("tz", "Time zone", &v.timezone, "UTC", "")
-        .push("</div>");
+/// A field's problems, by where the core says they are.
+type Problems = Signal<Vec<ValidationError>>;
 
-    // Every recurrence's fields are in the row; its `rec-…` class shows the ones that apply
-    // (styles.css), so switching keeps what was typed.
-    h.push("<fieldset class=\"times\"><legend>Time of the Day (HH:MM)</legend>");
-    for (i, t) in v.times.iter().enumerate() {
-        let html = time_html(key, time_keys(), i + 1, t);
-        h.push(&html);
+fn messages_of(problems: Problems, at: FieldOf) -> impl Fn() -> Vec<String> + Copy {
+    move || {
+        problems.with(|p| {
+            p.iter()
+                .filter(|e| field_of(&e.path) == at)
+                .map(|e| match at {
+                    FieldOf::Task if !e.path.is_empty() => format!("{}: {}", e.path, e.message),
+                    _ => e.message.clone(),
+                })
+                .collect()
+        })
     }
-    h.push("<button type=\"button\" class=\"small add-time\">+ Add time</button>")
-        .messages("times")
-        .push("</fieldset><div class=\"field narrow only-none\"><label")
-        .id("for", "date")
-        .push(">Date</label><input class=\"date\" type=\"date\"")
-        .id("id", "date")
-        .push(" value=\"")
-        .text(&v.date)
-        .push("\">")
-        .messages("date")
-        .push("</div><fieldset class=\"weekdays only-weekly\"><legend>Weekdays</legend>");
-    for (day, label) in WEEKDAYS.iter().zip(WEEKDAY_LABELS) {
-        let checked = if v.weekdays.iter().any(|w| w == day) {
-            " checked"
-        } else {
-            ""
-        };
-        h.push(&format!(
-            "<label class=\"check\"><input type=\"checkbox\" class=\"weekday\" value=\"{day}\"{checked}>{label}</label>"
-        ));
-    }
-    h.messages("weekdays")
-        .push("</fieldset><div class=\"only-monthly\">")
-        .text_field(
-            "days",
-            "Days of the month (numbers, or \"last\")",
-            &v.days,
-            "1, 15, last",
-            "days",
-        )
-        .push("</div><div class=\"only-cron\">")
-        .text_field(
-            "cron",
-            "Cron expression (minute hour day month weekday)",
-            &v.cron,
-            "*/15 * * * *",
-            "mono cron",
-        )
-        .push("</div><details class=\"options\"><summary>Options: single instance, execution limit, task parameters</summary><div class=\"row-grid\"><div class=\"field\">")
-        .checkbox(
-            "single",
-            v.single_instance,
-            "Single instance (skip a run while the previous one is still running)",
-        )
-        .messages("single")
-        .push("</div><div class=\"field\">")
-        .checkbox("enabled", v.enabled, "Enabled")
-        .push("</div>")
-        .text_field("limit", "Execution limit (hours)", &v.limit, "2.5", "")
-        .push("<div class=\"field wide\"><label")
-        .id("for", "params")
-        .push(">Task parameters (one name=value a line)</label><textarea rows=\"3\" placeholder=\"Args/batch=12\"")
-        .id("id", "params")
-        .id("aria-describedby", "params-msg")
-        .push(">")
-        .text(&v.params)
-        .push("</textarea>")
-        .messages("params")
-        .push("</div></div></details>")
-        .messages("other")
-        .push("<div class=\"preview\" aria-live=\"polite\">")
-        .push(&help_html(Help::Untouched))
-        .push("</div><div class=\"row-foot\"><button type=\"button\" class=\"small danger remove-item\">Remove item</button></div></fieldset>");
-    h.out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn task(text: &str) -> Json {
-        Json::parse(text).unwrap()
+/// The message slot under an input.
+fn field_msg(
+    id: String,
+    messages: impl Fn() -> Vec<String> + Send + Sync + 'static,
+) -> impl IntoView {
+    view! {
+        <div class="field-msg" id=id aria-live="polite">
+            {move || messages().into_iter().map(|m| view! { <p class="error">{m}</p> }).collect_view()}
+        </div>
     }
+}
 
-    #[test]
-    fn a_task_round_trips_through_the_inputs_with_the_fields_the_form_does_not_show() {
-        let t = task(
-            r#"{"id":"report","base_task_id":"b1","queue":"services","recurrence":"weekly",
-            "times":["09:00"],"weekdays":["monday","friday"],"single_instance":true,
-            "execution_limit_hours":2.5,"task_parameters":{"Args/batch":"12"},"catch_up":"skip"}"#,
-        );
-        let v = RowValues::from_task(&t);
-        assert_eq!(v.weekdays, ["monday", "friday"]);
-        assert_eq!(v.params, "Args/batch=12");
-        assert_eq!(v.to_task(&extra_fields(&t)).to_string(), t.to_string());
+/// A labelled text input bound to one field of the draft.
+#[component]
+fn TextField(
+    row: TaskRowState,
+    field: &'static str,
+    label: &'static str,
+    placeholder: &'static str,
+    #[prop(default = "")] class: &'static str,
+    #[prop(default = "text")] kind: &'static str,
+    /// The class of the field's box.
+    #[prop(default = "field")]
+    wrap: &'static str,
+    get: fn(&TaskDraft) -> &String,
+    set: fn(&mut TaskDraft) -> &mut String,
+    problems: Problems,
+) -> impl IntoView {
+    let id = format!("t{}-{field}", row.key);
+    let msg_id = format!("{id}-msg");
+    let messages = messages_of(problems, FieldOf::Field(field));
+    view! {
+        <div class=wrap>
+            <label for=id.clone()>{label}</label>
+            <input type=kind id=id class=class placeholder=placeholder aria-describedby=msg_id.clone()
+                aria-invalid=move || (!messages().is_empty()).then_some("true")
+                prop:value=move || row.draft.with(|d| get(d).clone())
+                on:input=move |ev: Event| { let v = event_target_value(&ev); row.edit(|d| *set(d) = v) }/>
+            {field_msg(msg_id, messages)}
+        </div>
     }
+}
 
-    #[test]
-    fn typed_values_become_the_files_task_with_defaults_left_out() {
-        let mut v = RowValues::blank();
-        assert_eq!(
-            (v.queue.as_str(), v.recurrence.as_str(), v.times.len()),
-            ("default", "daily", 1)
-        );
-        v.base_task_id = " b1 ".into();
-        v.recurrence = "monthly".into();
-        v.times = vec!["12:00".into(), " 18:00".into()];
-        v.days = "15, last 1".into();
-        v.limit = "x".into();
-        v.params = "a=1\n\nb = 2\na=3".into();
-        assert_eq!(
-            v.to_task(&[]).to_string(),
-            r#"{"base_task_id":"b1","queue":"default","recurrence":"monthly","times":["12:00","18:00"],"days":[15,"last",1],"execution_limit_hours":"x","task_parameters":{"a":"3","b":"2"}}"#
-        );
-        v.recurrence = "weekly".into();
-        v.weekdays = vec!["sunday".into(), "monday".into()];
-        assert!(v
-            .to_task(&[])
-            .to_string()
-            .contains(r#""weekdays":["monday","sunday"]"#));
-    }
-
-    #[test]
-    fn messages_go_to_their_fields_times_or_under_the_row() {
-        assert_eq!(slot("queue"), Slot::Field("queue"));
-        assert_eq!(slot("times[2]"), Slot::Time(2));
-        assert_eq!(slot("times"), Slot::Field("times"));
-        assert_eq!(slot("task_parameters.Args/x"), Slot::Field("params"));
-        assert_eq!(slot("timezone"), Slot::Field("tz"));
-        assert_eq!(slot("enabled"), Slot::Row);
-        assert_eq!(slot("catch_up.policy"), Slot::Row);
-        assert_eq!(slot(""), Slot::Row);
-    }
-
-    #[test]
-    fn an_error_path_is_under_a_field_only_past_a_bracket_or_dot() {
-        assert!(is_under("times[2]", "times"));
-        assert!(is_under("task_parameters.Args/batch", "task_parameters"));
-        assert!(!is_under("times", "times"));
-        assert!(!is_under("timezone", "times"));
-        assert!(!is_under("days", "date"));
-    }
-
-    #[test]
-    fn the_rows_html_holds_its_values_escaped_with_ids_and_the_chosen_options() {
-        let mut v = RowValues::blank();
-        v.base_task_id = "a\"<b>".into();
-        v.recurrence = "weekly".into();
-        v.weekdays = vec!["friday".into()];
-        v.times = vec!["06:20".into(), "18:00".into()];
-        let mut next = 40;
-        let html = row_html(7, &v, &mut || {
-            next += 1;
-            next
+#[component]
+pub fn TaskRow(
+    row: TaskRowState,
+    /// The row's place in the form, from 0 ("Task 1").
+    index: Signal<usize>,
+    remove: Callback<usize>,
+) -> impl IntoView {
+    let key = row.key;
+    let draft = row.draft;
+    let from = use_context::<PreviewFrom>();
+    let zones = expect_context::<Zones>();
+    let checked = Memo::new(move |_| {
+        let zone = draft.with(|d| d.timezone.trim().to_string());
+        if !zones.ready(&zone) {
+            return Live::ZoneLoading(zone);
+        }
+        let after = from.map_or_else(now, |f| f.0);
+        Live::Checked(draft.with(|d| check(d, after)))
+    });
+    let problems: Problems = Signal::derive(move || {
+        if !row.touched.get() {
+            return Vec::new();
+        }
+        let mut all = checked.with(|c| match c {
+            Live::Checked(Err(e)) => e.clone(),
+            _ => Vec::new(),
         });
-        assert!(html.starts_with(r#"<fieldset class="card task-row rec-weekly" data-row="7">"#));
-        assert!(html.contains(r#"id="t7-base" class="mono" placeholder="aabbccddeeff00112233445566778899" aria-describedby="t7-base-msg" value="a&quot;&lt;b&gt;">"#), "{html}");
-        assert!(html.contains(r#"<option value="weekly" selected>Weekly</option>"#));
-        assert!(html.contains(r#"value="friday" checked>Fri"#));
-        assert!(html.contains(r#"value="monday">Mon"#));
-        assert!(html.contains(r#"id="t7-time-41""#) && html.contains(r#"id="t7-time-42""#));
-        assert!(html.contains(r#"<input type="checkbox" id="t7-enabled" checked>Enabled"#));
-        assert!(html.contains(r#"<input type="checkbox" id="t7-single">"#));
-        assert_eq!(
-            html.matches("<fieldset").count(),
-            html.matches("</fieldset>").count()
-        );
-        assert_eq!(html.matches("<div").count(), html.matches("</div>").count());
+        all.extend(row.save_errors.get());
+        all
+    });
+    let rec = move || draft.with(|d| d.recurrence.clone());
+    let id = move |suffix: &str| format!("t{key}-{suffix}");
+    let time_count = move || draft.with(|d| d.times.len());
+    let add_time = move |_| {
+        row.edit(|d| d.times.push(String::new()));
+        focus_id(format!("t{key}-time-{}", time_count() - 1));
+    };
+    let add_time_ref = NodeRef::<leptos::html::Button>::new();
+    let text = |field, label, placeholder, class, get, set| {
+        view! { <TextField row field label placeholder class get set problems/> }
+    };
+    view! {
+        <fieldset class=move || format!("card task-row rec-{}", rec()) data-row=key>
+            <legend>{move || format!("Task {}", index.get() + 1)}</legend>
+            <div class="row-grid">
+                {text("base_task_id", "Base Task ID", "aabbccddeeff00112233445566778899", "mono", |d| &d.base_task_id, |d| &mut d.base_task_id)}
+                {text("destination_project", "Destination Project", "Scheduled/retrain", "", |d| &d.destination_project, |d| &mut d.destination_project)}
+                {text("queue", "Queue", "default", "", |d| &d.queue, |d| &mut d.queue)}
+                <div class="field">
+                    <label for=id("recurrence")>"Recurrence"</label>
+                    <select class="recurrence" id=id("recurrence") prop:value=rec
+                        on:change=move |ev: Event| { let v = event_target_value(&ev); row.edit(|d| d.recurrence = v) }>
+                        {RECURRENCES.iter().map(|(value, label)| view! {
+                            <option value=*value selected=move || rec() == *value>{*label}</option>
+                        }).collect_view()}
+                    </select>
+                    {field_msg(id("recurrence-msg"), messages_of(problems, FieldOf::Field("recurrence")))}
+                </div>
+                {text("timezone", "Time zone", "UTC", "", |d| &d.timezone, |d| &mut d.timezone)}
+            </div>
+            // Every recurrence's fields are in the row; its `rec-…` class shows the ones that
+            // apply (styles.css), so switching keeps what was typed.
+            <fieldset class="times">
+                <legend>"Time of the Day (HH:MM)"</legend>
+                <For each=move || 0..time_count() key=|i| *i let:i>
+                    <TimeInput row i problems add_time=add_time_ref/>
+                </For>
+                <button type="button" class="small add-time" node_ref=add_time_ref on:click=add_time>"+ Add time"</button>
+                {field_msg(id("times-msg"), messages_of(problems, FieldOf::Field("times")))}
+            </fieldset>
+            <TextField row field="date" label="Date" placeholder="" class="date" kind="date"
+                wrap="field narrow only-none" get=|d| &d.date set=|d| &mut d.date problems/>
+            <fieldset class="weekdays only-weekly">
+                <legend>"Weekdays"</legend>
+                {Weekday::ALL.into_iter().map(|w| view! {
+                    <label class="check">
+                        <input type="checkbox" class="weekday" value=w.name()
+                            prop:checked=move || draft.with(|d| d.weekdays.contains(&w))
+                            on:change=move |ev: Event| {
+                                let ticked = event_target_checked(&ev);
+                                row.edit(|d| {
+                                    d.weekdays.retain(|x| *x != w);
+                                    if ticked { d.weekdays.push(w) }
+                                })
+                            }/>
+                        {&w.title()[..3]}
+                    </label>
+                }).collect_view()}
+                {field_msg(id("weekdays-msg"), messages_of(problems, FieldOf::Field("weekdays")))}
+            </fieldset>
+            <div class="only-monthly">
+                {text("days", "Days of the month (numbers, or \"last\")", "1, 15, last", "days", |d| &d.days, |d| &mut d.days)}
+            </div>
+            <div class="only-cron">
+                {text("cron", "Cron expression (minute hour day month weekday)", "*/15 * * * *", "mono cron", |d| &d.cron, |d| &mut d.cron)}
+            </div>
+            <details class="options">
+                <summary>"Options: single instance, execution limit, task parameters"</summary>
+                <div class="row-grid">
+                    <div class="field">
+                        <Check row field="single_instance" label="Single instance (skip a run while the previous one is still running)"
+                            get=|d| d.single_instance set=|d, v| d.single_instance = v problems/>
+                    </div>
+                    <div class="field">
+                        <Check row field="enabled" label="Enabled" get=|d| d.enabled set=|d, v| d.enabled = v problems/>
+                    </div>
+                    {text("execution_limit_hours", "Execution limit (hours)", "2.5", "", |d| &d.limit, |d| &mut d.limit)}
+                    <div class="field wide">
+                        <label for=id("task_parameters")>"Task parameters (one name=value a line)"</label>
+                        <textarea rows="3" placeholder="Args/batch=12" id=id("task_parameters")
+                            aria-describedby=id("task_parameters-msg")
+                            prop:value=move || draft.with(|d| d.params.clone())
+                            on:input=move |ev: Event| { let v = event_target_value(&ev); row.edit(|d| d.params = v) }>
+                        </textarea>
+                        {field_msg(id("task_parameters-msg"), messages_of(problems, FieldOf::Field("task_parameters")))}
+                    </div>
+                </div>
+            </details>
+            {field_msg(id("other-msg"), messages_of(problems, FieldOf::Task))}
+            <div class="preview" aria-live="polite">
+                {help(row.touched, checked)}
+            </div>
+            <div class="row-foot">
+                <button type="button" class="small danger remove-item" on:click=move |_| remove.run(key)>"Remove item"</button>
+            </div>
+        </fieldset>
     }
+}
 
-    #[test]
-    fn the_live_help_shows_the_sentence_form_and_next_runs_escaped() {
-        let p = Preview {
-            next: vec!["2026-11-26T06:20:00Z".into()],
-            clearml: vec!["minute=20, hour=6".into(), "x<y".into()],
-            description: "At 06:20 & later".into(),
-        };
-        assert_eq!(
-            help_html(Help::Preview(&p)),
-            concat!(
-                r#"<p class="sentence">At 06:20 &amp; later</p><p class="mono muted clearml">minute=20, hour=6; x&lt;y</p>"#,
-                r#"<div class="next-runs"><span class="muted">Next runs: </span><ol class="next"><li>"#,
-                r#"<time datetime="2026-11-26T06:20:00Z">2026-11-26 06:20 UTC</time></li></ol></div>"#
-            )
-        );
-        assert!(help_html(Help::Fix).contains("Fix the fields above"));
+/// A checkbox bound to one flag of the draft.
+#[component]
+fn Check(
+    row: TaskRowState,
+    field: &'static str,
+    label: &'static str,
+    get: fn(&TaskDraft) -> bool,
+    set: fn(&mut TaskDraft, bool),
+    problems: Problems,
+) -> impl IntoView {
+    let id = format!("t{}-{field}", row.key);
+    view! {
+        <label class="check">
+            <input type="checkbox" id=id.clone() prop:checked=move || row.draft.with(get)
+                on:change=move |ev: Event| { let ticked = event_target_checked(&ev); row.edit(|d| set(d, ticked)) }/>
+            {label}
+        </label>
+        {field_msg(format!("{id}-msg"), messages_of(problems, FieldOf::Field(field)))}
+    }
+}
+
+/// The `i`-th time of day of a row, with its remove button (off on a row's only time).
+#[component]
+fn TimeInput(
+    row: TaskRowState,
+    i: usize,
+    problems: Problems,
+    /// The row's "+ Add time", which takes the focus when this time's remove button goes.
+    add_time: NodeRef<leptos::html::Button>,
+) -> impl IntoView {
+    let id = format!("t{}-time-{i}", row.key);
+    let msg_id = format!("{id}-msg");
+    let messages = messages_of(problems, FieldOf::Time(i));
+    let only = move || row.draft.with(|d| d.times.len() <= 1);
+    let remove = move |_| {
+        row.edit(|d| {
+            if i < d.times.len() {
+                d.times.remove(i);
+            }
+        });
+        // The focus was on the button just removed (the last time's, as the times shift
+        // up): it stays in the row.
+        request_animation_frame(move || {
+            if let Some(b) = add_time.get_untracked() {
+                let _ = b.focus();
+            }
+        });
+    };
+    view! {
+        <div class="time">
+            <label class="sr-only" for=id.clone()>{format!("Time {}", i + 1)}</label>
+            <input type="text" class="time-input" inputmode="numeric" placeholder="06:20" size="6"
+                id=id aria-describedby=msg_id.clone()
+                aria-invalid=move || (!messages().is_empty()).then_some("true")
+                prop:value=move || row.draft.with(|d| d.times.get(i).cloned().unwrap_or_default())
+                on:input=move |ev: Event| {
+                    let v = event_target_value(&ev);
+                    row.edit(|d| if let Some(t) = d.times.get_mut(i) { *t = v })
+                }/>
+            <button type="button" class="small icon remove-time" aria-label="Remove this time"
+                disabled=only on:click=remove>"×"</button>
+            {field_msg(msg_id, messages)}
+        </div>
+    }
+}
+
+/// What the core says of a row as it is typed.
+#[derive(Clone, PartialEq)]
+enum Live {
+    /// The row's time zone is on its way from the worker.
+    ZoneLoading(String),
+    Checked(Result<Preview, Vec<ValidationError>>),
+}
+
+/// The row's live help: what to do, or ClearML's form, the sentence and the next runs.
+fn help(touched: RwSignal<bool>, checked: Memo<Live>) -> impl IntoView {
+    move || {
+        if !touched.get() {
+            let text = "Fill in the row to see when it runs.".to_string();
+            return EitherOf3::A(view! { <p class="muted">{text}</p> });
+        }
+        match checked.get() {
+            Live::ZoneLoading(zone) => {
+                let text = format!("Loading the time zone {zone}…");
+                EitherOf3::A(view! { <p class="muted">{text}</p> })
+            }
+            Live::Checked(Err(_)) => EitherOf3::B(
+                view! { <p class="muted">"Fix the fields above to see the next runs."</p> },
+            ),
+            Live::Checked(Ok(p)) => EitherOf3::C(view! {
+                <p class="sentence">{p.description}</p>
+                <p class="mono muted clearml">{p.clearml.join("; ")}</p>
+                {(!p.next.is_empty()).then(|| view! {
+                    <div class="next-runs">
+                        <span class="muted">"Next runs: "</span>
+                        <ol class="next">
+                            {p.next.into_iter().map(|iso| view! { <li>{time(iso)}</li> }).collect_view()}
+                        </ol>
+                    </div>
+                })}
+            }),
+        }
     }
 }

@@ -1,10 +1,13 @@
-//! Small browser helpers: times, durations, downloads, files, the clipboard.
+//! Small browser helpers: times, durations, downloads, files, the clipboard; the `<time>` and
+//! status views every screen shows.
 
+use leptos::either::Either;
 use leptos::prelude::*;
+use scheduler_core::Instant;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
-/// `2026-11-26T06:20:00.000Z` as `2026-11-26 06:20:00 UTC` (seconds dropped when zero).
+/// `2026-11-26T06:20:00Z` as `2026-11-26 06:20 UTC` (seconds shown when not zero).
 pub fn utc(iso: &str) -> String {
     let s = iso.trim_end_matches('Z');
     let s = s.split('.').next().unwrap_or(s).replace('T', " ");
@@ -14,6 +17,31 @@ pub fn utc(iso: &str) -> String {
         .map(str::to_string)
         .unwrap_or(s);
     format!("{s} UTC")
+}
+
+// The leaf views below are plain functions, not components: they hold no state, and a
+// component is a type-erased view of its own in this build (`erase_components`), which the
+// hundreds of times and statuses of a dashboard would each pay for in wasm size.
+
+/// A time: `<time datetime>` with the UTC time as text; the local time is added as its title
+/// when the pointer first reaches it ([`local_time_on_hover`]).
+pub fn time(iso: String) -> impl IntoView {
+    let text = utc(&iso);
+    view! { <time datetime=iso>{text}</time> }
+}
+
+/// A time, or a muted word when there is none ("None" is ClearML's word for "not finished").
+pub fn time_or(iso: Option<String>, none: &'static str) -> impl IntoView {
+    match iso {
+        Some(iso) => Either::Left(time(iso)),
+        None => Either::Right(view! { <span class="muted">{none}</span> }),
+    }
+}
+
+/// A run status in its colour: `<span class="status st-completed">completed</span>`.
+pub fn status(status: String) -> impl IntoView {
+    let class = format!("status {}", status_class(&status));
+    view! { <span class=class>{status}</span> }
 }
 
 /// The same instant in the browser's own time zone, for the `title` (hover) of a time.
@@ -46,9 +74,9 @@ pub fn local_time_on_hover() {
     handler.forget();
 }
 
-/// `3725` (a JSON number's text, in seconds) as `1h 02m 05s`; negative as `0s`.
-pub fn duration(seconds: &str) -> String {
-    let s = round_seconds(seconds).unwrap_or(0);
+/// `3725` seconds as `1h 02m 05s`; negative as `0s`.
+pub fn duration(seconds: i64) -> String {
+    let s = seconds.max(0);
     let (h, m, s) = (s / 3600, s / 60 % 60, s % 60);
     if h > 0 {
         format!("{h}h {m:02}m {s:02}s")
@@ -57,36 +85,6 @@ pub fn duration(seconds: &str) -> String {
     } else {
         format!("{s}s")
     }
-}
-
-/// A JSON number's text rounded to whole seconds (halves up), `None` when negative or not a
-/// number. Decimal arithmetic on the digits: the app links no float parsing code.
-fn round_seconds(text: &str) -> Option<u64> {
-    if text.starts_with('-') {
-        return None;
-    }
-    let (mantissa, exp) = match text.split_once(['e', 'E']) {
-        Some((m, e)) => (m, e.parse::<i32>().ok()?),
-        None => (text, 0),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let digits: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    // The decimal point sits after `point` digits.
-    let point = int.len() as i32 + exp;
-    let mut whole: u64 = 0;
-    for i in 0..point.max(0) {
-        let d = digits.get(i as usize).map_or(0, |d| u64::from(d - b'0'));
-        whole = whole.checked_mul(10)?.checked_add(d)?;
-    }
-    // The first digit after the point decides the rounding (none: below 0.1, or whole).
-    let half_up = usize::try_from(point)
-        .ok()
-        .and_then(|p| digits.get(p))
-        .is_some_and(|d| *d >= b'5');
-    whole.checked_add(u64::from(half_up))
 }
 
 /// A CSS class for a run status: `in_progress` → `st-in-progress`.
@@ -104,34 +102,15 @@ pub fn status_class(status: &str) -> String {
     format!("st-{s}")
 }
 
-/// The element matching `css` (a button, usually) that a click happened in, for the one
-/// delegated listener of a screen whose HTML is text.
-pub fn click_target(ev: &web_sys::MouseEvent, css: &str) -> Option<web_sys::Element> {
-    let target: web_sys::Element = ev.target()?.dyn_into().ok()?;
-    target.closest(css).ok().flatten()
-}
-
-/// Moves the keyboard focus to `el`, if there is one.
-pub fn focus(el: Option<web_sys::Element>) {
-    if let Some(el) = el {
-        let _ = el.unchecked_into::<web_sys::HtmlElement>().focus();
-    }
-}
-
-/// Whether nothing has the keyboard focus, as after a redraw removed the focused button.
-pub fn focus_lost() -> bool {
-    document()
-        .active_element()
-        .is_none_or(|a| a.tag_name() == "BODY")
-}
-
-/// The first element matching `css` whose attribute `attr` is `value`. Values are data (ids,
-/// item names), so they are compared, never spliced into a selector.
-pub fn find_by_attr(css: &str, attr: &str, value: &str) -> Option<web_sys::Element> {
-    let all = document().query_selector_all(css).ok()?;
-    (0..all.length())
-        .filter_map(|i| all.item(i)?.dyn_into::<web_sys::Element>().ok())
-        .find(|e| e.get_attribute(attr).as_deref() == Some(value))
+/// Moves the keyboard focus to the element with this id, once the current redraw is on the
+/// page (for when the focused element itself went away: a removed row, a revoked link).
+pub fn focus_id(id: impl Into<String>) {
+    let id = id.into();
+    request_animation_frame(move || {
+        if let Some(el) = document().get_element_by_id(&id) {
+            let _ = el.unchecked_into::<web_sys::HtmlElement>().focus();
+        }
+    });
 }
 
 /// Offers `text` as a file download called `name`.
@@ -159,23 +138,8 @@ pub fn download(name: &str, text: &str, mime: &str) {
     let _ = web_sys::Url::revoke_object_url(&url);
 }
 
-/// A file name from an instance name: `Nightly retraining` → `nightly-retraining.json`.
-pub fn file_name(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    let out = out.trim_end_matches('-');
-    format!("{}.json", if out.is_empty() { "scheduler" } else { out })
-}
-
-/// The text of the first file chosen in a file input (the `change` event's target).
-pub async fn read_chosen_file(ev: &web_sys::Event) -> Option<(String, String)> {
-    let input: web_sys::HtmlInputElement = ev.target()?.dyn_into().ok()?;
+/// The name and text of the first file chosen in a file input (its `change` event's target).
+pub async fn read_chosen_file(input: web_sys::HtmlInputElement) -> Option<(String, String)> {
     let file = input.files()?.get(0)?;
     let text = wasm_bindgen_futures::JsFuture::from(file.text())
         .await
@@ -209,41 +173,9 @@ pub fn now_ms() -> f64 {
     window().performance().map(|p| p.now()).unwrap_or_default()
 }
 
-// Type erasure, the app's main tool against wasm size: tachys compiles each distinct closure
-// type used as a view, attribute or event handler into its own copy of the rendering code.
-// Boxing closures (`dynv`, `on`) and deriving signals (`sig`) makes every use share one copy.
-
-/// An event handler with its type erased: `on:click=on(move |_| …)`.
-pub type On<E> = Box<dyn FnMut(E)>;
-
-pub fn on<E>(f: impl FnMut(E) + 'static) -> On<E> {
-    Box::new(f)
-}
-
-/// A reactive attribute or text with its type erased: `disabled=sig(move || busy.get())`.
-pub fn sig<T: Send + Sync + 'static>(f: impl Fn() -> T + Send + Sync + 'static) -> Signal<T> {
-    Signal::derive(f)
-}
-
-/// `view` while `when` holds, else `fallback`: what `<Show>` does, with one shared copy of
-/// its code. The condition is memoized, so the view is rebuilt only when it flips.
-pub fn show(
-    when: impl Fn() -> bool + Send + Sync + 'static,
-    view: impl Fn() -> AnyView + Send + 'static,
-    fallback: impl Fn() -> AnyView + Send + 'static,
-) -> DynView {
-    // Reference-counted, not owned by the arena: a redraw that is already on its way when the
-    // owner is cleaned up still reads a live value (Leptos's own <Show> does the same).
-    let when = ArcMemo::new(move |_| when());
-    dynv(move || if when.get() { view() } else { fallback() })
-}
-
-/// A reactive view child with its type erased: every `dynv(move || …)` in the app shares one
-/// `Render` implementation instead of one per closure, which keeps the wasm small.
-pub type DynView = Box<dyn FnMut() -> AnyView + Send>;
-
-pub fn dynv<V: IntoAny>(mut f: impl FnMut() -> V + Send + 'static) -> DynView {
-    Box::new(move || f().into_any())
+/// Now, from the browser's clock.
+pub fn now() -> Instant {
+    Instant::from_unix_millis(js_sys::Date::now() as i64)
 }
 
 #[cfg(test)]
@@ -251,21 +183,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn durations_round_to_whole_seconds_from_the_numbers_text() {
-        for (text, shown) in [
-            ("3725", "1h 02m 05s"),
-            ("3724.5", "1h 02m 05s"),
-            ("59.49", "59s"),
-            ("0.5", "1s"),
-            ("0.4", "0s"),
-            ("61", "1m 01s"),
-            ("1.2e2", "2m 00s"),
-            ("5e-1", "1s"),
-            ("4e-2", "0s"),
-            ("-3", "0s"),
-            ("x", "0s"),
+    fn durations_in_hours_minutes_and_seconds() {
+        for (seconds, shown) in [
+            (3725, "1h 02m 05s"),
+            (59, "59s"),
+            (61, "1m 01s"),
+            (-3, "0s"),
         ] {
-            assert_eq!(duration(text), shown, "{text}");
+            assert_eq!(duration(seconds), shown, "{seconds}");
         }
     }
 

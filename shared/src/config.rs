@@ -93,6 +93,25 @@ impl InstanceConfig {
     }
 }
 
+/// The file name of an instance's exported configuration, from its name: `Nightly retraining`
+/// → `nightly-retraining.json` (ASCII letters and digits, dashes between words, at most 60
+/// characters before `.json`; `scheduler.json` when nothing is left).
+pub fn export_file_name(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if out.len() >= 60 {
+            break;
+        }
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let stem = out.trim_end_matches('-');
+    format!("{}.json", if stem.is_empty() { "scheduler" } else { stem })
+}
+
 /// One scheduled task ("item"): what to clone, where to enqueue it, and when.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScheduledTask {
@@ -471,4 +490,20 @@ pub(crate) fn body_json(t: &ScheduledTask) -> String {
         }
     }
     serde_json::to_string(&Body(t)).expect("task serializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::export_file_name;
+
+    #[test]
+    fn export_file_names_are_safe_slugs_of_the_name() {
+        assert_eq!(
+            export_file_name("Nightly retraining!"),
+            "nightly-retraining.json"
+        );
+        assert_eq!(export_file_name("  --Ünïcode  "), "n-code.json");
+        assert_eq!(export_file_name("***"), "scheduler.json");
+        assert_eq!(export_file_name(&"a".repeat(100)).len(), 60 + ".json".len());
+    }
 }

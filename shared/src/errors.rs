@@ -6,11 +6,11 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// One problem: where (`scheduled_tasks[2].times[0]`, or `""` for the whole document) and a
 /// sentence saying what is wrong and what to write instead.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ValidationError {
     pub path: String,
     pub message: String,

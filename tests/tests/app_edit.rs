@@ -179,7 +179,7 @@ async fn rows_and_times_come_and_go_with_the_focus_kept_in_the_form() {
     b.wait_text(".task-row legend", 20, |t| t == "Task 1")
         .await
         .unwrap();
-    let focused = || async {
+    let focused_now = || async {
         b.client
             .execute(
                 "return document.activeElement.id || document.activeElement.className",
@@ -187,6 +187,19 @@ async fn rows_and_times_come_and_go_with_the_focus_kept_in_the_form() {
             )
             .await
             .unwrap()
+    };
+    // The focus moves once the page has redrawn (the next frame): what has it then.
+    let focused = || async {
+        let mut seen = focused_now().await;
+        for _ in 0..20 {
+            let s = seen.as_str().unwrap_or_default();
+            if !s.is_empty() && s != "small remove-time" && s != "small danger remove-item" {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            seen = focused_now().await;
+        }
+        seen
     };
     // The only time cannot be removed; a second one can, and the first then can too.
     let removable = || async {
@@ -202,7 +215,14 @@ async fn rows_and_times_come_and_go_with_the_focus_kept_in_the_form() {
     b.click(".task-row .add-time").await.unwrap();
     assert_eq!(b.count(".task-row .time-input").await.unwrap(), 2);
     assert_eq!(removable().await, json!([true, true]));
-    let new_time = focused().await;
+    let mut new_time = focused().await;
+    for _ in 0..20 {
+        if new_time.as_str().unwrap_or_default().contains("-time-") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        new_time = focused_now().await;
+    }
     assert!(
         new_time.as_str().unwrap().contains("-time-"),
         "the new time has the focus: {new_time}"

@@ -86,11 +86,14 @@ async fn sign_in_then_create_an_instance_through_the_form_with_live_preview_and_
     b.fill("#instance-name", "Nightly retraining")
         .await
         .unwrap();
-    b.fill(&format!("{} input[id$='-base']", row(1)), demo::TASK_TRAIN)
-        .await
-        .unwrap();
     b.fill(
-        &format!("{} input[id$='-project']", row(1)),
+        &format!("{} input[id$='-base_task_id']", row(1)),
+        demo::TASK_TRAIN,
+    )
+    .await
+    .unwrap();
+    b.fill(
+        &format!("{} input[id$='-destination_project']", row(1)),
         "Scheduled/retrain",
     )
     .await
@@ -119,9 +122,12 @@ async fn sign_in_then_create_an_instance_through_the_form_with_live_preview_and_
     assert!(clearml.contains("minute=20, hour=6"), "{clearml}");
 
     b.click("#add-item").await.unwrap();
-    b.fill(&format!("{} input[id$='-base']", row(2)), demo::TASK_REPORT)
-        .await
-        .unwrap();
+    b.fill(
+        &format!("{} input[id$='-base_task_id']", row(2)),
+        demo::TASK_REPORT,
+    )
+    .await
+    .unwrap();
     let select = b
         .client
         .find(Locator::Css(&format!("{} select.recurrence", row(2))))

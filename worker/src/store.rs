@@ -327,16 +327,9 @@ pub struct LastRun {
     pub started: Instant,
 }
 
-/// When the scheduled handler last wrote, so `/api/health` can tell the cron is alive.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Heartbeat {
-    /// The event's scheduled time (RFC 3339, UTC).
-    pub scheduled_time: String,
-    /// The cron pattern that fired.
-    pub cron: String,
-    /// When the handler actually ran (RFC 3339, UTC).
-    pub ran_at: String,
-}
+/// When the scheduled handler last wrote, so `/api/health` can tell the cron is alive (stored
+/// as the API shows it).
+pub use scheduler_core::api::Heartbeat;
 
 /// Row `runtime` of an instance's object: everything its ticks write.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]

@@ -8,8 +8,10 @@
 //! (`share:{hash}` → [`ShareRecord`], so the worker finds the instance) and the instance's
 //! record lists `{hash, hint, created_at}`: the authority on which links work.
 
+use scheduler_core::api::{
+    Dashboard, DashboardInstance, LogEntry, NewShare, Page, Run, ScheduledRow, ShareInfo, ShareList,
+};
 use scheduler_core::{InstanceConfig, Instant};
-use serde_json::{json, Value};
 use worker::{Env, Request};
 
 use super::auth;
@@ -71,7 +73,7 @@ fn data(
     record: &ConfigRecord,
     config: &InstanceConfig,
     read_only: bool,
-) -> Result<Value, ApiError> {
+) -> Result<Dashboard, ApiError> {
     let runs_page = http::query_number(req, "runs_page", 1, usize::MAX)?;
     let runs_size = http::query_number(req, "runs_page_size", DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)?;
     let log_page = http::query_number(req, "log_page", 1, usize::MAX)?;
@@ -80,7 +82,7 @@ fn data(
     let now = http::now();
     let web = web_host(here.env);
 
-    let scheduled: Vec<Value> = config
+    let scheduled = config
         .scheduled_tasks()
         .iter()
         .map(|t| {
@@ -88,63 +90,61 @@ fn data(
             let next = (!record.paused && t.enabled())
                 .then(|| t.schedule().next_fire_after(now))
                 .flatten();
-            json!({
-                "item": t.id(),
-                "name": t.display_name(),
-                "base_task_id": t.base_task_id(),
-                "project": t.destination_project(),
-                "queue": t.queue(),
-                "recurrence": t.recurrence().kind(),
-                "timezone": t.timezone(),
-                "clearml": rows.join("; "),
-                "clearml_rows": rows,
-                "description": t.describe(),
-                "next_run": next.map(http::iso),
-                "enabled": t.enabled(),
-            })
+            ScheduledRow {
+                item: t.id().to_string(),
+                name: t.display_name().to_string(),
+                base_task_id: t.base_task_id().to_string(),
+                project: t.destination_project().map(str::to_string),
+                queue: t.queue().to_string(),
+                recurrence: t.recurrence().kind().to_string(),
+                timezone: t.timezone().to_string(),
+                clearml: rows.join("; "),
+                clearml_rows: rows,
+                description: t.describe(),
+                next_run: next.map(http::iso),
+                enabled: t.enabled(),
+            }
         })
         .collect();
-    let runs: Vec<Value> = runtime
+    let runs: Vec<Run> = runtime
         .runs
         .iter()
         .rev()
-        .map(|r| run_json(r, web.as_deref()))
+        .map(|r| run_of(r, web.as_deref()))
         .collect();
-    let log: Vec<Value> = runtime
+    let log: Vec<LogEntry> = runtime
         .log
         .iter()
         .rev()
-        .map(|l| json!({"at": http::iso(l.at), "level": l.level, "message": l.message}))
+        .map(|l| LogEntry {
+            at: http::iso(l.at),
+            level: l.level,
+            message: l.message.clone(),
+        })
         .collect();
-    let mut runs = http::page(runs, runs_page, runs_size);
-    runs["dropped"] = json!(runtime.runs_dropped);
-    let mut log = http::page(log, log_page, log_size);
-    log["dropped"] = json!(runtime.log_dropped);
-    let pending: Vec<Value> = record
-        .run_now
-        .iter()
-        .filter(|r| !runtime.run_now_done.contains(r))
-        .map(|r| json!({"item": r.item, "requested_at": http::iso(r.requested_at)}))
-        .collect();
-    Ok(json!({
-        "instance": {
-            "id": record.id,
-            "name": config.name(),
-            "paused": record.paused,
-            "revision": record.revision,
-            "saved_at": http::iso(record.saved_at),
-            "task_count": config.scheduled_tasks().len(),
+    let mut runs = Page::of(runs, runs_page, runs_size);
+    runs.dropped = runtime.runs_dropped;
+    let mut log = Page::of(log, log_page, log_size);
+    log.dropped = runtime.log_dropped;
+    Ok(Dashboard {
+        instance: DashboardInstance {
+            id: record.id.clone(),
+            name: config.name().to_string(),
+            paused: record.paused,
+            revision: record.revision,
+            saved_at: http::iso(record.saved_at),
+            task_count: config.scheduled_tasks().len(),
         },
-        "read_only": read_only,
-        "now": http::iso(now),
-        "scheduled": scheduled,
-        "run_now_pending": pending,
-        "runs": runs,
-        "log": log,
-    }))
+        read_only,
+        now: http::iso(now),
+        scheduled,
+        run_now_pending: super::instances::waiting_run_nows(record, Some(&runtime)),
+        runs,
+        log,
+    })
 }
 
-fn run_json(r: &ExecutedRun, web: Option<&str>) -> Value {
+fn run_of(r: &ExecutedRun, web: Option<&str>) -> Run {
     let seconds = |a: Instant, b: Instant| b.unix_seconds() - a.unix_seconds();
     let link = web.map(|w| {
         format!(
@@ -153,18 +153,18 @@ fn run_json(r: &ExecutedRun, web: Option<&str>) -> Value {
             r.task_id
         )
     });
-    json!({
-        "item": r.item,
-        "name": r.name,
-        "task_id": r.task_id,
-        "slot": http::iso(r.slot),
-        "started": http::iso(r.started),
-        "finished": r.finished.map(http::iso),
-        "status": r.status,
-        "duration_seconds": r.finished.map(|f| seconds(r.started, f)),
-        "late_seconds": seconds(r.slot, r.started),
-        "link": link,
-    })
+    Run {
+        item: r.item.clone(),
+        name: r.name.clone(),
+        task_id: r.task_id.clone(),
+        slot: http::iso(r.slot),
+        started: http::iso(r.started),
+        finished: r.finished.map(http::iso),
+        status: r.status.clone(),
+        duration_seconds: r.finished.map(|f| seconds(r.started, f)),
+        late_seconds: seconds(r.slot, r.started),
+        link,
+    }
 }
 
 /// `CLEARML_WEB_HOST` without a trailing slash (secret or var; absent: no links).
@@ -217,26 +217,30 @@ pub async fn create_share(req: &Request, here: &Here<'_>) -> Answer {
         .unwrap_or_default();
     Ok(http::json_response(
         201,
-        &json!({
-            "id": hash,
-            "token": token,
-            "hint": hint,
-            "created_at": http::iso(now),
-            "url": format!("{origin}/#/share/{token}"),
-            "api_url": format!("{origin}/api/share/{token}"),
-            "embed_url": format!("{origin}/embed/{token}/timeline.svg"),
-        }),
+        &NewShare {
+            id: hash,
+            hint,
+            created_at: http::iso(now),
+            url: format!("{origin}/#/share/{token}"),
+            api_url: format!("{origin}/api/share/{token}"),
+            embed_url: format!("{origin}/embed/{token}/timeline.svg"),
+            token,
+        },
     ))
 }
 
 pub fn list_shares(here: &Here<'_>) -> Answer {
     let (record, _) = load(here.docs)?;
-    let shares: Vec<Value> = record
+    let shares = record
         .shares
         .iter()
-        .map(|s| json!({"id": s.hash, "hint": s.hint, "created_at": http::iso(s.created_at)}))
+        .map(|s| ShareInfo {
+            id: s.hash.clone(),
+            hint: s.hint.clone(),
+            created_at: http::iso(s.created_at),
+        })
         .collect();
-    http::ok_json(&json!({ "shares": shares }))
+    http::ok_json(&ShareList { shares })
 }
 
 /// `DELETE /api/instances/{id}/shares/{share id}`: the link stops working at once.

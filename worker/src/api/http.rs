@@ -1,9 +1,10 @@
 //! HTTP plumbing shared by the handlers: the one error shape, JSON answers, bounded body
 //! reading, query parameters, pagination and the security headers.
 
+use scheduler_core::api::{ErrorBody, ErrorDetail};
 use scheduler_core::{Instant, ValidationError};
 use serde::Serialize;
-use serde_json::{json, Value};
+use serde_json::Value;
 use worker::{Request, Response};
 
 /// Largest request body accepted (1 MiB); bigger ones get 413.
@@ -73,16 +74,15 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> Response {
-        let mut error = json!({"code": self.code, "message": self.message});
-        if let Some(f) = &self.field {
-            error["field"] = json!(f);
-        }
-        let mut body = json!({});
-        if let Some(errs) = &self.errors {
-            error["errors"] = json!(errs);
-            body["errors"] = json!(errs);
-        }
-        body["error"] = error;
+        let body = ErrorBody {
+            errors: self.errors.clone(),
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+                field: self.field,
+                errors: self.errors,
+            },
+        };
         let mut resp = json_response(self.status, &body);
         if let Some(allow) = self.allow {
             let _ = resp.headers_mut().set("Allow", allow);
@@ -203,26 +203,12 @@ pub fn query_number(
     }
 }
 
-/// One page of a list: `{"items", "page", "page_size", "total", "pages"}` (pages count from 1).
-pub fn page<T: Serialize>(items: Vec<T>, page: usize, page_size: usize) -> Value {
-    let total = items.len();
-    let pages = total.div_ceil(page_size).max(1);
-    let chunk: Vec<T> = items
-        .into_iter()
-        .skip((page - 1).saturating_mul(page_size))
-        .take(page_size)
-        .collect();
-    json!({"items": chunk, "page": page, "page_size": page_size, "total": total, "pages": pages})
-}
-
 /// Now, from the isolate's clock.
 pub fn now() -> Instant {
     Instant::from_unix_millis(js_sys::Date::now() as i64)
 }
 
-pub fn iso(t: Instant) -> String {
-    t.to_string()
-}
+pub use scheduler_core::api::iso;
 
 /// The Content-Security-Policy of the worker's own answers (the static app gets the same
 /// from `public/_headers`).

@@ -7,15 +7,18 @@
 //! are applied one after the other and none is lost. Then the Directory is told the new
 //! revision (it keeps the newest), which is what makes the next cron tick wake the instance.
 
-use scheduler_core::{parse_any_config, parse_config_value, InstanceConfig, Instant};
-use serde_json::{json, Value};
+use scheduler_core::api::{
+    InstanceDetail, InstanceList, InstanceSummary, LastRun, RunNowAccepted, RunNowRequest,
+};
+use scheduler_core::{
+    export_file_name, parse_any_config, parse_config_value, InstanceConfig, Instant,
+};
+use serde_json::Value;
 use worker::{Env, Request};
 
 use super::http::{self, Answer, ApiError};
 use crate::directory;
-use crate::store::{
-    share_key, ConfigRecord, Docs, IndexEntry, Kv, RunNowRequest, Runtime, CONFIG, RUNTIME,
-};
+use crate::store::{share_key, ConfigRecord, Docs, IndexEntry, Kv, Runtime, CONFIG, RUNTIME};
 
 /// Pending run-now requests an instance may hold; more answer 429.
 const MAX_RUN_NOW: usize = 50;
@@ -31,7 +34,7 @@ pub async fn list(env: &Env) -> Answer {
     let listing = directory::listing(env).await?;
     let (index, ticker) = (listing.index, listing.ticker);
     let now = http::now();
-    let items: Vec<Value> = index
+    let instances = index
         .instances
         .iter()
         .map(|e| {
@@ -42,16 +45,24 @@ pub async fn list(env: &Env) -> Answer {
                 _ => e.next_run,
             }
             .filter(|r| *r > now);
-            let last_run = ticked.and_then(|t| t.last_run.as_ref()).map(|r| {
-                json!({"item": r.item, "task_id": r.task_id, "status": r.status, "started": http::iso(r.started)})
+            let last_run = ticked.and_then(|t| t.last_run.as_ref()).map(|r| LastRun {
+                item: r.item.clone(),
+                task_id: r.task_id.clone(),
+                status: r.status.clone(),
+                started: http::iso(r.started),
             });
-            json!({
-                "id": e.id, "name": e.name, "revision": e.revision, "paused": e.paused,
-                "task_count": e.task_count, "next_run": next_run.map(http::iso), "last_run": last_run,
-            })
+            InstanceSummary {
+                id: e.id.clone(),
+                name: e.name.clone(),
+                revision: e.revision,
+                paused: e.paused,
+                task_count: e.task_count,
+                next_run: next_run.map(http::iso),
+                last_run,
+            }
         })
         .collect();
-    http::ok_json(&json!({ "instances": items }))
+    http::ok_json(&InstanceList { instances })
 }
 
 /// `POST /api/instances` and `POST /api/instances/import`, in the new instance's object: the
@@ -164,11 +175,15 @@ pub async fn run_now(here: &Here<'_>, item: &str) -> Answer {
         ));
     }
     let now = http::now();
-    let request = RunNowRequest {
+    let request = crate::store::RunNowRequest {
         item: item.to_string(),
         requested_at: Instant::from_unix_seconds(now.unix_minutes() * 60),
     };
-    let answer = json!({"item": request.item, "requested_at": http::iso(request.requested_at), "status": "requested"});
+    let answer = RunNowAccepted {
+        item: request.item.clone(),
+        requested_at: http::iso(request.requested_at),
+        status: "requested".into(),
+    };
     if record.run_now.contains(&request) {
         // Asked again (a retry after an error, say): tell the Directory again, so the next tick
         // surely wakes the instance.
@@ -192,7 +207,10 @@ pub async fn run_now(here: &Here<'_>, item: &str) -> Answer {
 pub fn export(here: &Here<'_>) -> Answer {
     let (_, config) = load(here.docs)?;
     let mut resp = http::text_response(200, config.to_json(), "application/json; charset=utf-8");
-    let disposition = format!("attachment; filename=\"{}.json\"", file_stem(config.name()));
+    let disposition = format!(
+        "attachment; filename=\"{}\"",
+        export_file_name(config.name())
+    );
     resp.headers_mut()
         .set("Content-Disposition", &disposition)?;
     Ok(resp)
@@ -251,23 +269,31 @@ fn entry_of(record: &ConfigRecord, config: &InstanceConfig, now: Instant) -> Ind
 }
 
 /// The instance as `GET /api/instances/{id}` shows it.
-pub fn detail(record: &ConfigRecord, config: &InstanceConfig) -> Value {
-    let run_now: Vec<Value> = record
+pub fn detail(record: &ConfigRecord, config: &InstanceConfig) -> InstanceDetail {
+    InstanceDetail {
+        id: record.id.clone(),
+        name: config.name().to_string(),
+        revision: record.revision,
+        paused: record.paused,
+        created_at: http::iso(record.created_at),
+        saved_at: http::iso(record.saved_at),
+        task_count: config.scheduled_tasks().len(),
+        config: serde_json::to_value(config).unwrap_or_default(),
+        run_now: waiting_run_nows(record, None),
+    }
+}
+
+/// The record's run-now requests, less those the tick reports as handled (in `runtime`).
+pub fn waiting_run_nows(record: &ConfigRecord, runtime: Option<&Runtime>) -> Vec<RunNowRequest> {
+    record
         .run_now
         .iter()
-        .map(|r| json!({"item": r.item, "requested_at": http::iso(r.requested_at)}))
-        .collect();
-    json!({
-        "id": record.id,
-        "name": config.name(),
-        "revision": record.revision,
-        "paused": record.paused,
-        "created_at": http::iso(record.created_at),
-        "saved_at": http::iso(record.saved_at),
-        "task_count": config.scheduled_tasks().len(),
-        "config": config,
-        "run_now": run_now,
-    })
+        .filter(|r| runtime.is_none_or(|rt| !rt.run_now_done.contains(r)))
+        .map(|r| RunNowRequest {
+            item: r.item.clone(),
+            requested_at: http::iso(r.requested_at),
+        })
+        .collect()
 }
 
 async fn parse_body(req: &mut Request, now: Instant) -> Result<InstanceConfig, ApiError> {
@@ -280,27 +306,6 @@ fn rename(config: &InstanceConfig, name: &str) -> Result<InstanceConfig, ApiErro
         serde_json::to_value(config).map_err(|_| ApiError::bad_request("configuration"))?;
     value["name"] = Value::from(name);
     parse_config_value(&value, None).map_err(ApiError::invalid)
-}
-
-/// A safe file name from the instance name: `Nightly retraining` → `nightly-retraining`.
-fn file_stem(name: &str) -> String {
-    let mut out = String::new();
-    for c in name.chars() {
-        if c.is_ascii_alphanumeric() {
-            out.push(c.to_ascii_lowercase());
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-        if out.len() >= 60 {
-            break;
-        }
-    }
-    let out = out.trim_end_matches('-').to_string();
-    if out.is_empty() {
-        "scheduler".into()
-    } else {
-        out
-    }
 }
 
 pub fn no_instance() -> ApiError {

@@ -17,6 +17,7 @@
 //! | [`preview`] | `POST /api/preview`: next fire times of one task, without saving it |
 //! | [`dashboard`] | dashboard data (admin and share link), share links |
 //! | [`timeline`] | the timeline SVG (admin and embed) |
+//! | [`zones`] | `GET /api/zones/{name}`: one time zone's TZif data, for the app |
 //!
 //! Nothing here returns `Err` to the runtime or panics on input: every failure becomes a JSON
 //! answer with a 4xx (or 503 when KV fails), and every answer carries the security headers.
@@ -27,8 +28,8 @@ mod http;
 mod instances;
 mod preview;
 mod timeline;
+mod zones;
 
-use serde_json::json;
 use worker::{Env, Method, Request, Response, Result};
 
 pub use http::Answer;
@@ -68,6 +69,7 @@ enum Route {
     TaskAction(String, String, &'static str),
     SharedDashboard(String),
     SharedTimeline(String),
+    Zone(String),
 }
 
 impl Route {
@@ -96,6 +98,7 @@ impl Route {
                 };
                 Route::TaskAction(id(i), id(t), action)
             }
+            ["api", "zones", name @ ..] if !name.is_empty() => Route::Zone(name.join("/")),
             ["api", "share", t] => Route::SharedDashboard(id(t)),
             ["api", "share", t, "timeline.svg"] | ["embed", t, "timeline.svg"] => {
                 Route::SharedTimeline(id(t))
@@ -107,6 +110,7 @@ impl Route {
     fn allow(&self) -> &'static str {
         match self {
             Route::Health | Route::Export(_) | Route::Dashboard(_) | Route::Timeline(_) => "GET",
+            Route::Zone(_) => "GET",
             Route::SharedDashboard(_) | Route::SharedTimeline(_) => "GET",
             Route::Preview | Route::Import | Route::InstanceAction(..) | Route::TaskAction(..) => {
                 "POST"
@@ -120,7 +124,11 @@ impl Route {
     fn public(&self) -> bool {
         matches!(
             self,
-            Route::Health | Route::Preview | Route::SharedDashboard(_) | Route::SharedTimeline(_)
+            Route::Health
+                | Route::Preview
+                | Route::Zone(_)
+                | Route::SharedDashboard(_)
+                | Route::SharedTimeline(_)
         )
     }
 }
@@ -170,6 +178,7 @@ async fn route(mut req: Request, env: &Env) -> Answer {
     match route {
         Route::Health => health(env).await,
         Route::Preview => preview::preview(&mut req).await,
+        Route::Zone(name) => zones::tzif(&name),
         Route::Instances if post => {
             let id = auth::new_instance_id()?;
             crate::instance::forward(req, env, &id, Some(&id)).await
@@ -237,7 +246,7 @@ async fn instance_route(req: &mut Request, here: &Here<'_>, route: Route) -> Ans
         Route::Share(_, hash) => dashboard::revoke_share(here, &hash).await,
         Route::SharedDashboard(token) => dashboard::shared(req, here, &token),
         Route::SharedTimeline(token) => timeline::shared(here, &token),
-        Route::Health | Route::Preview | Route::Instances | Route::Import => {
+        Route::Health | Route::Preview | Route::Zone(_) | Route::Instances | Route::Import => {
             Err(ApiError::not_found("not an instance route"))
         }
     }
@@ -249,11 +258,11 @@ async fn health(env: &Env) -> Answer {
         .await
         .ok()
         .and_then(|t| t.heartbeat);
-    http::ok_json(&json!({
-        "version": scheduler_core::VERSION,
-        "time": crate::cron::now_iso(),
-        "heartbeat": heartbeat,
-    }))
+    http::ok_json(&scheduler_core::api::Health {
+        version: scheduler_core::VERSION.to_string(),
+        time: crate::cron::now_iso(),
+        heartbeat,
+    })
 }
 
 /// At most `max` characters of `s` (for echoing user input into messages).

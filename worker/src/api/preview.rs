@@ -2,18 +2,17 @@
 //!
 //! The body is one scheduled task of the configuration format (`base_task_id`, `queue` and
 //! `id` may be absent) plus `after` (RFC 3339, default now) and `count` (default 5, at most
-//! 100). The task is validated by the core as the only task of a configuration, and the
-//! core's error paths (`scheduled_tasks[0].times[1]`) are given back relative to the task
-//! (`times[1]`).
+//! 100). The core's [`preview_task`] does the rest (the app calls it too, as the user types):
+//! the error paths are relative to the task (`times[1]`).
 
-use scheduler_core::{parse_config_value, Instant, ValidationError, ValidationErrors, FORMAT_V1};
-use serde_json::{json, Map, Value};
+use scheduler_core::preview::{preview_task, MAX_COUNT};
+use scheduler_core::Instant;
+use serde_json::Value;
 use worker::Request;
 
 use super::http::{self, Answer, ApiError};
 
 const DEFAULT_COUNT: u64 = 5;
-const MAX_COUNT: u64 = 100;
 
 pub async fn preview(req: &mut Request) -> Answer {
     let body = http::body_json(req).await?;
@@ -40,7 +39,7 @@ pub async fn preview(req: &mut Request) -> Answer {
     let count = match task.remove("count") {
         None | Some(Value::Null) => DEFAULT_COUNT,
         Some(v) => match v.as_u64() {
-            Some(n) if (1..=MAX_COUNT).contains(&n) => n,
+            Some(n) if (1..=MAX_COUNT as u64).contains(&n) => n,
             _ => {
                 return Err(ApiError::bad_request(format!(
                     "count: expected a whole number from 1 to {MAX_COUNT}"
@@ -49,47 +48,8 @@ pub async fn preview(req: &mut Request) -> Answer {
             }
         },
     };
-    let config = validate_task(task, after)?;
-    let Some(t) = config.scheduled_tasks().first() else {
-        return Err(ApiError::bad_request("no task"));
-    };
-    let next: Vec<String> = t
-        .schedule()
-        .upcoming(after, count as usize)
-        .into_iter()
-        .map(http::iso)
-        .collect();
-    let clearml: Vec<String> = t.dashboard_rows().into_iter().map(|r| r.text).collect();
-    http::ok_json(&json!({"next": next, "clearml": clearml, "description": t.describe()}))
-}
-
-/// Validates one task as the only task of a configuration, with placeholder identity fields.
-fn validate_task(
-    mut task: Map<String, Value>,
-    after: Instant,
-) -> Result<scheduler_core::InstanceConfig, ApiError> {
-    for field in ["base_task_id", "queue"] {
-        if matches!(task.get(field), None | Some(Value::Null)) {
-            task.insert(field.into(), Value::from("preview"));
-        }
-    }
-    let doc =
-        json!({"format": FORMAT_V1, "name": "preview", "scheduled_tasks": [Value::Object(task)]});
-    parse_config_value(&doc, Some(after)).map_err(|errors| ApiError::invalid(relative(errors)))
-}
-
-/// `scheduled_tasks[0].x` → `x`, `scheduled_tasks[0]` → `""`.
-fn relative(errors: ValidationErrors) -> Vec<ValidationError> {
-    errors
-        .into_iter()
-        .map(|e| match e.path.strip_prefix("scheduled_tasks[0]") {
-            Some(rest) => ValidationError {
-                path: rest.trim_start_matches('.').to_string(),
-                message: e.message,
-            },
-            None => e,
-        })
-        .collect()
+    let preview = preview_task(task, after, count as usize).map_err(ApiError::invalid)?;
+    http::ok_json(&preview)
 }
 
 /// Parses RFC 3339 (`2026-11-26T06:20:00Z`, `2026-11-26T07:20:00.5+01:00`), to the second.

@@ -65,7 +65,7 @@ pub fn InstanceList() -> impl IntoView {
             {move || message.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
             {move || error.get().map(|m| view! { <p class="error" role="alert">{m}</p> })}
             {move || match state.get() {
-                None => EitherOf3::A(view! { <p class="muted loading">"Loading instances…"</p> }),
+                None => EitherOf3::A(error.with(Option::is_none).then(|| view! { <p class="muted loading">"Loading instances…"</p> })),
                 Some(true) => EitherOf3::B(view! {
                     <div class="empty">
                         <p>"No scheduler instances yet."</p>

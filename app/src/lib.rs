@@ -145,11 +145,17 @@ fn HealthPanel() -> impl IntoView {
                 Some(Err(e)) => EitherOf3::B(view! { <p class="error" role="alert">{e.message}</p> }),
                 Some(Ok(h)) => {
                     let heartbeat = h.heartbeat.map_or_else(|| "never".to_string(), |b| b.scheduled_time);
+                    let (class, tick) = match (h.tick.late, h.tick.seconds_since_last_tick) {
+                        (false, _) => ("", "on time".to_string()),
+                        (true, Some(s)) => ("late", format!("late: none for {} min", s / 60)),
+                        (true, None) => ("late", "late: the cron has not run".to_string()),
+                    };
                     EitherOf3::C(view! {
                         <dl id="health" class="facts-inline">
                             <dt>"Version"</dt><dd id="health-version">{h.version}</dd>
                             <dt>"Server time"</dt><dd id="health-time">{h.time}</dd>
                             <dt>"Last tick"</dt><dd id="health-heartbeat">{heartbeat}</dd>
+                            <dt>"Tick"</dt><dd id="health-tick" class=class>{tick}</dd>
                         </dl>
                     })
                 }

@@ -41,16 +41,16 @@ impl Zones {
             let name = name.to_string();
             spawn_local(async move {
                 match fetch(&name).await {
-                    Ok(data) => zone::register(&name, data.as_deref().map_err(Clone::clone)),
-                    // Not reached: asked again when next used.
-                    Err(()) => {
-                        self.asked.update_value(|a| {
-                            a.remove(&name);
-                        });
-                        false
+                    Ok(data) => {
+                        zone::register(&name, data.as_deref().map_err(Clone::clone));
+                        self.arrived.update(|n| *n += 1);
                     }
-                };
-                self.arrived.update(|n| *n += 1);
+                    // The worker was not reached: asked again at the next edit (not at once,
+                    // which would loop while offline).
+                    Err(()) => self.asked.update_value(|a| {
+                        a.remove(&name);
+                    }),
+                }
             });
         }
         false

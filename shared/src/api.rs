@@ -26,6 +26,9 @@ pub struct Health {
     pub time: String,
     /// The last minute tick, `null` before the first.
     pub heartbeat: Option<Heartbeat>,
+    /// Whether the minute tick is late (with `?strict=1` a late tick answers 503, for uptime
+    /// monitors that read only the status).
+    pub tick: crate::health::TickHealth,
 }
 
 /// What the last cron event was.

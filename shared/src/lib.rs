@@ -8,6 +8,7 @@
 //! | [`api`] | the HTTP API's contract: every answer body, one serde type each |
 //! | [`draft`] | a task as the app's form edits it, and which input a message is about |
 //! | [`preview`] | one task's next runs, ClearML form and sentence (API and app) |
+//! | [`health`] | the dead-man's switch: is the tick late, is a heartbeat ping due |
 //! | [`time`] | [`Instant`], the public time type (Unix seconds) |
 //! | [`zone`] | [`Zone`]: IANA zones (feature `tz`), the gap/fold rules |
 //! | `civil` | calendar arithmetic on day numbers (days_from_civil) |
@@ -20,6 +21,7 @@
 //! | [`state`] | [`InstanceState`]: planner memory, claims, outcome reporting (`record_*`), next due |
 //! | [`planner`] | [`plan_tick`]: config + state + now to actions ([`Action`]); [`plan_paused`] |
 //! | [`launch`] | [`LaunchAttempt`]: one slot's ClearML calls, answers in, [`Outcome`] out |
+//! | [`notify`] | an instance's outbox: events to grouped, rate-limited notifications, delivered at least once |
 //! | [`sdk`] | import of the ClearML SDK's `schedule` list; format auto-detection |
 //! | [`errors`] | [`ValidationErrors`]: path + message, Display and Serialize |
 //!
@@ -34,7 +36,9 @@ pub mod describe;
 pub mod draft;
 pub mod errors;
 mod hash;
+pub mod health;
 pub mod launch;
+pub mod notify;
 pub mod parse;
 pub mod planner;
 pub mod preview;

@@ -1,9 +1,11 @@
 //! The minute cron handler: finds the instances with something to do and ticks each in its own
 //! Durable Object, where planning, launching and recording happen (`instance/tick.rs`).
 //!
-//! Cost: an idle tick reads KV `index` and nothing else (what each instance needs next is kept
-//! in the isolate's memory, asked from the Directory on a cold start) and writes nothing; the
-//! heartbeat goes to the Directory once an hour. A busy tick ticks up to `DIRECT_TICKS`
+//! Cost: an idle tick reads KV `index` (what each instance needs next is kept in the isolate's
+//! memory, asked from the Directory on a cold start) and writes nothing, but for telling the
+//! Directory it ran every half `TICK_LATE_AFTER_SECONDS` (the heartbeat `/api/health` reads to
+//! say whether the tick is late); every `HEARTBEAT_PERIOD_MINUTES` it pings `HEARTBEAT_URL` if
+//! set (`heartbeat.rs`). A busy tick ticks up to `DIRECT_TICKS`
 //! instances itself ([`MAX_PARALLEL_TICKS`] at a time) and hands the rest to the `TICKS` queue
 //! in batches ([`consume`]), each batch an invocation with a call budget of its own.
 
@@ -24,8 +26,6 @@ const DEFAULT_DIRECT_TICKS: usize = 40;
 const TICKS_PER_MESSAGE: usize = 40;
 /// Instance ticks in flight at once (Cloudflare allows 6 open connections).
 const MAX_PARALLEL_TICKS: usize = 6;
-/// The heartbeat is refreshed at most this often when nothing else is written.
-const HEARTBEAT_EVERY_SECONDS: i64 = 3600;
 /// A failed queued tick is retried after this long (`QUEUE_RETRY_DELAY_SECONDS`), and goes to
 /// the dead-letter queue after the queue's `max_retries`.
 const RETRY_DELAY_SECONDS: u32 = 20;
@@ -59,7 +59,7 @@ pub async fn run(event: &ScheduledEvent, env: &Env) -> Result<()> {
             directory::ticker(env).await.unwrap_or_default()
         }
     };
-    let before = ticker.clone();
+    let last_heartbeat = ticker.heartbeat.as_ref().and_then(crate::heartbeat::ran_at);
     ticker
         .instances
         .retain(|id, _| index.instances.iter().any(|e| &e.id == id));
@@ -106,11 +106,14 @@ pub async fn run(event: &ScheduledEvent, env: &Env) -> Result<()> {
     do_requests += mine.len() as u32;
     let reports = tick_all(env, now_ms, mine).await;
     let (stats, mut change, _) = fold(reports, Some(&mut ticker));
-    let stale_heartbeat = before.heartbeat.as_ref().is_none_or(|h| {
-        let last = js_sys::Date::parse(&h.ran_at);
-        last.is_nan() || js_sys::Date::now() - last > (HEARTBEAT_EVERY_SECONDS * 1000) as f64
-    });
-    if stale_heartbeat || !change.instances.is_empty() || !change.gone.is_empty() {
+    // The tick says it ran often enough for `/api/health` to tell when the cron stops (every
+    // half lateness threshold: an idle tick writes every few minutes, not every minute).
+    let stale = scheduler_core::health::heartbeat_stale(
+        last_heartbeat,
+        Instant::from_unix_millis(js_sys::Date::now() as i64),
+        crate::heartbeat::late_after_seconds(env),
+    );
+    if stale || !change.instances.is_empty() || !change.gone.is_empty() {
         let heartbeat = Heartbeat {
             scheduled_time: iso_from_millis(event.schedule()),
             cron: event.cron(),
@@ -124,6 +127,8 @@ pub async fn run(event: &ScheduledEvent, env: &Env) -> Result<()> {
         }
     }
     TICKER_CACHE.with(|c| *c.borrow_mut() = Some((ticker, queued > 0)));
+    // After the launches: a slow monitor never delays one.
+    crate::heartbeat::ping(env, now).await;
     worker::console_log!(
         "tick {} instances={} ticked={} queued={} launched={} left={} kv_reads={} kv_writes={} kv_lists={} do_requests={} rows_written={} subrequests={}",
         now,

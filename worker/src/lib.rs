@@ -3,7 +3,8 @@
 //! It only moves bytes: HTTP requests are parsed and dispatched in [`api`], the minute cron
 //! event in [`cron`] (and the queue of instance ticks it hands on), each instance lives in its
 //! Durable Object ([`instance`]: its rows, its API routes, its ticks, its ClearML calls), the
-//! list of instances in the [`directory`] object; storage in [`store`]. Every decision is made
+//! list of instances in the [`directory`] object; storage in [`store`]; the dead-man's switch
+//! (`/api/health`'s lateness, the heartbeat ping) in [`heartbeat`]. Every decision is made
 //! by the pure `scheduler_core` crate. The built app (public/) is served by the Workers
 //! static-assets layer before this code runs; only `/api/*` and `/embed/*` reach it.
 
@@ -11,6 +12,7 @@ mod api;
 mod clearml;
 mod cron;
 mod directory;
+mod heartbeat;
 mod instance;
 mod store;
 

@@ -176,7 +176,7 @@ async fn route(mut req: Request, env: &Env) -> Answer {
     let route = checked_route(&req, env)?;
     let post = method_name(&req) == "POST";
     match route {
-        Route::Health => health(env).await,
+        Route::Health => health(&req, env).await,
         Route::Preview => preview::preview(&mut req).await,
         Route::Zone(name) => zones::tzif(&name),
         Route::Instances if post => {
@@ -252,17 +252,33 @@ async fn instance_route(req: &mut Request, here: &Here<'_>, route: Route) -> Ans
     }
 }
 
-async fn health(env: &Env) -> Answer {
-    // Health must answer even when the Directory misbehaves: the heartbeat is then null.
+/// `GET /api/health`: the version, the clock, the last tick and whether it is late;
+/// `?strict=1` answers 503 when it is, for uptime monitors that read only the status.
+async fn health(req: &Request, env: &Env) -> Answer {
+    // Health must answer even when the Directory misbehaves: the heartbeat is then null (and
+    // the tick reads as late: nothing says it ran).
     let heartbeat = crate::directory::ticker(env)
         .await
         .ok()
         .and_then(|t| t.heartbeat);
-    http::ok_json(&scheduler_core::api::Health {
+    let last_ran = heartbeat.as_ref().and_then(crate::heartbeat::ran_at);
+    let tick = scheduler_core::health::tick_health(
+        last_ran,
+        http::now(),
+        crate::heartbeat::late_after_seconds(env),
+    );
+    let status = if tick.late && http::query(req, "strict").as_deref() == Some("1") {
+        503
+    } else {
+        200
+    };
+    let body = scheduler_core::api::Health {
         version: scheduler_core::VERSION.to_string(),
         time: crate::cron::now_iso(),
         heartbeat,
-    })
+        tick,
+    };
+    Ok(http::json_response(status, &body))
 }
 
 /// At most `max` characters of `s` (for echoing user input into messages).

@@ -7,12 +7,13 @@
 
 use crate::api::{Api, DashboardOf, MAX_PAGE};
 use crate::route::dashboard_href;
-use crate::util::{download, duration, status, time, time_or};
+use crate::util::{download, duration, status_class, time_or, utc};
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use scheduler_core::api::{Dashboard as Dash, LogEntry, Run, ScheduledRow};
 use scheduler_core::export_file_name;
+use scheduler_core::markup::Markup;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -373,15 +374,15 @@ fn more(
 #[component]
 fn RunsTable(data: Signal<Option<Dash>>, older: Callback<&'static str>) -> impl IntoView {
     let shown = RwSignal::new(FIRST_ROWS);
-    let runs = move || {
+    // The rows as markup (no controls in them: nothing to keep the focus of), rebuilt only
+    // when a shown run changed.
+    let rows = Memo::new(move |_| {
         let n = shown.get();
         data.with(|d| {
-            d.iter()
-                .flat_map(|d| d.runs.items.iter().take(n))
-                .cloned()
-                .collect::<Vec<_>>()
+            let runs = d.iter().flat_map(|d| d.runs.items.iter().take(n));
+            run_rows(runs).into_string()
         })
-    };
+    });
     let have = Signal::derive(move || data.with(|d| d.as_ref().map_or(0, |d| d.runs.items.len())));
     let total = Signal::derive(move || data.with(|d| d.as_ref().map_or(0, |d| d.runs.total)));
     let any = Memo::new(move |_| have.get() > 0);
@@ -396,11 +397,7 @@ fn RunsTable(data: Signal<Option<Dash>>, older: Callback<&'static str>) -> impl 
                                 <th scope="col">"Started"</th><th scope="col">"Finished"</th><th scope="col">"Status"</th>
                                 <th scope="col" class="num">"Duration"</th><th scope="col">"Task ID"</th>
                             </tr></thead>
-                            <tbody>
-                                // A run's row is redrawn when its status or end changes; it has no
-                                // controls to lose the focus of.
-                                <For each=runs key=|r| (r.task_id.clone(), r.status.clone(), r.finished.clone()) children=run_row/>
-                            </tbody>
+                            <tbody inner_html=rows></tbody>
                         </table>
                     </div>
                     {show_all("runs-all", have, shown)}
@@ -410,27 +407,47 @@ fn RunsTable(data: Signal<Option<Dash>>, older: Callback<&'static str>) -> impl 
     }
 }
 
-fn run_row(run: Run) -> impl IntoView {
-    let took = run
-        .duration_seconds
-        .map_or_else(|| "—".to_string(), duration);
-    // Only web links become anchors: a `javascript:` URL in an answer stays inert text.
-    let link = run.link.filter(|l| is_web_link(l));
-    let task_id = run.task_id;
-    view! {
-        <tr>
-            <td>{time(run.started)}</td>
-            <td class="finished">{time_or(run.finished, "None")}</td>
-            <td>{status(run.status)}</td>
-            <td class="num">{took}</td>
-            <td class="mono">
-                {match link {
-                    Some(href) => Either::Left(view! { <a href=href target="_blank" rel="noopener noreferrer">{task_id}</a> }),
-                    None => Either::Right(view! { <span>{task_id}</span> }),
-                }}
-            </td>
-        </tr>
+/// The Executed Tasks rows, newest first as the server sends them.
+fn run_rows<'a>(runs: impl Iterator<Item = &'a Run>) -> Markup {
+    let mut m = Markup::with_capacity(50_000);
+    for r in runs {
+        m.lit("<tr><td>");
+        time_markup(&mut m, Some(&r.started), "");
+        m.lit("</td><td class=\"finished\">");
+        time_markup(&mut m, r.finished.as_deref(), "None");
+        m.lit("</td><td><span class=\"status ")
+            .text(&status_class(&r.status))
+            .lit("\">")
+            .text(&r.status)
+            .lit("</span></td><td class=\"num\">")
+            .text(&r.duration_seconds.map_or_else(|| "—".to_string(), duration))
+            .lit("</td><td class=\"mono\">");
+        // Only web links become anchors: a `javascript:` URL in an answer stays inert text.
+        match r.link.as_deref().filter(|l| is_web_link(l)) {
+            Some(href) => m
+                .lit("<a href=\"")
+                .text(href)
+                .lit("\" target=\"_blank\" rel=\"noopener noreferrer\">")
+                .text(&r.task_id)
+                .lit("</a>"),
+            None => m.lit("<span>").text(&r.task_id).lit("</span>"),
+        };
+        m.lit("</td></tr>");
     }
+    m
+}
+
+/// `<time>` as [`time`] draws it, or the muted word when there is none.
+fn time_markup(m: &mut Markup, iso: Option<&str>, none: &'static str) {
+    match iso {
+        Some(iso) => m
+            .lit("<time datetime=\"")
+            .text(iso)
+            .lit("\">")
+            .text(&utc(iso))
+            .lit("</time>"),
+        None => m.lit("<span class=\"muted\">").lit(none).lit("</span>"),
+    };
 }
 
 fn is_web_link(url: &str) -> bool {
@@ -440,21 +457,23 @@ fn is_web_link(url: &str) -> bool {
 
 #[component]
 fn LogList(data: Signal<Option<Dash>>, older: Callback<&'static str>) -> impl IntoView {
-    // Newest first; a line's number from the oldest is its key, the same across refreshes.
-    let lines = move || {
+    // Newest first, as markup (no controls in it), rebuilt only when the lines changed.
+    let lines = Memo::new(move |_| {
         data.with(|d| {
-            d.iter()
-                .flat_map(|d| {
-                    let total = d.log.total;
-                    d.log
-                        .items
-                        .iter()
-                        .enumerate()
-                        .map(move |(i, l)| (total - i, l.clone()))
-                })
-                .collect::<Vec<(usize, LogEntry)>>()
+            let mut m = Markup::with_capacity(20_000);
+            for l in d.iter().flat_map(|d| d.log.items.iter()) {
+                let level = level_name(l);
+                m.lit("<li class=\"lvl-").lit(level).lit("\">");
+                time_markup(&mut m, Some(&l.at), "");
+                m.lit("<span class=\"level\">")
+                    .text(&level.to_ascii_uppercase())
+                    .lit("</span><span class=\"msg\">")
+                    .text(&l.message)
+                    .lit("</span></li>");
+            }
+            m.into_string()
         })
-    };
+    });
     let have = Signal::derive(move || data.with(|d| d.as_ref().map_or(0, |d| d.log.items.len())));
     let total = Signal::derive(move || data.with(|d| d.as_ref().map_or(0, |d| d.log.total)));
     let any = Memo::new(move |_| have.get() > 0);
@@ -463,15 +482,7 @@ fn LogList(data: Signal<Option<Dash>>, older: Callback<&'static str>) -> impl In
             Either::Left(view! { <p class="muted empty">"The log is empty."</p> })
         } else {
             Either::Right(view! {
-                    <ol class="log" id="log">
-                        <For each=lines key=|(n, _)| *n let:((_, line))>
-                            <li class=format!("lvl-{}", level_name(&line))>
-                                {time(line.at.clone())}
-                                <span class="level">{level_name(&line).to_ascii_uppercase()}</span>
-                                <span class="msg">{line.message.clone()}</span>
-                            </li>
-                        </For>
-                    </ol>
+                    <ol class="log" id="log" inner_html=lines></ol>
                     {more("log-more", "log lines", have, total, Callback::new(move |_| older.run("log")))}
             })
         }
@@ -533,6 +544,49 @@ fn Timeline(source: Source, data: Signal<Option<Dash>>) -> impl IntoView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn run(link: &str, finished: Option<&str>) -> Run {
+        Run {
+            item: "a".into(),
+            name: None,
+            task_id: "t<1>".into(),
+            slot: "2026-11-25T10:00:00Z".into(),
+            started: "2026-11-25T10:00:00Z".into(),
+            finished: finished.map(str::to_string),
+            status: "in_progress".into(),
+            duration_seconds: finished.map(|_| 3725),
+            late_seconds: 0,
+            link: Some(link.into()),
+        }
+    }
+
+    #[test]
+    fn run_rows_escape_their_values_and_link_only_web_urls() {
+        let html = run_rows(
+            [
+                run(
+                    "https://app.clear.ml/t1?a=1&b=2",
+                    Some("2026-11-25T11:02:05Z"),
+                ),
+                run("javascript:alert(1)", None),
+            ]
+            .iter(),
+        )
+        .into_string();
+        assert_eq!(
+            html,
+            concat!(
+                r#"<tr><td><time datetime="2026-11-25T10:00:00Z">2026-11-25 10:00 UTC</time></td>"#,
+                r#"<td class="finished"><time datetime="2026-11-25T11:02:05Z">2026-11-25 11:02:05 UTC</time></td>"#,
+                r#"<td><span class="status st-in-progress">in_progress</span></td><td class="num">1h 02m 05s</td>"#,
+                r#"<td class="mono"><a href="https://app.clear.ml/t1?a=1&amp;b=2" target="_blank" rel="noopener noreferrer">t&lt;1&gt;</a></td></tr>"#,
+                r#"<tr><td><time datetime="2026-11-25T10:00:00Z">2026-11-25 10:00 UTC</time></td>"#,
+                r#"<td class="finished"><span class="muted">None</span></td>"#,
+                r#"<td><span class="status st-in-progress">in_progress</span></td><td class="num">—</td>"#,
+                r#"<td class="mono"><span>t&lt;1&gt;</span></td></tr>"#,
+            )
+        );
+    }
 
     #[test]
     fn only_web_links_are_links() {

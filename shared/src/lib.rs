@@ -21,6 +21,7 @@
 //! | [`state`] | [`InstanceState`]: planner memory, claims, outcome reporting (`record_*`), next due |
 //! | [`planner`] | [`plan_tick`]: config + state + now to actions ([`Action`]); [`plan_paused`] |
 //! | [`launch`] | [`LaunchAttempt`]: one slot's ClearML calls, answers in, [`Outcome`] out |
+//! | [`markup`] | markup that only escaping or literals can build (the SVG timeline, the app's long tables) |
 //! | [`notify`] | an instance's outbox: events to grouped, rate-limited notifications, delivered at least once |
 //! | [`sdk`] | import of the ClearML SDK's `schedule` list; format auto-detection |
 //! | [`errors`] | [`ValidationErrors`]: path + message, Display and Serialize |
@@ -38,6 +39,7 @@ pub mod errors;
 mod hash;
 pub mod health;
 pub mod launch;
+pub mod markup;
 pub mod notify;
 pub mod parse;
 pub mod planner;

@@ -229,19 +229,5 @@ fn clip(s: &str, max: usize) -> String {
     super::truncate(s, max)
 }
 
-/// XML text escaping.
-fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c if (c as u32) < 0x20 && c != '\t' => out.push(' '),
-            c => out.push(c),
-        }
-    }
-    out
-}
+/// XML text escaping: the core's, the one escaping of the product.
+use scheduler_core::markup::escaped as esc;

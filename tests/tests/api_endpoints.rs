@@ -1154,3 +1154,54 @@ async fn without_admin_token_protected_routes_stay_closed() {
         .await;
     assert_eq!(r.status, 200, "preview needs no credentials");
 }
+
+/// `GET /api/zones/{name}`: the worker's own TZif data for a zone (what the app's live preview
+/// computes with), public and cacheable; a name that is not a zone is a 404 with the core's
+/// "did you mean" message.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn zones_are_served_as_tzif_files_and_unknown_names_say_what_to_write() {
+    let worker = start(&[]);
+    let http = reqwest::Client::new();
+    for name in [
+        "Europe/London",
+        "America/Argentina/Buenos_Aires",
+        "Etc/GMT%2B5",
+    ] {
+        let resp = http
+            .get(format!("{}/api/zones/{name}", worker.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{name}");
+        let headers = resp.headers().clone();
+        assert_eq!(headers["content-type"], "application/octet-stream");
+        assert!(headers["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("max-age"));
+        let body = resp.bytes().await.unwrap();
+        assert!(body.starts_with(b"TZif"), "{name}: a TZif file");
+    }
+    let resp = http
+        .get(format!("{}/api/zones/Europe/Londn", worker.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unknown_zone");
+    assert_eq!(body["error"]["field"], "timezone");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("did you mean \"Europe/London\""),
+        "{body}"
+    );
+    let resp = http
+        .post(format!("{}/api/zones/Europe/London", worker.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 405);
+}

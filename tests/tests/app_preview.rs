@@ -69,6 +69,12 @@ fn vectors() -> Vec<(Value, &'static str, &'static str)> {
             "2024-09-28T12:00:00Z",
             "2024-09-28T14:00:00Z",
         ),
+        // A fixed offset whose name needs encoding in a URL (`+` is UTC-5 in POSIX's sign).
+        (
+            json!({"recurrence": "daily", "times": ["06:20"], "timezone": "Etc/GMT+5"}),
+            "2024-01-01T00:00:00Z",
+            "2024-01-01T11:20:00Z",
+        ),
         // No zone at all, over a leap day.
         (
             json!({"recurrence": "daily", "times": ["12:00"], "timezone": "UTC"}),

@@ -10,7 +10,10 @@ use worker::Response;
 
 use super::http::{Answer, ApiError};
 
+/// `name` as it is in the path (`Etc/GMT%2B5` for `Etc/GMT+5`).
 pub fn tzif(name: &str) -> Answer {
+    let decoded = js_sys::decode_uri_component(name).map(String::from);
+    let name = decoded.as_deref().unwrap_or(name);
     let unknown = |message: String| ApiError::new(404, "unknown_zone", message).field("timezone");
     Zone::get(name).map_err(unknown)?;
     let data = tzif_of(name).ok_or_else(|| {

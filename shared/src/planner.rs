@@ -30,6 +30,10 @@ use crate::{
 /// summed up in one log line (a worker down for a month with an every-minute task).
 pub const MAX_REPORTED_MISSES: usize = 100;
 
+/// A run still queued this long after its launch is reported as stuck: no agent seems to serve
+/// its queue.
+pub const STUCK_AFTER_MINUTES: i64 = 30;
+
 /// What the runtime should do.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
@@ -183,7 +187,7 @@ pub fn plan_tick(
     for task in config.scheduled_tasks() {
         plan_task(instance_id, task, &mut st, &mut out);
     }
-    supervise(&mut st, &mut out);
+    supervise(&mut st, &mut out, Some(config));
     st.last_tick = Some(st.last_tick.map_or(now, |t| t.max(now)));
     st.next_due = next_due(config, &st);
     Plan {
@@ -202,17 +206,36 @@ pub fn plan_paused(state: &InstanceState, now: Instant) -> Plan {
         now,
         actions: Vec::new(),
     };
-    supervise(&mut st, &mut out);
+    supervise(&mut st, &mut out, None);
     Plan {
         actions: out.actions,
         state: st,
     }
 }
 
-/// Execution limits and status polling for the runs out at `out.now`.
-fn supervise(st: &mut InstanceState, out: &mut Out) {
+/// Execution limits, runs stuck in their queue, and status polling for the runs out at
+/// `out.now`. `config` names the queues (a paused instance's tick has none at hand).
+fn supervise(st: &mut InstanceState, out: &mut Out, config: Option<&InstanceConfig>) {
     let now = out.now;
     for run in st.runs.iter_mut() {
+        let queued_for = (now.unix_seconds() - run.started.unix_seconds()).div_euclid(60);
+        if run.status == TaskStatus::Queued
+            && !run.stuck_reported
+            && queued_for >= STUCK_AFTER_MINUTES
+        {
+            run.stuck_reported = true;
+            let queue = config
+                .and_then(|c| c.task(&run.item))
+                .map(|t| format!("queue \"{}\"", t.queue()))
+                .unwrap_or_else(|| "its queue".to_string());
+            out.log(
+                Level::Warn,
+                format!(
+                    "Run {} of {} is still queued after {queued_for} minutes: no agent seems to serve {queue}; start one (clearml-agent daemon --queue ...) or check the queue in ClearML",
+                    run.task_id, run.item
+                ),
+            );
+        }
         if let Some(limit) = run.limit_seconds {
             if run.status.is_open() && !run.abort_requested && run.started.add_seconds(limit) <= now
             {
@@ -590,5 +613,62 @@ mod run_now_tests {
             plan_run_now("i", &config, &after, "a", at).is_none(),
             "already running"
         );
+    }
+}
+
+#[cfg(test)]
+mod stuck_tests {
+    use super::*;
+
+    #[test]
+    fn a_run_queued_too_long_is_reported_once_with_its_queue() {
+        let t0 = Instant::from_utc(2026, 1, 1, 6, 0).unwrap();
+        let config = crate::parse_config(
+            r#"{"format":"clearml-task-scheduler/v1","name":"n","scheduled_tasks":[
+                {"id":"a","base_task_id":"b","queue":"gpu","recurrence":"daily","times":["06:20"]}]}"#,
+            t0,
+        )
+        .unwrap();
+        let mut state = InstanceState::default();
+        state.on_config_saved(&config, t0);
+        let fire = Instant::from_utc(2026, 1, 1, 6, 20).unwrap();
+        let plan = plan_tick("i", &config, &state, fire);
+        let slot = plan.launches().next().expect("due").slot.clone();
+        let mut state = plan.state;
+        state.record_launch(&slot, "t1", fire);
+        let warnings = |plan: &Plan| -> Vec<String> {
+            plan.actions
+                .iter()
+                .filter_map(|a| match a {
+                    Action::Log(l) if l.message.contains("still queued") => Some(l.message.clone()),
+                    _ => None,
+                })
+                .collect()
+        };
+        let early = plan_tick("i", &config, &state, fire.add_seconds(29 * 60));
+        assert!(warnings(&early).is_empty());
+        let late = plan_tick("i", &config, &early.state, fire.add_seconds(30 * 60));
+        let said = warnings(&late);
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].contains("queue \"gpu\"") && said[0].contains("t1"),
+            "{}",
+            said[0]
+        );
+        let later = plan_tick("i", &config, &late.state, fire.add_seconds(31 * 60));
+        assert!(warnings(&later).is_empty(), "said once");
+        // A run that started is not stuck.
+        let mut running = early.state.clone();
+        running.record_status("t1", TaskStatus::InProgress);
+        assert!(warnings(&plan_tick(
+            "i",
+            &config,
+            &running,
+            fire.add_seconds(40 * 60)
+        ))
+        .is_empty());
+        // A paused instance's tick says it too, without the queue's name at hand.
+        let paused = plan_paused(&early.state, fire.add_seconds(30 * 60));
+        assert!(warnings(&paused)[0].contains("its queue"));
     }
 }

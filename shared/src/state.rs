@@ -137,6 +137,9 @@ pub struct OpenRun {
     /// An abort was emitted and not reported as failed.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub abort_requested: bool,
+    /// The scheduler log already says this run is stuck in its queue.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stuck_reported: bool,
 }
 
 /// A ClearML task status (`tasks.get_by_id` → `task.status`).
@@ -241,6 +244,7 @@ impl InstanceState {
             status: TaskStatus::Queued,
             limit_seconds,
             abort_requested: false,
+            stuck_reported: false,
         });
         if let Some(last) = self.last_tick {
             self.next_due = Some(

@@ -769,3 +769,44 @@ async fn launches_past_one_invocations_call_budget_go_on_in_the_objects_alarm() 
     assert_eq!(records.clones.len(), 6, "each slot cloned once");
     assert!(worker.log_text().contains("alarm: launched="));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_no_agent_takes_is_reported_as_stuck_in_its_queue_once() {
+    // No agent: the clone stays queued.
+    let (_clearml, worker, api, id) = daily_instance_with("queue", json!("default")).await;
+    let slot = slot_0620();
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    let stuck = |d: &Value| -> Vec<String> {
+        d["log"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|l| l["message"].as_str())
+            .filter(|m| m.contains("still queued"))
+            .map(str::to_string)
+            .collect()
+    };
+    worker.trigger_scheduled(Some(slot + 29 * MINUTE)).unwrap();
+    assert!(stuck(&dashboard(&api, &id).await).is_empty(), "not yet");
+    worker.trigger_scheduled(Some(slot + 30 * MINUTE)).unwrap();
+    worker.trigger_scheduled(Some(slot + 31 * MINUTE)).unwrap();
+    let d = dashboard(&api, &id).await;
+    let said = stuck(&d);
+    assert_eq!(said.len(), 1, "said once: {said:?}");
+    assert!(
+        said[0].contains("after 30 minutes") && said[0].contains("queue \"default\""),
+        "{}",
+        said[0]
+    );
+    let line = d["log"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| {
+            l["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("still queued"))
+        })
+        .unwrap();
+    assert_eq!(line["level"], "warn", "{line}");
+}

@@ -10,9 +10,11 @@ use std::cell::{Cell, RefCell};
 use std::time::Duration;
 
 use base64::Engine as _;
-use futures_util::future::{select, Either};
+
 use serde_json::{json, Value};
-use worker::{AbortController, Delay, Env, Fetch, Headers, Method, Request, RequestInit};
+use worker::{Env, Headers, Method, Request, RequestInit};
+
+use crate::outbound::{fetch_within, NoAnswer};
 
 /// How long one ClearML call may take before it counts as failed (`CLEARML_TIMEOUT_SECONDS`).
 pub const DEFAULT_CALL_TIMEOUT_SECONDS: u64 = 20;
@@ -83,11 +85,7 @@ impl Credentials {
     /// (secrets or plain vars); `None` names the first one missing.
     pub fn from_env(env: &Env) -> Result<Credentials, String> {
         let get = |name: &str| {
-            env.secret(name)
-                .map(|s| s.to_string())
-                .or_else(|_| env.var(name).map(|v| v.to_string()))
-                .ok()
-                .filter(|v| !v.is_empty())
+            crate::settings::get(env, name)
                 .ok_or_else(|| format!("{name} is not set; see README \"Deploying to Cloudflare\""))
         };
         Ok(Credentials {
@@ -210,19 +208,14 @@ impl ClearMl {
             .with_body(Some(body.to_string().into()));
         let url = format!("{}/{endpoint}", self.creds.host);
         let request = Request::new_with_init(&url, &init).map_err(|e| fail(e.to_string()))?;
-        let controller = AbortController::default();
-        let signal = controller.signal();
-        let fetch = Fetch::Request(request);
-        let send = Box::pin(fetch.send_with_signal(&signal));
-        let timeout = Box::pin(Delay::from(self.timeout));
-        let mut response = match select(send, timeout).await {
-            Either::Left((result, _)) => result.map_err(|e| fail(format!("no answer ({e})")))?,
-            Either::Right(_) => {
-                controller.abort();
+        let mut response = match fetch_within(request, self.timeout).await {
+            Ok(response) => response,
+            Err(NoAnswer::Failed(e)) => return Err(fail(format!("no answer ({e})"))),
+            Err(NoAnswer::TimedOut) => {
                 return Err(fail(format!(
                     "no answer within {}s",
                     self.timeout.as_secs()
-                )));
+                )))
             }
         };
         let status = response.status_code();

@@ -5,21 +5,17 @@
 
 use std::time::Duration;
 
-use futures_util::future::{select, Either};
 use scheduler_core::health::{ping_due, DEFAULT_LATE_AFTER_SECONDS, DEFAULT_PING_PERIOD_MINUTES};
 use scheduler_core::Instant;
-use worker::{AbortController, Delay, Env, Fetch, Method, Request, RequestInit};
+use worker::{Env, Method, Request, RequestInit};
+
+use crate::outbound::{fetch_within, NoAnswer};
 
 /// How long a ping may take; it runs after the tick's launches, so it never delays one.
 const PING_TIMEOUT: Duration = Duration::from_secs(5);
 
 fn setting(env: &Env, name: &str) -> Option<String> {
-    env.secret(name)
-        .map(|s| s.to_string())
-        .or_else(|_| env.var(name).map(|v| v.to_string()))
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
+    crate::settings::get(env, name).map(|s| s.trim().to_string())
 }
 
 /// When the tick of this heartbeat ran (its wall-clock `ran_at`).
@@ -54,25 +50,19 @@ pub async fn ping(env: &Env, scheduled: Instant) {
         worker::console_error!("heartbeat: HEARTBEAT_URL is not a URL; set an https:// address");
         return;
     };
-    let controller = AbortController::default();
-    let signal = controller.signal();
-    let fetch = Fetch::Request(request);
-    let send = Box::pin(fetch.send_with_signal(&signal));
-    let timeout = Box::pin(Delay::from(PING_TIMEOUT));
-    let answer = select(send, timeout).await;
+    let answer = fetch_within(request, PING_TIMEOUT).await;
     match answer {
-        Either::Left((Ok(resp), _)) if (200..300).contains(&resp.status_code()) => {
+        Ok(resp) if (200..300).contains(&resp.status_code()) => {
             worker::console_log!("heartbeat: pinged for {scheduled}");
         }
-        Either::Left((Ok(resp), _)) => worker::console_error!(
+        Ok(resp) => worker::console_error!(
             "heartbeat: the monitor answered {} for {scheduled}",
             resp.status_code()
         ),
-        Either::Left((Err(_), _)) => {
+        Err(NoAnswer::Failed(_)) => {
             worker::console_error!("heartbeat: the monitor could not be reached for {scheduled}")
         }
-        Either::Right(_) => {
-            controller.abort();
+        Err(NoAnswer::TimedOut) => {
             worker::console_error!(
                 "heartbeat: the monitor did not answer within {} s for {scheduled}",
                 PING_TIMEOUT.as_secs()

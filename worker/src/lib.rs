@@ -14,6 +14,8 @@ mod cron;
 mod directory;
 mod heartbeat;
 mod instance;
+mod outbound;
+mod settings;
 mod store;
 
 pub use directory::Directory;

@@ -13,7 +13,8 @@
 //! | KV `share:{sha256}` | [`ShareRecord`] | the instance object owning the link | which instance a share token shows |
 //!
 //! An idle cron tick reads KV `index` and nothing else (the ticker is kept in the isolate's
-//! memory, asked from the Directory on a cold start) and writes nothing.
+//! memory, asked from the Directory on a cold start) and writes nothing to KV; it tells the
+//! Directory it ran every half `TICK_LATE_AFTER_SECONDS` (the heartbeat).
 
 use std::cell::Cell;
 

@@ -45,11 +45,7 @@ pub fn require_admin(req: &Request, env: &Env) -> Result<(), ApiError> {
 }
 
 fn admin_token(env: &Env) -> Option<String> {
-    let value = env
-        .secret("ADMIN_TOKEN")
-        .map(|s| s.to_string())
-        .or_else(|_| env.var("ADMIN_TOKEN").map(|v| v.to_string()));
-    value.ok().filter(|t| !t.trim().is_empty())
+    crate::settings::get(env, "ADMIN_TOKEN")
 }
 
 /// Equal-length byte strings compared without an early exit.

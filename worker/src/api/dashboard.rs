@@ -169,11 +169,7 @@ fn run_of(r: &ExecutedRun, web: Option<&str>) -> Run {
 
 /// `CLEARML_WEB_HOST` without a trailing slash (secret or var; absent: no links).
 fn web_host(env: &Env) -> Option<String> {
-    let v = env
-        .secret("CLEARML_WEB_HOST")
-        .map(|s| s.to_string())
-        .or_else(|_| env.var("CLEARML_WEB_HOST").map(|v| v.to_string()));
-    v.ok()
+    crate::settings::get(env, "CLEARML_WEB_HOST")
         .map(|s| s.trim().trim_end_matches('/').to_string())
         .filter(|s| s.starts_with("http"))
 }

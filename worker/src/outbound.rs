@@ -1,0 +1,33 @@
+//! Outbound HTTP with a deadline (ClearML calls, the heartbeat ping): the request is aborted
+//! when the deadline passes, so no call outlives what its caller promised (a launch lease, a
+//! tick that must end).
+
+use std::time::Duration;
+
+use futures_util::future::{select, Either};
+use worker::{AbortController, Delay, Fetch, Request, Response};
+
+/// Why no answer came.
+pub enum NoAnswer {
+    /// The network or the runtime failed (the message says how).
+    Failed(String),
+    /// Nothing within the deadline; the request was aborted.
+    TimedOut,
+}
+
+/// Sends `request` and waits at most `deadline` for the answer's head.
+pub async fn fetch_within(request: Request, deadline: Duration) -> Result<Response, NoAnswer> {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Fetch::Request(request);
+    let send = Box::pin(fetch.send_with_signal(&signal));
+    let timeout = Box::pin(Delay::from(deadline));
+    let first = select(send, timeout).await;
+    match first {
+        Either::Left((result, _)) => result.map_err(|e| NoAnswer::Failed(e.to_string())),
+        Either::Right(_) => {
+            controller.abort();
+            Err(NoAnswer::TimedOut)
+        }
+    }
+}

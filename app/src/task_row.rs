@@ -60,15 +60,9 @@ pub struct PreviewFrom(pub Instant);
 
 /// The core's preview of a draft, from `after`.
 pub fn check(draft: &TaskDraft, after: Instant) -> Result<Preview, Vec<ValidationError>> {
-    let Value::Object(mut task) = draft.to_task() else {
+    let Value::Object(task) = draft.to_task() else {
         return Err(Vec::new());
     };
-    // What to clone and where are asked for at Save; the schedule is previewed before.
-    for field in ["base_task_id", "queue"] {
-        if task.get(field).and_then(Value::as_str) == Some("") {
-            task.remove(field);
-        }
-    }
     preview_task(task, after, NEXT_RUNS)
 }
 

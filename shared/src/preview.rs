@@ -12,7 +12,7 @@ use crate::{parse_config_value, Instant, ValidationError, FORMAT_V1};
 pub const MAX_COUNT: usize = 100;
 
 /// Validates `task` (one task of the configuration format; `base_task_id` and `queue` may be
-/// absent) as the only task of a configuration, and previews its next `count` runs after
+/// absent or empty: a preview is about the schedule) as the only task of a configuration, and previews its next `count` runs after
 /// `after`. The messages' paths are relative to the task (`times[1]`, not
 /// `scheduled_tasks[0].times[1]`).
 pub fn preview_task(
@@ -21,7 +21,12 @@ pub fn preview_task(
     count: usize,
 ) -> Result<Preview, Vec<ValidationError>> {
     for field in ["base_task_id", "queue"] {
-        if matches!(task.get(field), None | Some(Value::Null)) {
+        let blank = match task.get(field) {
+            None | Some(Value::Null) => true,
+            Some(Value::String(s)) => s.trim().is_empty(),
+            Some(_) => false,
+        };
+        if blank {
             task.insert(field.into(), Value::from("preview"));
         }
     }
@@ -80,6 +85,19 @@ mod tests {
             ]
         );
         assert_eq!(p.clearml, ["minute=20, hour=6, day=1"]);
+    }
+
+    #[test]
+    fn what_to_clone_and_where_may_be_left_empty() {
+        let after = Instant::from_utc(2026, 3, 27, 12, 0).unwrap();
+        let t =
+            json!({"base_task_id": "", "queue": " ", "recurrence": "daily", "times": ["06:20"]});
+        assert!(preview_task(task(t), after, 1).is_ok());
+        let t = json!({"base_task_id": 5, "recurrence": "daily", "times": ["06:20"]});
+        assert_eq!(
+            preview_task(task(t), after, 1).unwrap_err()[0].path,
+            "base_task_id"
+        );
     }
 
     #[test]

@@ -788,7 +788,13 @@ async fn a_run_no_agent_takes_is_reported_as_stuck_in_its_queue_once() {
     };
     worker.trigger_scheduled(Some(slot + 29 * MINUTE)).unwrap();
     assert!(stuck(&dashboard(&api, &id).await).is_empty(), "not yet");
-    worker.trigger_scheduled(Some(slot + 30 * MINUTE)).unwrap();
+    // Three deliveries of the 30th minute at once, then the next minute: said once, counted
+    // from the stored log.
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| worker.trigger_scheduled(Some(slot + 30 * MINUTE)).unwrap());
+        }
+    });
     worker.trigger_scheduled(Some(slot + 31 * MINUTE)).unwrap();
     let d = dashboard(&api, &id).await;
     let said = stuck(&d);

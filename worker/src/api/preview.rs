@@ -1,7 +1,7 @@
 //! `POST /api/preview`: what a task would do, before it is saved. No credentials, no storage.
 //!
-//! The body is one scheduled task of the configuration format (`base_task_id`, `queue` and
-//! `id` may be absent) plus `after` (RFC 3339, default now) and `count` (default 5, at most
+//! The body is one scheduled task of the configuration format (`base_task_id` and `queue` may
+//! be absent or empty, `id` absent) plus `after` (RFC 3339, default now) and `count` (default 5, at most
 //! 100). The core's [`preview_task`] does the rest (the app calls it too, as the user types):
 //! the error paths are relative to the task (`times[1]`).
 

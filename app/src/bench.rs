@@ -67,6 +67,7 @@ fn synthetic(n: usize) -> Dashboard {
         run_now_pending: Vec::new(),
         runs: Page::of(runs, 1, n.max(1)),
         log: Page::of(log, 1, 100),
+        notifications: Vec::new(),
     }
 }
 

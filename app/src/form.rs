@@ -44,9 +44,13 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
     let status = RwSignal::new(None::<String>);
     let saving = RwSignal::new(false);
     let loaded = RwSignal::new(false);
+    // The configuration's notification channels, carried through the form as loaded (their
+    // URLs and secrets are hints the server keeps the values of).
+    let notifications = StoredValue::new(Value::Null);
 
     let fill = move |config: &Value, touched: bool| {
         name.set(config["name"].as_str().unwrap_or_default().to_string());
+        notifications.set_value(config["notifications"].clone());
         let tasks = config["scheduled_tasks"]
             .as_array()
             .cloned()
@@ -83,7 +87,12 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
                 .map(|r| r.draft.with_untracked(TaskDraft::to_task))
                 .collect()
         });
-        let doc = json!({"format": FORMAT_V1, "name": name.get_untracked().trim(), "scheduled_tasks": tasks});
+        let mut doc = json!({"format": FORMAT_V1, "name": name.get_untracked().trim(), "scheduled_tasks": tasks});
+        notifications.with_value(|n| {
+            if !n.is_null() {
+                doc["notifications"] = n.clone();
+            }
+        });
         parse_config_value(&doc, Some(now())).map_err(|e| e.into_iter().collect())
     };
     // Puts each problem next to its field (rows' under the row, the rest above Save).
@@ -113,7 +122,8 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
         status.set(None);
         top_errors.set(Vec::new());
         spawn_local(async move {
-            let body = config.to_json();
+            // Secrets typed here go to the server; kept ones go back as their hints.
+            let body = config.to_json_with_secrets();
             let result = match editing.get_value() {
                 Some(id) => api.update(&id, body).await,
                 None => api.create(body).await,

@@ -126,6 +126,9 @@ pub struct Dashboard {
     pub runs: Page<Run>,
     /// The scheduler log, newest first.
     pub log: Page<LogEntry>,
+    /// Notifications, newest first: pending, delivered and given up (the newest kept).
+    #[serde(default)]
+    pub notifications: Vec<DeliveryInfo>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -180,6 +183,48 @@ pub struct Run {
     pub late_seconds: i64,
     /// The run in ClearML's web app (when the deployment sets `CLEARML_WEB_HOST`).
     pub link: Option<String>,
+}
+
+/// One notification to one channel, as the dashboard shows it: what could not be delivered
+/// stays visible.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeliveryInfo {
+    /// Stable across retries: what the receiver deduplicates by.
+    pub id: String,
+    pub channel: String,
+    /// `launch_failed`, `slot_missed`, `run_failed`, `run_stuck` or `recovered`.
+    pub event: String,
+    pub item: String,
+    /// When the event happened.
+    pub at: String,
+    pub message: String,
+    /// Events it tells (a summary of repeats: more than 1).
+    pub count: u32,
+    /// `pending`, `delivered` or `gave_up`.
+    pub state: String,
+    pub attempts: u32,
+    /// The receiver's last refusal (a status, a timeout).
+    pub last_error: Option<String>,
+    /// When it is tried next (pending only).
+    pub next_attempt: Option<String>,
+    /// When it was delivered or given up.
+    pub settled_at: Option<String>,
+}
+
+/// `POST /api/instances/{id}/channels/{channel}/test`: a test message sent now, and what the
+/// receiver answered.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChannelTest {
+    pub channel: String,
+    /// The receiver answered 2xx.
+    pub delivered: bool,
+    /// Its HTTP status, when it answered.
+    pub status: Option<u16>,
+    /// The start of its answer's body.
+    pub answer: String,
+    /// Why nothing was delivered (no answer in time, no connection, a refusal).
+    pub error: Option<String>,
+    pub elapsed_ms: u64,
 }
 
 /// One line of the scheduler log.

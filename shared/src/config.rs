@@ -26,6 +26,7 @@ use std::fmt;
 use serde::ser::{SerializeMap, SerializeStruct};
 use serde::{Serialize, Serializer};
 
+use crate::channels::{Notifications, NotificationsOut};
 use crate::Schedule;
 
 /// The value of the `format` field this version reads and writes.
@@ -56,6 +57,7 @@ pub mod limits {
 pub struct InstanceConfig {
     pub(crate) name: String,
     pub(crate) tasks: Vec<ScheduledTask>,
+    pub(crate) notifications: Notifications,
 }
 
 impl InstanceConfig {
@@ -82,6 +84,48 @@ impl InstanceConfig {
     /// The task with item id `id`.
     pub fn task(&self, id: &str) -> Option<&ScheduledTask> {
         self.tasks.iter().find(|t| t.id == id)
+    }
+
+    /// Where its notifications go ([`crate::channels`]).
+    pub fn notifications(&self) -> &Notifications {
+        &self.notifications
+    }
+
+    /// The configuration with its secrets (channel URLs, signing secrets): for the instance's
+    /// own storage only. Every other output ([`Self::to_json`], `Serialize`) has hints instead.
+    pub fn to_stored_value(&self) -> serde_json::Value {
+        serde_json::to_value(ConfigOut {
+            config: self,
+            secrets: true,
+        })
+        .expect("config serializes")
+    }
+
+    /// The configuration as a file to send back, secrets written where this value has them
+    /// (typed into the app's form) and hints where it kept them: what the app saves.
+    pub fn to_json_with_secrets(&self) -> String {
+        serde_json::to_string(&ConfigOut {
+            config: self,
+            secrets: true,
+        })
+        .expect("config serializes")
+    }
+
+    /// Takes the stored values of the secrets this configuration only hints at (a file that
+    /// came from an export, an edit in the app) from `previous`, the configuration it replaces.
+    /// A hint with nothing to keep is an error naming the field.
+    pub fn keep_secrets(
+        &mut self,
+        previous: Option<&InstanceConfig>,
+    ) -> Result<(), crate::ValidationErrors> {
+        let mut errs = crate::ValidationErrors::new();
+        self.notifications
+            .keep_secrets(previous.map(|p| &p.notifications), &mut errs);
+        if errs.is_empty() {
+            Ok(())
+        } else {
+            Err(errs)
+        }
     }
 
     /// The canonical export: pretty JSON (2-space indent) with a trailing newline, fixed field
@@ -127,6 +171,8 @@ pub struct ScheduledTask {
     pub(crate) execution_limit_hours: Option<f64>,
     pub(crate) task_parameters: BTreeMap<String, String>,
     pub(crate) catch_up: CatchUp,
+    /// The channels its events go to (`None`: every channel).
+    pub(crate) notify: Option<Vec<String>>,
     pub(crate) schedule: Schedule,
 }
 
@@ -184,6 +230,10 @@ impl ScheduledTask {
     }
     pub fn catch_up(&self) -> CatchUp {
         self.catch_up
+    }
+    /// The channel ids its events go to; `None`: every channel.
+    pub fn notify(&self) -> Option<&[String]> {
+        self.notify.as_deref()
     }
     /// The compiled recurrence.
     pub fn schedule(&self) -> &Schedule {
@@ -392,12 +442,40 @@ impl CatchUpPolicy {
 
 // ---- Export -------------------------------------------------------------------------------
 
+/// The export, with hints in place of secrets.
 impl Serialize for InstanceConfig {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("InstanceConfig", 3)?;
+        ConfigOut {
+            config: self,
+            secrets: false,
+        }
+        .serialize(s)
+    }
+}
+
+/// The file, with secrets (storage) or hints (everything else).
+struct ConfigOut<'a> {
+    config: &'a InstanceConfig,
+    secrets: bool,
+}
+
+impl Serialize for ConfigOut<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = self.config;
+        let n = &c.notifications;
+        let mut st = s.serialize_struct("InstanceConfig", 4)?;
         st.serialize_field("format", FORMAT_V1)?;
-        st.serialize_field("name", &self.name)?;
-        st.serialize_field("scheduled_tasks", &self.tasks)?;
+        st.serialize_field("name", &c.name)?;
+        st.serialize_field("scheduled_tasks", &c.tasks)?;
+        if !n.is_default() {
+            st.serialize_field(
+                "notifications",
+                &NotificationsOut {
+                    n,
+                    secrets: self.secrets,
+                },
+            )?;
+        }
         st.end()
     }
 }
@@ -474,6 +552,9 @@ pub(crate) fn serialize_body<M: SerializeMap>(
             obj.insert("window_minutes".into(), t.catch_up.window_minutes.into());
             map.serialize_entry("catch_up", &obj)?;
         }
+    }
+    if let Some(ids) = &t.notify {
+        map.serialize_entry("notify", ids)?;
     }
     Ok(())
 }

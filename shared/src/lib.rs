@@ -22,6 +22,8 @@
 //! | [`planner`] | [`plan_tick`]: config + state + now to actions ([`Action`]); [`plan_paused`] |
 //! | [`launch`] | [`LaunchAttempt`]: one slot's ClearML calls, answers in, [`Outcome`] out |
 //! | [`markup`] | markup that only escaping or literals can build (the SVG timeline, the app's long tables) |
+//! | [`channels`] | where notifications go: channels, write-only secrets and their hints, routing |
+//! | [`messages`] | a notification on the wire: the webhook's JSON schema and signature, the Slack message |
 //! | [`notify`] | an instance's outbox: events to grouped, rate-limited notifications, delivered at least once |
 //! | [`sdk`] | import of the ClearML SDK's `schedule` list; format auto-detection |
 //! | [`errors`] | [`ValidationErrors`]: path + message, Display and Serialize |
@@ -30,6 +32,7 @@
 //! input; every function that needs "now" takes an [`Instant`].
 
 pub mod api;
+pub mod channels;
 mod civil;
 pub mod config;
 pub mod cron;
@@ -40,6 +43,7 @@ mod hash;
 pub mod health;
 pub mod launch;
 pub mod markup;
+pub mod messages;
 pub mod notify;
 pub mod parse;
 pub mod planner;
@@ -61,8 +65,8 @@ pub use errors::{ValidationError, ValidationErrors};
 pub use launch::{LaunchAttempt, Outcome};
 pub use parse::{parse_config, parse_config_value, parse_stored_config};
 pub use planner::{
-    launch_of, plan_paused, plan_run_now, plan_tick, Action, Launch, Level, LogLine, Plan,
-    SkipReason,
+    launch_of, plan_paused, plan_run_now, plan_tick, run_ended, Action, Launch, Level, LogLine,
+    Plan, SkipReason,
 };
 pub use schedule::Schedule;
 pub use sdk::{parse_any_config, parse_sdk_schedule};

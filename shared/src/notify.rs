@@ -15,7 +15,10 @@
 //!   back through [`Outbox::record`]: retried with backoff (1, 2, 4, 8, 16, 30 minutes), given
 //!   up after [`MAX_ATTEMPTS`] and kept, for the dashboard to show what could not be delivered.
 //!
-//! Which channels an event goes to is the configuration's business; the caller passes them in.
+//! Events are not made up here: a scheduler log line carries its news ([`About`]), the runtime's
+//! log hands every line to [`Outbox::note`], and [`Outbox::route`] turns the news into events for
+//! the channels the configuration routes them to ([`crate::channels`]). A success after failures
+//! of a task is told as [`EventKind::Recovered`], once.
 
 use std::collections::BTreeMap;
 
@@ -59,6 +62,19 @@ pub enum EventKind {
 }
 
 impl EventKind {
+    /// Every kind, in the order files and messages list them.
+    pub const ALL: [EventKind; 5] = [
+        EventKind::LaunchFailed,
+        EventKind::SlotMissed,
+        EventKind::RunFailed,
+        EventKind::RunStuck,
+        EventKind::Recovered,
+    ];
+
+    pub fn from_name(name: &str) -> Option<EventKind> {
+        EventKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             EventKind::LaunchFailed => "launch_failed",
@@ -126,6 +142,59 @@ pub struct Delivery {
     pub last_error: Option<String>,
 }
 
+/// What a scheduler log line tells, when it is news for the notification channels: the tick
+/// writes the line, and [`Outbox::note`] takes its news (so a notification never says what
+/// the log does not).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct About {
+    pub news: News,
+    /// The task's id in the configuration.
+    pub item: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<Instant>,
+    /// The run (ClearML task id), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_id: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum News {
+    /// Something went wrong: told (grouped, rate-limited).
+    Failed(EventKind),
+    /// A slot launched: ends launch failures and missed slots (told as a recovery).
+    Launched,
+    /// A run completed: ends every failure of its task (told as a recovery).
+    Completed,
+}
+
+impl About {
+    pub fn failed(
+        kind: EventKind,
+        item: &str,
+        slot: Option<Instant>,
+        task_id: Option<&str>,
+    ) -> About {
+        About {
+            news: News::Failed(kind),
+            item: item.to_string(),
+            slot,
+            task_id: task_id.map(str::to_string),
+        }
+    }
+}
+
+/// News noted from the log, not yet routed to channels.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Noted {
+    about: About,
+    at: Instant,
+    detail: String,
+}
+
+/// Most news kept between two routings (a tick routes what it noted before it ends).
+const MAX_NOTED: usize = 500;
+
 /// How an instance groups and limits what it tells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Rules {
@@ -162,6 +231,13 @@ pub struct Outbox {
     hour: i64,
     told_this_hour: u32,
     held_back: u32,
+    /// News not routed yet.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    inbox: Vec<Noted>,
+    /// Per task, the kinds of failure told since its last success (a success then is told as
+    /// a recovery).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    failing: BTreeMap<String, Vec<EventKind>>,
 }
 
 fn group_key(kind: EventKind, item: &str) -> String {
@@ -169,6 +245,74 @@ fn group_key(kind: EventKind, item: &str) -> String {
 }
 
 impl Outbox {
+    /// Takes the news of a log line, if it has any, for the next [`Outbox::route`].
+    pub fn note(&mut self, line: &crate::LogLine) {
+        let Some(about) = &line.about else {
+            return;
+        };
+        if self.inbox.len() >= MAX_NOTED {
+            self.inbox.remove(0);
+        }
+        self.inbox.push(Noted {
+            about: about.clone(),
+            at: line.at,
+            detail: line.message.clone(),
+        });
+    }
+
+    /// Turns the news noted since the last call into notifications for the channels the
+    /// configuration routes them to, ends the groups whose window is over at `now`, and gives
+    /// up deliveries to channels no longer configured.
+    pub fn route(&mut self, config: &crate::InstanceConfig, now: Instant) {
+        let n = config.notifications();
+        let rules = n.rules();
+        for noted in std::mem::take(&mut self.inbox) {
+            let item = noted.about.item.clone();
+            let notify = config.task(&item).and_then(|t| t.notify());
+            let event = |kind| Event {
+                kind,
+                item: item.clone(),
+                at: noted.at,
+                slot: noted.about.slot,
+                task_id: noted.about.task_id.clone(),
+                detail: noted.detail.clone(),
+            };
+            match noted.about.news {
+                News::Failed(kind) => {
+                    let kinds = self.failing.entry(item.clone()).or_default();
+                    if !kinds.contains(&kind) {
+                        kinds.push(kind);
+                    }
+                    self.push(event(kind), &n.channels_for(kind, notify), rules);
+                }
+                News::Launched | News::Completed => {
+                    let Some(kinds) = self.failing.get_mut(&item) else {
+                        continue;
+                    };
+                    let ended: &[EventKind] = if noted.about.news == News::Launched {
+                        &[EventKind::LaunchFailed, EventKind::SlotMissed]
+                    } else {
+                        &EventKind::ALL
+                    };
+                    kinds.retain(|k| !ended.contains(k));
+                    if kinds.is_empty() {
+                        self.failing.remove(&item);
+                        let kind = EventKind::Recovered;
+                        self.push(event(kind), &n.channels_for(kind, notify), rules);
+                    }
+                }
+            }
+        }
+        self.flush(now, rules);
+        for d in &mut self.deliveries {
+            if d.state == DeliveryState::Pending && n.channel(&d.channel).is_none() {
+                d.state = DeliveryState::GaveUp { at: now };
+                d.last_error = Some("the channel was removed from the configuration".into());
+            }
+        }
+        self.trim();
+    }
+
     /// Takes an event routed to `channels` (none: it is only grouped and counted).
     pub fn push(&mut self, event: Event, channels: &[String], rules: Rules) {
         if event.kind == EventKind::Recovered {
@@ -292,9 +436,12 @@ impl Outbox {
 
     /// The deliveries to send now, leased to the caller for [`LEASE_SECONDS`]: a sender that
     /// never answers is retried after the lease, with the same id.
-    pub fn claim_due(&mut self, now: Instant) -> Vec<Delivery> {
+    pub fn claim_due(&mut self, now: Instant, max: usize) -> Vec<Delivery> {
         let mut due = Vec::new();
         for d in &mut self.deliveries {
+            if due.len() >= max {
+                break;
+            }
             if d.state == DeliveryState::Pending && d.next_at <= now {
                 d.next_at = now.add_seconds(LEASE_SECONDS);
                 due.push(d.clone());
@@ -346,6 +493,11 @@ impl Outbox {
         });
     }
 
+    /// Whether anything is waiting to be routed.
+    pub fn has_news(&self) -> bool {
+        !self.inbox.is_empty()
+    }
+
     /// When the outbox next needs the sender (the earliest pending delivery), for an alarm.
     pub fn next_due(&self) -> Option<Instant> {
         self.deliveries
@@ -387,12 +539,12 @@ mod tests {
             &ch(&["ops", "slack"]),
             Rules::default(),
         );
-        let due = o.claim_due(at(6, 20));
+        let due = o.claim_due(at(6, 20), 10);
         assert_eq!(due.len(), 2);
         assert_eq!(due[0].notification.id, due[1].notification.id);
         assert_ne!(due[0].id, due[1].id);
         assert!(
-            o.claim_due(at(6, 20)).is_empty(),
+            o.claim_due(at(6, 20), 10).is_empty(),
             "claimed: not handed out twice"
         );
     }
@@ -512,7 +664,7 @@ mod tests {
             &ch(&["ops"]),
             Rules::default(),
         );
-        let id = o.claim_due(at(6, 0))[0].id.clone();
+        let id = o.claim_due(at(6, 0), 10)[0].id.clone();
         let mut now = at(6, 0);
         let mut waits = Vec::new();
         for _ in 0..MAX_ATTEMPTS {
@@ -520,11 +672,11 @@ mod tests {
             let Some(next) = o.next_due() else { break };
             waits.push((next.unix_seconds() - now.unix_seconds()) / 60);
             assert!(
-                o.claim_due(next.add_seconds(-1)).is_empty(),
+                o.claim_due(next.add_seconds(-1), 10).is_empty(),
                 "not before its time"
             );
             now = next;
-            assert_eq!(o.claim_due(now).len(), 1);
+            assert_eq!(o.claim_due(now, 10).len(), 1);
         }
         assert_eq!(waits, [1, 2, 4, 8, 16, 30, 30]);
         assert!(matches!(
@@ -543,10 +695,10 @@ mod tests {
             &ch(&["ops"]),
             Rules::default(),
         );
-        let first = o.claim_due(at(6, 0));
+        let first = o.claim_due(at(6, 0), 10);
         // The sender died: no answer came back.
-        assert!(o.claim_due(at(6, 1)).is_empty());
-        let again = o.claim_due(at(6, 0).add_seconds(LEASE_SECONDS));
+        assert!(o.claim_due(at(6, 1), 10).is_empty());
+        let again = o.claim_due(at(6, 0).add_seconds(LEASE_SECONDS), 10);
         assert_eq!(again[0].id, first[0].id, "receivers deduplicate by it");
         o.record(&again[0].id, Ok(()), at(6, 3));
         o.record(&again[0].id, Err("late answer".into()), at(6, 4));
@@ -580,9 +732,119 @@ mod tests {
                 rules,
             );
         }
-        for d in o.claim_due(at(6, 0)) {
+        for d in o.claim_due(at(6, 0), 1000) {
             o.record(&d.id, Ok(()), at(6, 1));
         }
         assert_eq!(o.deliveries.len(), KEPT_SETTLED);
+    }
+
+    fn config(notify: &str) -> crate::InstanceConfig {
+        let doc = format!(
+            r#"{{"format": "clearml-task-scheduler/v1", "name": "n",
+              "scheduled_tasks": [
+                {{"id": "a", "base_task_id": "t", "queue": "q", "recurrence": "daily", "times": ["06:20"]{notify}}},
+                {{"id": "b", "base_task_id": "t", "queue": "q", "recurrence": "daily", "times": ["06:20"]}}],
+              "notifications": {{"channels": [
+                {{"id": "ops", "type": "webhook", "url": "https://ops.example/h", "signing_secret": "0123456789abcdef"}},
+                {{"id": "team", "type": "slack", "url": "https://hooks.slack.com/x", "events": ["launch_failed", "recovered"]}}]}}}}"#
+        );
+        crate::parse_config(&doc, at(0, 0)).unwrap()
+    }
+
+    fn line(kind: News, item: &str, t: Instant) -> crate::LogLine {
+        crate::LogLine::new(t, crate::Level::Warn, format!("{kind:?} of {item}")).about(About {
+            news: kind,
+            item: item.into(),
+            slot: Some(t),
+            task_id: None,
+        })
+    }
+
+    fn told(o: &Outbox) -> Vec<(String, &'static str, String)> {
+        o.deliveries
+            .iter()
+            .map(|d| {
+                (
+                    d.notification.event.item.clone(),
+                    d.notification.event.kind.name(),
+                    d.channel.clone(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn logged_news_is_routed_by_each_channels_events_and_the_tasks_notify() {
+        let c = config(r#", "notify": ["team"]"#);
+        let mut o = Outbox::default();
+        o.note(&crate::LogLine::new(
+            at(6, 0),
+            crate::Level::Info,
+            "no news",
+        ));
+        o.note(&line(News::Failed(EventKind::LaunchFailed), "a", at(6, 20)));
+        o.note(&line(News::Failed(EventKind::RunStuck), "a", at(6, 21)));
+        o.note(&line(News::Failed(EventKind::RunStuck), "b", at(6, 21)));
+        assert!(o.has_news());
+        o.route(&c, at(6, 21));
+        assert!(!o.has_news());
+        let s = |a: &str, k: &'static str, c: &str| (a.to_string(), k, c.to_string());
+        assert_eq!(
+            told(&o),
+            [s("a", "launch_failed", "team"), s("b", "run_stuck", "ops")],
+            "a: only team, which takes no run_stuck; b: every channel taking run_stuck"
+        );
+        assert_eq!(
+            o.deliveries[0].notification.event.detail,
+            "Failed(LaunchFailed) of a"
+        );
+    }
+
+    #[test]
+    fn a_success_after_failures_is_told_as_a_recovery_once() {
+        let c = config("");
+        let mut o = Outbox::default();
+        o.note(&line(News::Launched, "a", at(6, 0)));
+        o.route(&c, at(6, 0));
+        assert!(
+            o.deliveries.is_empty(),
+            "a success without failures is no news"
+        );
+        o.note(&line(News::Failed(EventKind::LaunchFailed), "a", at(6, 20)));
+        o.note(&line(News::Failed(EventKind::RunFailed), "a", at(6, 21)));
+        o.note(&line(News::Launched, "a", at(6, 22)));
+        o.route(&c, at(6, 22));
+        assert_eq!(
+            told(&o).len(),
+            3,
+            "launch_failed x2 channels, run_failed x1"
+        );
+        o.note(&line(News::Completed, "a", at(7, 0)));
+        o.note(&line(News::Completed, "a", at(7, 1)));
+        o.route(&c, at(7, 1));
+        let recovered: Vec<_> = told(&o)
+            .into_iter()
+            .filter(|t| t.1 == "recovered")
+            .collect();
+        assert_eq!(recovered.len(), 2, "once, to both channels: {recovered:?}");
+    }
+
+    #[test]
+    fn deliveries_to_a_removed_channel_are_given_up_with_the_reason() {
+        let mut o = Outbox::default();
+        o.note(&line(News::Failed(EventKind::LaunchFailed), "a", at(6, 20)));
+        o.route(&config(""), at(6, 20));
+        let doc = r#"{"format": "clearml-task-scheduler/v1", "name": "n", "scheduled_tasks": []}"#;
+        o.route(&crate::parse_config(doc, at(0, 0)).unwrap(), at(6, 21));
+        assert!(o
+            .deliveries
+            .iter()
+            .all(|d| matches!(d.state, DeliveryState::GaveUp { .. })));
+        assert_eq!(o.next_due(), None);
+        assert!(o.deliveries[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("removed"));
     }
 }

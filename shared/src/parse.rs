@@ -19,7 +19,7 @@ use crate::schedule::{DayMode, Days, Rule, Times};
 use crate::text::did_you_mean;
 use crate::{Instant, Schedule, ValidationErrors, Zone};
 
-const TOP_FIELDS: &[&str] = &["format", "name", "scheduled_tasks"];
+const TOP_FIELDS: &[&str] = &["format", "name", "scheduled_tasks", "notifications"];
 pub(crate) const TASK_FIELDS: &[&str] = &[
     "id",
     "name",
@@ -38,6 +38,7 @@ pub(crate) const TASK_FIELDS: &[&str] = &[
     "execution_limit_hours",
     "task_parameters",
     "catch_up",
+    "notify",
 ];
 
 /// Parses and validates a `clearml-task-scheduler/v1` document, for import and save.
@@ -121,6 +122,23 @@ pub fn parse_config_value(
             format!("expected a list of task objects, found {}", kind(v)),
         ),
     }
+    let notifications = crate::channels::parse(obj.get("notifications"), &mut errs);
+    for (i, t) in &tasks {
+        for (j, id) in t.notify.iter().flatten().enumerate() {
+            if notifications.channel(id).is_none() {
+                let ids: Vec<&str> = notifications.channels().iter().map(|c| c.id()).collect();
+                let hint = did_you_mean(id, &ids)
+                    .map_or(String::new(), |s| format!("did you mean \"{s}\"? "));
+                errs.push(
+                    format!("scheduled_tasks[{i}].notify[{j}]"),
+                    format!(
+                        "\"{id}\" is not a channel of this instance; {hint}channels are defined under notifications.channels{}",
+                        if ids.is_empty() { String::new() } else { format!(" ({})", ids.join(", ")) }
+                    ),
+                );
+            }
+        }
+    }
     // Ids: explicit ones must be unique; missing ones are generated.
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for (i, t) in &tasks {
@@ -147,7 +165,11 @@ pub fn parse_config_value(
         }
         out.push(t);
     }
-    Ok(InstanceConfig { name, tasks: out })
+    Ok(InstanceConfig {
+        name,
+        tasks: out,
+        notifications,
+    })
 }
 
 /// The id given to a task that has none: `task-` and 12 hex digits of a fixed 64-bit hash of
@@ -186,7 +208,7 @@ pub(crate) fn kind(v: &Value) -> &'static str {
     }
 }
 
-fn join(path: &str, key: &str) -> String {
+pub(crate) fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
         key.to_string()
     } else {
@@ -194,7 +216,7 @@ fn join(path: &str, key: &str) -> String {
     }
 }
 
-fn unknown_fields(
+pub(crate) fn unknown_fields(
     obj: &Map<String, Value>,
     path: &str,
     allowed: &[&str],
@@ -362,6 +384,33 @@ fn parse_task(
             None
         }
     };
+    let notify = match obj.get("notify") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(items)) => {
+            let mut ids = Vec::new();
+            for (j, item) in items.iter().enumerate() {
+                match item.as_str() {
+                    Some(id) if !ids.iter().any(|i: &String| i == id) => ids.push(id.to_string()),
+                    Some(_) => {}
+                    None => errs.push(
+                        format!("{}[{j}]", join(path, "notify")),
+                        format!("expected a channel id (a string), found {}", kind(item)),
+                    ),
+                }
+            }
+            Some(ids)
+        }
+        Some(v) => {
+            errs.push(
+                join(path, "notify"),
+                format!(
+                    "expected a list of channel ids such as [\"ops\"] ([] for none), found {}",
+                    kind(v)
+                ),
+            );
+            None
+        }
+    };
     let task_parameters = parameters(obj, path, errs);
     let catch_up = catch_up(obj, path, errs);
     let recurrence = recurrence(obj, path, errs);
@@ -400,6 +449,7 @@ fn parse_task(
         execution_limit_hours,
         task_parameters,
         catch_up,
+        notify,
         schedule,
     })
 }

@@ -19,20 +19,18 @@
 use serde::{Deserialize, Serialize};
 
 use crate::config::limits::MAX_CATCH_UP_SLOTS;
+use crate::notify::{About, EventKind, News};
 use crate::state::{
     fingerprint, next_due, PendingLaunch, PendingState, TaskState, IN_FLIGHT_GRACE_SECONDS,
 };
 use crate::{
-    CatchUpPolicy, InstanceConfig, InstanceState, Instant, ScheduledTask, SlotKey, TaskStatus,
+    CatchUpPolicy, InstanceConfig, InstanceState, Instant, OpenRun, ScheduledTask, SlotKey,
+    TaskStatus,
 };
 
 /// At most this many missed slots per task and tick are reported one by one; the rest are
 /// summed up in one log line (a worker down for a month with an every-minute task).
 pub const MAX_REPORTED_MISSES: usize = 100;
-
-/// A run still queued this long after its launch is reported as stuck: no agent seems to serve
-/// its queue.
-pub const STUCK_AFTER_MINUTES: i64 = 30;
 
 /// What the runtime should do.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -102,6 +100,26 @@ pub struct LogLine {
     pub at: Instant,
     pub level: Level,
     pub message: String,
+    /// What it tells the notification channels, if anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub about: Option<About>,
+}
+
+impl LogLine {
+    pub fn new(at: Instant, level: Level, message: impl Into<String>) -> LogLine {
+        LogLine {
+            at,
+            level,
+            message: message.into(),
+            about: None,
+        }
+    }
+
+    /// The line, as news for the channels.
+    pub fn about(mut self, about: About) -> LogLine {
+        self.about = Some(about);
+        self
+    }
 }
 
 impl std::fmt::Display for LogLine {
@@ -139,11 +157,14 @@ struct Out {
 
 impl Out {
     fn log(&mut self, level: Level, message: String) {
-        self.actions.push(Action::Log(LogLine {
-            at: self.now,
-            level,
-            message,
-        }));
+        self.actions
+            .push(Action::Log(LogLine::new(self.now, level, message)));
+    }
+
+    fn tell(&mut self, level: Level, message: String, about: About) {
+        self.actions.push(Action::Log(
+            LogLine::new(self.now, level, message).about(about),
+        ));
     }
 }
 
@@ -217,22 +238,32 @@ pub fn plan_paused(state: &InstanceState, now: Instant) -> Plan {
 /// `out.now`. `config` names the queues (a paused instance's tick has none at hand).
 fn supervise(st: &mut InstanceState, out: &mut Out, config: Option<&InstanceConfig>) {
     let now = out.now;
+    // A run still queued this long after its launch is told as stuck: no agent seems to serve
+    // its queue.
+    let stuck_after = i64::from(
+        config.map_or(crate::channels::DEFAULT_STUCK_AFTER_MINUTES, |c| {
+            c.notifications().stuck_after_minutes()
+        }),
+    );
     for run in st.runs.iter_mut() {
         let queued_for = (now.unix_seconds() - run.started.unix_seconds()).div_euclid(60);
-        if run.status == TaskStatus::Queued
-            && !run.stuck_reported
-            && queued_for >= STUCK_AFTER_MINUTES
-        {
+        if run.status == TaskStatus::Queued && !run.stuck_reported && queued_for >= stuck_after {
             run.stuck_reported = true;
             let queue = config
                 .and_then(|c| c.task(&run.item))
                 .map(|t| format!("queue \"{}\"", t.queue()))
                 .unwrap_or_else(|| "its queue".to_string());
-            out.log(
+            out.tell(
                 Level::Warn,
                 format!(
                     "Run {} of {} is still queued after {queued_for} minutes: no agent seems to serve {queue}; start one (clearml-agent daemon --queue ...) or check the queue in ClearML",
                     run.task_id, run.item
+                ),
+                About::failed(
+                    EventKind::RunStuck,
+                    &run.item,
+                    Some(run.fire),
+                    Some(&run.task_id),
                 ),
             );
         }
@@ -261,6 +292,46 @@ fn supervise(st: &mut InstanceState, out: &mut Out, config: Option<&InstanceConf
     if !open.is_empty() {
         out.actions.push(Action::Poll { task_ids: open });
     }
+}
+
+/// The log line for a run that ended (as [`InstanceState::record_status`] returned it) in
+/// `status`; its news for the channels: a failure, a stop or an abort by the execution limit
+/// is told; a completion ends the task's failures.
+pub fn run_ended(run: &OpenRun, status: TaskStatus, name: &str, now: Instant) -> Option<LogLine> {
+    let id = &run.task_id;
+    let (level, message, news) = match status {
+        TaskStatus::Completed
+        | TaskStatus::Published
+        | TaskStatus::Publishing
+        | TaskStatus::Closed => (
+            Level::Info,
+            format!("Run {id} of {name} completed"),
+            News::Completed,
+        ),
+        TaskStatus::Failed => (
+            Level::Error,
+            format!("Run {id} of {name} failed in ClearML; its log in ClearML says why"),
+            News::Failed(EventKind::RunFailed),
+        ),
+        TaskStatus::Stopped if run.abort_requested => (
+            Level::Warn,
+            format!("Run {id} of {name} was aborted: it ran past its execution limit"),
+            News::Failed(EventKind::RunFailed),
+        ),
+        TaskStatus::Stopped => (
+            Level::Warn,
+            format!("Run {id} of {name} was stopped before it finished"),
+            News::Failed(EventKind::RunFailed),
+        ),
+        _ => return None,
+    };
+    let about = About {
+        news,
+        item: run.item.clone(),
+        slot: Some(run.fire),
+        task_id: Some(id.clone()),
+    };
+    Some(LogLine::new(now, level, message).about(about))
 }
 
 fn late_minutes(now: Instant, fire: Instant) -> i64 {
@@ -303,7 +374,7 @@ fn plan_task(instance_id: &str, task: &ScheduledTask, st: &mut InstanceState, ou
             }
             PendingState::Failed => {
                 let error = p.last_error.clone().unwrap_or_default();
-                out.log(
+                out.tell(
                     Level::Error,
                     format!(
                         "Giving up on {} for {} after {} failed launch attempt(s): {error}",
@@ -311,6 +382,7 @@ fn plan_task(instance_id: &str, task: &ScheduledTask, st: &mut InstanceState, ou
                         p.fire,
                         p.attempts
                     ),
+                    About::failed(EventKind::LaunchFailed, task.id(), Some(p.fire), None),
                 );
                 out.actions.push(Action::Skip {
                     slot: slot(p.fire),
@@ -324,13 +396,14 @@ fn plan_task(instance_id: &str, task: &ScheduledTask, st: &mut InstanceState, ou
                 if now.unix_seconds() - p.fire.unix_seconds()
                     > window * 60 + 60 + IN_FLIGHT_GRACE_SECONDS =>
             {
-                out.log(
+                out.tell(
                     Level::Warn,
                     format!(
                         "No launch outcome was reported for {} at {}; giving up on that slot",
                         task.display_name(),
                         p.fire
                     ),
+                    About::failed(EventKind::SlotMissed, task.id(), Some(p.fire), None),
                 );
                 out.actions.push(Action::Skip {
                     slot: slot(p.fire),
@@ -390,7 +463,8 @@ fn plan_task(instance_id: &str, task: &ScheduledTask, st: &mut InstanceState, ou
     }
     if !missed.is_empty() || !superseded.is_empty() {
         let n = missed.len() + superseded.len();
-        out.log(
+        let first = missed.iter().chain(&superseded).min().copied();
+        out.tell(
             Level::Warn,
             format!(
                 "Missed {}{n} slot(s) of {} (catch_up={}, window {} min): {}",
@@ -400,6 +474,7 @@ fn plan_task(instance_id: &str, task: &ScheduledTask, st: &mut InstanceState, ou
                 window,
                 missed_summary(&missed, &superseded, more_missed),
             ),
+            About::failed(EventKind::SlotMissed, task.id(), first, None),
         );
     }
     for fire in due {

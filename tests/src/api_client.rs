@@ -55,4 +55,13 @@ impl Api {
         );
         Ok(answer)
     }
+
+    /// `POST /api/instances` with `config`: the new instance's id.
+    pub async fn create(&self, config: &Value) -> Result<String> {
+        let made = self.post("/api/instances", config).await?;
+        made["id"]
+            .as_str()
+            .map(str::to_string)
+            .with_context(|| format!("no id in {made}"))
+    }
 }

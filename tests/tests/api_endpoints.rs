@@ -836,8 +836,29 @@ async fn api_endpoints_auth_shares_export_and_no_secret_leaks() {
         "_headers is not served"
     );
 
-    // No answer, KV value or log line holds the ClearML credentials.
+    // Notification channels: their URLs and signing secrets are written, never shown (the
+    // answers, the export and the dashboard have hints).
+    let mut with_channels = config("With channels");
+    with_channels["notifications"] = json!({"channels": [
+        {"id": "ops", "type": "webhook", "url": format!("https://hooks.example.com/{CHANNEL_PATH}"), "signing_secret": SIGNING},
+        {"id": "team", "type": "slack", "url": format!("https://hooks.slack.com/services/{SLACK_PATH}")}
+    ]});
+    let r = c.admin("POST", "/api/instances", Some(with_channels)).await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let ch = r.json()["id"].as_str().unwrap().to_string();
+    let channels = r.json()["config"]["notifications"]["channels"].clone();
+    assert_eq!(channels[0]["url_hint"], "hooks.example.com/…/cret");
+    assert_eq!(channels[1]["url_hint"], "hooks.slack.com/…/-key");
+    for path in ["", "/export", "/dashboard"] {
+        let r = c.get(&format!("/api/instances/{ch}{path}")).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+
+    // No answer, KV value or log line holds the ClearML credentials or a channel's secrets.
     let seen = c.seen.lock().unwrap().join("\n");
+    for secret in [CHANNEL_PATH, SLACK_PATH, SIGNING] {
+        assert!(!seen.contains(secret), "an answer shows a channel secret");
+    }
     println!(
         "security: secret scan: {} answers ({} bytes) checked for 3 secrets",
         c.seen.lock().unwrap().len(),
@@ -852,6 +873,39 @@ async fn api_endpoints_auth_shares_export_and_no_secret_leaks() {
     }
     assert!(!seen.contains(ADMIN), "no answer echoes the admin token");
     scan_kv_and_log(&worker, &[SECRET, ACCESS, ADMIN]);
+    // The channel secrets live in the instance's own object (its storage is their only place):
+    // KV and the log never see them.
+    scan_kv_and_log_only(&worker, &[CHANNEL_PATH, SLACK_PATH, SIGNING]);
+}
+
+const CHANNEL_PATH: &str = "webhook-path-that-is-a-secret";
+const SLACK_PATH: &str = "T000/B000/slack-webhook-key";
+const SIGNING: &str = "signing-secret-never-shown-0123";
+
+/// The KV values (not the Durable Objects' own storage) and the worker's log.
+fn scan_kv_and_log_only(worker: &WorkerProcess, secrets: &[&str]) {
+    let mut stack = vec![worker.persist_to.clone()];
+    let mut kv_files = 0;
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.components().any(|c| c.as_os_str() == "kv") {
+                kv_files += 1;
+                let text =
+                    String::from_utf8_lossy(&std::fs::read(&p).unwrap_or_default()).to_string();
+                for s in secrets {
+                    assert!(!text.contains(s), "{} holds a channel secret", p.display());
+                }
+            }
+        }
+    }
+    assert!(kv_files > 0, "the scan found KV's files");
+    let log = std::fs::read_to_string(&worker.log_path).unwrap_or_default();
+    for s in secrets {
+        assert!(!log.contains(s), "the log holds a channel secret");
+    }
 }
 
 /// Every file under the KV folder (values are stored as blobs, keys in sqlite) and the

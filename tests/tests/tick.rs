@@ -71,11 +71,7 @@ fn dash_time(ms: i64) -> String {
 }
 
 async fn create(api: &Api, config: &Value) -> String {
-    let made = api.post("/api/instances", config).await.unwrap();
-    made["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no id in {made}"))
-        .to_string()
+    api.create(config).await.unwrap()
 }
 
 async fn dashboard(api: &Api, id: &str) -> Value {

@@ -18,6 +18,7 @@
 
 use std::cell::Cell;
 
+use scheduler_core::notify::Outbox;
 use scheduler_core::{InstanceConfig, InstanceState, Instant, LogLine, ValidationErrors};
 use serde::{de::DeserializeOwned, Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -254,6 +255,10 @@ pub struct ConfigRecord {
     /// The instance's share links (API-owned), so listing and revoking need no KV list.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub shares: Vec<ShareEntry>,
+    /// The address the app was used at when this revision was saved (`https://host`): what
+    /// notifications link the dashboard to, unless `PUBLIC_URL` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub origin: Option<String>,
 }
 
 /// One share link of an instance, as its owner sees it: never the token itself.
@@ -352,6 +357,9 @@ pub struct Runtime {
     /// Run-now requests already launched (so they are never launched twice).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub run_now_done: Vec<RunNowRequest>,
+    /// Notifications: news from the log not yet routed, open groups, deliveries.
+    #[serde(default)]
+    pub outbox: Outbox,
 }
 
 /// One clone this instance launched, as the dashboard shows it.
@@ -374,7 +382,9 @@ pub struct ExecutedRun {
 }
 
 impl Runtime {
+    /// Adds a line to the log, and its news (if any) to the outbox.
     pub fn push_log(&mut self, line: LogLine) {
+        self.outbox.note(&line);
         self.log.push(line);
         if self.log.len() > MAX_LOG_LINES {
             let extra = self.log.len() - MAX_LOG_LINES;

@@ -9,8 +9,10 @@
 //! record lists `{hash, hint, created_at}`: the authority on which links work.
 
 use scheduler_core::api::{
-    Dashboard, DashboardInstance, LogEntry, NewShare, Page, Run, ScheduledRow, ShareInfo, ShareList,
+    Dashboard, DashboardInstance, DeliveryInfo, LogEntry, NewShare, Page, Run, ScheduledRow,
+    ShareInfo, ShareList,
 };
+use scheduler_core::notify::{Delivery, DeliveryState};
 use scheduler_core::{InstanceConfig, Instant};
 use worker::{Env, Request};
 
@@ -141,7 +143,37 @@ fn data(
         run_now_pending: super::instances::waiting_run_nows(record, Some(&runtime)),
         runs,
         log,
+        notifications: runtime
+            .outbox
+            .deliveries
+            .iter()
+            .rev()
+            .map(delivery_info)
+            .collect(),
     })
+}
+
+fn delivery_info(d: &Delivery) -> DeliveryInfo {
+    let n = &d.notification;
+    let (state, settled_at) = match &d.state {
+        DeliveryState::Pending => ("pending", None),
+        DeliveryState::Delivered { at } => ("delivered", Some(http::iso(*at))),
+        DeliveryState::GaveUp { at } => ("gave_up", Some(http::iso(*at))),
+    };
+    DeliveryInfo {
+        id: d.id.clone(),
+        channel: d.channel.clone(),
+        event: n.event.kind.name().to_string(),
+        item: n.event.item.clone(),
+        at: http::iso(n.event.at),
+        message: n.event.detail.clone(),
+        count: n.count,
+        state: state.to_string(),
+        attempts: d.attempts,
+        last_error: d.last_error.clone(),
+        next_attempt: (state == "pending").then(|| http::iso(d.next_at)),
+        settled_at,
+    }
 }
 
 fn run_of(r: &ExecutedRun, web: Option<&str>) -> Run {
@@ -168,7 +200,7 @@ fn run_of(r: &ExecutedRun, web: Option<&str>) -> Run {
 }
 
 /// `CLEARML_WEB_HOST` without a trailing slash (secret or var; absent: no links).
-fn web_host(env: &Env) -> Option<String> {
+pub fn web_host(env: &Env) -> Option<String> {
     crate::settings::get(env, "CLEARML_WEB_HOST")
         .map(|s| s.trim().trim_end_matches('/').to_string())
         .filter(|s| s.starts_with("http"))

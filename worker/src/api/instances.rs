@@ -71,10 +71,12 @@ pub async fn list(env: &Env) -> Answer {
 pub async fn create(req: &mut Request, here: &Here<'_>, id: &str) -> Answer {
     let now = http::now();
     let config = parse_body(req, now).await?;
-    let config = match http::query(req, "name") {
+    let mut config = match http::query(req, "name") {
         Some(name) => rename(&config, &name)?,
         None => config,
     };
+    // A new instance has no stored secrets: a channel given only by its hint is an error.
+    config.keep_secrets(None).map_err(ApiError::invalid)?;
     if here.docs.get::<ConfigRecord>(CONFIG)?.is_some() {
         return Err(ApiError::new(
             409,
@@ -91,6 +93,7 @@ pub async fn create(req: &mut Request, here: &Here<'_>, id: &str) -> Answer {
         config: Value::Null,
         run_now: vec![],
         shares: vec![],
+        origin: origin_of(req),
     };
     let entry = save(here.docs, &mut record, &config, now)?;
     directory::save_entry(here.env, entry, true).await?;
@@ -106,10 +109,16 @@ pub fn read(here: &Here<'_>) -> Answer {
 /// flag, share links, and run-now requests of tasks that still exist.
 pub async fn replace(req: &mut Request, here: &Here<'_>) -> Answer {
     let now = http::now();
-    let config = parse_body(req, now).await?;
+    let mut config = parse_body(req, now).await?;
     // Read after the body has arrived: from here to the save nothing awaits.
-    let (mut record, _) = load(here.docs)?;
+    let (mut record, previous) = load(here.docs)?;
+    // Channels sent back with their hints (an edit in the app, an exported file) keep their
+    // stored URLs and signing secrets.
+    config
+        .keep_secrets(Some(&previous))
+        .map_err(ApiError::invalid)?;
     record.run_now.retain(|r| config.task(&r.item).is_some());
+    record.origin = origin_of(req).or(record.origin);
     let entry = save(here.docs, &mut record, &config, now)?;
     directory::save_entry(here.env, entry, false).await?;
     http::ok_json(&detail(&record, &config))
@@ -142,8 +151,7 @@ pub async fn set_task_enabled(here: &Here<'_>, item: &str, enabled: bool) -> Ans
     if config.task(item).is_none() {
         return Err(no_task(item));
     }
-    let mut value =
-        serde_json::to_value(&config).map_err(|_| ApiError::bad_request("configuration"))?;
+    let mut value = config.to_stored_value();
     if let Some(tasks) = value
         .get_mut("scheduled_tasks")
         .and_then(Value::as_array_mut)
@@ -248,8 +256,8 @@ pub fn save(
     }
     record.revision += 1;
     record.saved_at = now;
-    record.config =
-        serde_json::to_value(config).map_err(|_| ApiError::bad_request("configuration"))?;
+    // The one place channel secrets are written: every answer and export shows hints.
+    record.config = config.to_stored_value();
     docs.put(CONFIG, record)?;
     Ok(entry_of(record, config, now))
 }
@@ -301,9 +309,13 @@ async fn parse_body(req: &mut Request, now: Instant) -> Result<InstanceConfig, A
     parse_any_config(&text, now).map_err(ApiError::invalid)
 }
 
+/// `https://host` of the request: where the app is used.
+fn origin_of(req: &Request) -> Option<String> {
+    req.url().ok().map(|u| u.origin().ascii_serialization())
+}
+
 fn rename(config: &InstanceConfig, name: &str) -> Result<InstanceConfig, ApiError> {
-    let mut value =
-        serde_json::to_value(config).map_err(|_| ApiError::bad_request("configuration"))?;
+    let mut value = config.to_stored_value();
     value["name"] = Value::from(name);
     parse_config_value(&value, None).map_err(ApiError::invalid)
 }

@@ -16,6 +16,7 @@
 //! | [`instances`] | instances: list, create/import, read, replace, delete, pause, run now, export |
 //! | [`preview`] | `POST /api/preview`: next fire times of one task, without saving it |
 //! | [`dashboard`] | dashboard data (admin and share link), share links |
+//! | [`channels`] | "Send test": a test message to one notification channel, and its answer |
 //! | [`timeline`] | the timeline SVG (admin and embed) |
 //! | [`zones`] | `GET /api/zones/{name}`: one time zone's TZif data, for the app |
 //!
@@ -23,6 +24,7 @@
 //! answer with a 4xx (or 503 when KV fails), and every answer carries the security headers.
 
 mod auth;
+mod channels;
 mod dashboard;
 mod http;
 mod instances;
@@ -32,6 +34,7 @@ mod zones;
 
 use worker::{Env, Method, Request, Response, Result};
 
+pub use dashboard::web_host;
 pub use http::Answer;
 use http::ApiError;
 pub use instances::Here;
@@ -67,6 +70,7 @@ enum Route {
     Shares(String),
     Share(String, String),
     TaskAction(String, String, &'static str),
+    ChannelTest(String, String),
     SharedDashboard(String),
     SharedTimeline(String),
     Zone(String),
@@ -98,6 +102,7 @@ impl Route {
                 };
                 Route::TaskAction(id(i), id(t), action)
             }
+            ["api", "instances", i, "channels", c, "test"] => Route::ChannelTest(id(i), id(c)),
             ["api", "zones", name @ ..] if !name.is_empty() => Route::Zone(name.join("/")),
             ["api", "share", t] => Route::SharedDashboard(id(t)),
             ["api", "share", t, "timeline.svg"] | ["embed", t, "timeline.svg"] => {
@@ -112,9 +117,11 @@ impl Route {
             Route::Health | Route::Export(_) | Route::Dashboard(_) | Route::Timeline(_) => "GET",
             Route::Zone(_) => "GET",
             Route::SharedDashboard(_) | Route::SharedTimeline(_) => "GET",
-            Route::Preview | Route::Import | Route::InstanceAction(..) | Route::TaskAction(..) => {
-                "POST"
-            }
+            Route::Preview
+            | Route::Import
+            | Route::InstanceAction(..)
+            | Route::TaskAction(..)
+            | Route::ChannelTest(..) => "POST",
             Route::Instances | Route::Shares(_) => "GET, POST",
             Route::Instance(_) => "GET, PUT, DELETE",
             Route::Share(..) => "DELETE",
@@ -199,6 +206,7 @@ async fn route(mut req: Request, env: &Env) -> Answer {
         | Route::Timeline(id)
         | Route::Shares(id)
         | Route::Share(id, _)
+        | Route::ChannelTest(id, _)
         | Route::TaskAction(id, ..) => {
             if !auth::is_hex(&id, 32) {
                 return Err(instances::no_instance());
@@ -239,6 +247,7 @@ async fn instance_route(req: &mut Request, here: &Here<'_>, route: Route) -> Ans
             instances::set_task_enabled(here, &item, action == "resume").await
         }
         Route::Export(_) => instances::export(here),
+        Route::ChannelTest(_, channel) => channels::test(here, &channel).await,
         Route::Dashboard(_) => dashboard::admin(req, here),
         Route::Timeline(_) => timeline::admin(here),
         Route::Shares(_) if post => dashboard::create_share(req, here).await,

@@ -7,9 +7,10 @@
 //! |---|---|---|
 //! | `/api/...` (as the user sent it) | the worker's router, after auth | the instance's API routes ([`crate::api::handle_in_instance`]) |
 //! | `POST /internal/tick?now=<ms>` | the cron or a queue consumer | one tick ([`tick::run`]); answers a [`TickReport`] |
-//! | alarm | the object itself | the launches a tick left when its call budget ran out |
+//! | alarm | the object itself | the launches a tick left when its call budget ran out, then the notifications due ([`deliver`]) |
 
 mod calls;
+pub mod deliver;
 pub mod tick;
 
 use std::cell::RefCell;
@@ -80,35 +81,72 @@ impl DurableObject for Instance {
     async fn alarm(&self) -> Result<Response> {
         let docs = Docs::open(self.state.storage().sql())?;
         let report = self.tick(&docs, None).await?;
-        worker::console_log!(
-            "alarm: launched={} calls={} left={}",
-            report.launched,
-            report.calls,
-            report.left
-        );
+        if report.launched > 0 || report.left > 0 {
+            worker::console_log!(
+                "alarm: launched={} calls={} left={}",
+                report.launched,
+                report.calls,
+                report.left
+            );
+        }
+        if report.left == 0 {
+            // Launches first: deliveries only once none is waiting for this alarm.
+            let next = deliver::deliver(&self.ctx(&docs)).await?;
+            if let Some(delay) = next {
+                self.wake_in(delay).await?;
+            }
+        }
         Response::ok("")
     }
 }
 
 impl Instance {
-    async fn tick(&self, docs: &Docs, now: Option<scheduler_core::Instant>) -> Result<TickReport> {
-        let ctx = tick::Ctx {
+    fn ctx<'a>(&'a self, docs: &'a Docs) -> tick::Ctx<'a> {
+        tick::Ctx {
             docs,
             env: &self.env,
             incarnation: &self.incarnation,
             runtime: &self.runtime,
             live: &self.live,
-        };
+        }
+    }
+
+    async fn tick(&self, docs: &Docs, now: Option<scheduler_core::Instant>) -> Result<TickReport> {
+        let ctx = self.ctx(docs);
         let report = tick::run(&ctx, now).await?;
         if report.left > 0 {
             // The rest in an invocation of its own, with a call budget of its own.
-            self.state
-                .storage()
-                // An offset from now (workers-rs reads an integer as milliseconds from now).
-                .set_alarm(std::time::Duration::from_millis(10))
-                .await?;
+            self.wake_in(std::time::Duration::from_millis(10)).await?;
+        } else {
+            // News for the channels, or deliveries waiting: the alarm sends them, so no
+            // receiver ever delays this tick.
+            let wait = self.runtime.borrow().as_ref().and_then(|runtime| {
+                let outbox = &runtime.outbox;
+                if !outbox.has_news() && outbox.next_due().is_none() {
+                    return None;
+                }
+                let now = deliver::clock(runtime.state.last_tick);
+                let due = outbox.next_due().unwrap_or(now);
+                Some((due.unix_millis() - now.unix_millis()).max(10) as u64)
+            });
+            if let Some(ms) = wait {
+                self.wake_in(std::time::Duration::from_millis(ms)).await?;
+            }
         }
         Ok(report)
+    }
+
+    /// Sets the object's alarm `delay` from now, unless it is already set to go off sooner.
+    async fn wake_in(&self, delay: std::time::Duration) -> Result<()> {
+        let storage = self.state.storage();
+        let at = js_sys::Date::now() as i64 + delay.as_millis() as i64;
+        if let Some(current) = storage.get_alarm().await? {
+            if current <= at && current > js_sys::Date::now() as i64 {
+                return Ok(());
+            }
+        }
+        // An offset from now (workers-rs reads a Duration as milliseconds from now).
+        storage.set_alarm(delay).await
     }
 }
 

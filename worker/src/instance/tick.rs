@@ -12,15 +12,18 @@
 //!    its outcome into the latest state. A second tick finds the launch claimed and leaves it.
 //!    Launches the invocation's call budget cannot pay for stay unclaimed for the object's
 //!    alarm, an invocation of its own with a budget of its own.
-//! 4. sync: the ticker entry, from the latest state.
+//! 4. sync: the news the log noted routed into the outbox (the alarm sends it: `deliver.rs`),
+//!    then the ticker entry, from the latest state (deliveries waiting make it due).
 
 use std::cell::RefCell;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use scheduler_core::launch::{settle, Learned, Next};
+use scheduler_core::notify::{About, EventKind, News};
 use scheduler_core::{
-    launch_of, next_slot_due, plan_paused, plan_run_now, plan_tick, Action, InstanceConfig,
-    Instant, LaunchAttempt, Level, LogLine, Outcome, SkipReason, SlotKey, TaskStatus,
+    launch_of, next_slot_due, plan_paused, plan_run_now, plan_tick, run_ended, Action,
+    InstanceConfig, Instant, LaunchAttempt, Level, LogLine, Outcome, SkipReason, SlotKey,
+    TaskStatus,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -72,7 +75,7 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
-    fn runtime(&self) -> Result<Runtime> {
+    pub(super) fn runtime(&self) -> Result<Runtime> {
         if let Some(r) = self.runtime.borrow().as_ref() {
             return Ok(r.clone());
         }
@@ -81,7 +84,7 @@ impl Ctx<'_> {
 
     /// Keeps `runtime` as the current one; writes it unless only its clocks changed. Nothing
     /// is written once the instance is deleted (a tick still running must not bring it back).
-    fn store(&self, mut runtime: Runtime) -> Result<()> {
+    pub(super) fn store(&self, mut runtime: Runtime) -> Result<()> {
         if self.docs.get::<ConfigRecord>(CONFIG)?.is_none() {
             *self.runtime.borrow_mut() = None;
             return Ok(());
@@ -141,7 +144,7 @@ fn wall_ms() -> i64 {
 }
 
 fn line(at: Instant, level: Level, message: String) -> LogLine {
-    LogLine { at, level, message }
+    LogLine::new(at, level, message)
 }
 
 /// Runs a tick at `now` (the cron event's time); `None` continues the launches an earlier
@@ -293,11 +296,22 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
         report.calls = c.subrequests.get();
     }
 
-    // 4. The ticker entry (sync).
-    let runtime = ctx.runtime()?;
+    // 4. Notifications routed (what the log noted, groups whose window ended), then the
+    // ticker entry (sync). The object's alarm sends them.
+    let mut runtime = ctx.runtime()?;
+    runtime.outbox.route(&config, tick_now);
+    ctx.store(runtime.clone())?;
     report.entry = Some(TickerEntry {
         revision: record.revision,
-        next_due: next_slot_due(&config, &runtime.state),
+        // Deliveries waiting count too: the cron wakes the instance for them (its alarm
+        // sends them; this only makes sure a retry is not left to the alarm alone).
+        next_due: [
+            next_slot_due(&config, &runtime.state),
+            runtime.outbox.next_due(),
+        ]
+        .into_iter()
+        .flatten()
+        .min(),
         polling: runtime.state.runs.iter().any(|r| r.status.is_open()),
         next_run: (!record.paused)
             .then(|| config.next_fire_after(tick_now))
@@ -510,29 +524,45 @@ fn settle_attempt(
             } else {
                 ""
             };
-            runtime.push_log(line(
-                now,
-                Level::Info,
-                format!(
-                    "Launched {} as ClearML task {task_id} on queue {}{how}",
-                    l.name, l.queue
-                ),
-            ));
+            runtime.push_log(
+                line(
+                    now,
+                    Level::Info,
+                    format!(
+                        "Launched {} as ClearML task {task_id} on queue {}{how}",
+                        l.name, l.queue
+                    ),
+                )
+                .about(About {
+                    news: News::Launched,
+                    item: slot.item.clone(),
+                    slot: Some(slot.fire),
+                    task_id: Some(task_id.clone()),
+                }),
+            );
             true
         }
         Outcome::Failed {
             message,
             permanent: true,
         } => {
-            runtime.push_log(line(
-                now,
-                Level::Error,
-                format!(
-                    "Launch of {} for {} failed for good: {message}. The slot is skipped; \
-                     later slots launch once this is fixed",
-                    l.name, slot.fire
-                ),
-            ));
+            runtime.push_log(
+                line(
+                    now,
+                    Level::Error,
+                    format!(
+                        "Launch of {} for {} failed for good: {message}. The slot is skipped; \
+                         later slots launch once this is fixed",
+                        l.name, slot.fire
+                    ),
+                )
+                .about(About::failed(
+                    EventKind::LaunchFailed,
+                    &slot.item,
+                    Some(slot.fire),
+                    None,
+                )),
+            );
             false
         }
         Outcome::Failed { message, .. } => {
@@ -735,7 +765,7 @@ async fn watch(
         runtime.push_log(line(now, Level::Warn, w));
     }
     for task in &tasks {
-        reconcile(task, id, config, &mut runtime);
+        reconcile(task, id, config, now, &mut runtime);
     }
     ctx.store(runtime)
 }
@@ -793,7 +823,13 @@ async fn read_statuses(c: &ClearMl, id: &str, open: &[String]) -> (Vec<Value>, O
     }
 }
 
-fn reconcile(task: &Value, instance_id: &str, config: &InstanceConfig, runtime: &mut Runtime) {
+fn reconcile(
+    task: &Value,
+    instance_id: &str,
+    config: &InstanceConfig,
+    now: Instant,
+    runtime: &mut Runtime,
+) {
     let Some(id) = task["id"].as_str() else {
         return;
     };
@@ -830,7 +866,14 @@ fn reconcile(task: &Value, instance_id: &str, config: &InstanceConfig, runtime: 
         });
     }
     if status != TaskStatus::Created {
-        let _ = runtime.state.record_status(id, status);
+        if let Some(ended) = runtime.state.record_status(id, status) {
+            let name = config
+                .task(&ended.item)
+                .map_or(ended.item.as_str(), |t| t.display_name());
+            if let Some(l) = run_ended(&ended, status, name, now) {
+                runtime.push_log(l);
+            }
+        }
     }
     if let Some(run) = runtime.runs.iter_mut().find(|r| r.task_id == id) {
         if run.status != status_text || run.finished != finished {

@@ -8,7 +8,7 @@
 use gloo_net::http::{Request, RequestBuilder};
 use leptos::prelude::*;
 use scheduler_core::api::{
-    Dashboard, ErrorBody, Health, InstanceDetail, InstanceList, NewShare, ShareList,
+    ChannelTest, Dashboard, ErrorBody, Health, InstanceDetail, InstanceList, NewShare, ShareList,
 };
 use scheduler_core::ValidationError;
 use serde::de::DeserializeOwned;
@@ -230,6 +230,12 @@ impl Api {
     pub async fn shares(self, id: &str) -> Result<ShareList, ApiError> {
         let path = format!("/api/instances/{}/shares", seg(id));
         self.json("GET", &path, None, true).await
+    }
+
+    /// "Send test": a test message to a saved notification channel, and what it answered.
+    pub async fn test_channel(self, id: &str, channel: &str) -> Result<ChannelTest, ApiError> {
+        let path = format!("/api/instances/{}/channels/{}/test", seg(id), seg(channel));
+        self.json("POST", &path, Some("{}".into()), true).await
     }
 
     pub async fn revoke_share(self, id: &str, share: &str) -> Result<String, ApiError> {

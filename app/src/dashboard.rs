@@ -153,6 +153,10 @@ pub fn DashboardView(
                 <h2 id="log-title">"Scheduler Log"</h2>
                 <LogList data older/>
             </section>
+            <section class="card" aria-labelledby="notifications-title">
+                <h2 id="notifications-title">"Notifications"</h2>
+                <DeliveryList data/>
+            </section>
             {owner.get_value().map(|id| view! { <crate::share::SharePanel id/> })}
         </div>
     }
@@ -484,6 +488,65 @@ fn LogList(data: Signal<Option<Dash>>, older: Callback<&'static str>) -> impl In
             Either::Right(view! {
                     <ol class="log" id="log" inner_html=lines></ol>
                     {more("log-more", "log lines", have, total, Callback::new(move |_| older.run("log")))}
+            })
+        }
+    }
+}
+
+/// What was told to the channels, newest first: delivered, still being retried, or given up
+/// (with the receiver's last answer), so nothing fails to arrive unseen.
+#[component]
+fn DeliveryList(data: Signal<Option<Dash>>) -> impl IntoView {
+    let rows = Memo::new(move |_| {
+        data.with(|d| {
+            let mut m = Markup::with_capacity(10_000);
+            for n in d.iter().flat_map(|d| d.notifications.iter()) {
+                m.lit("<tr><td>");
+                time_markup(&mut m, Some(&n.at), "");
+                m.lit("</td><td>")
+                    .text(&n.event.replace('_', " "))
+                    .lit(if n.count > 1 { " ×" } else { "" })
+                    .text(&if n.count > 1 {
+                        n.count.to_string()
+                    } else {
+                        String::new()
+                    })
+                    .lit("</td><td>")
+                    .text(&n.item)
+                    .lit("</td><td>")
+                    .text(&n.channel)
+                    .lit("</td><td><span class=\"status st-")
+                    .text(&n.state.replace('_', "-"))
+                    .lit("\">")
+                    .text(&n.state.replace('_', " "))
+                    .lit("</span></td><td class=\"num\">")
+                    .text(&n.attempts.to_string())
+                    .lit("</td><td>")
+                    .text(n.last_error.as_deref().unwrap_or(""))
+                    .lit("</td></tr>");
+            }
+            m.into_string()
+        })
+    });
+    let any =
+        Memo::new(move |_| data.with(|d| d.as_ref().is_some_and(|d| !d.notifications.is_empty())));
+    move || {
+        if !any.get() {
+            Either::Left(
+                view! { <p class="muted empty">"Nothing has been told: no channel, or nothing went wrong."</p> },
+            )
+        } else {
+            Either::Right(view! {
+                <div class="table-wrap">
+                    <table class="table" id="notifications">
+                        <thead><tr>
+                            <th scope="col">"When"</th><th scope="col">"Event"</th><th scope="col">"Task"</th>
+                            <th scope="col">"Channel"</th><th scope="col">"State"</th>
+                            <th scope="col" class="num">"Attempts"</th><th scope="col">"Last error"</th>
+                        </tr></thead>
+                        <tbody inner_html=rows></tbody>
+                    </table>
+                </div>
             })
         }
     }

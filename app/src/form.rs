@@ -6,12 +6,14 @@
 //! same way and its answer (a conflict, a lost connection) is shown the same way.
 
 use crate::api::Api;
+use crate::channels::{ChannelRowState, ChannelsSection};
 use crate::route::{dashboard_href, go};
 use crate::task_row::{TaskRow, TaskRowState};
 use crate::util::{download, focus_id, now, read_chosen_file};
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use scheduler_core::channels::ChannelDraft;
 use scheduler_core::draft::{split_by_task, TaskDraft};
 use scheduler_core::{
     export_file_name, parse_config_value, InstanceConfig, ValidationError, FORMAT_V1,
@@ -44,13 +46,26 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
     let status = RwSignal::new(None::<String>);
     let saving = RwSignal::new(false);
     let loaded = RwSignal::new(false);
-    // The configuration's notification channels, carried through the form as loaded (their
-    // URLs and secrets are hints the server keeps the values of).
+    // The configuration's notification settings other than its channels, kept as loaded; the
+    // channels are rows of their own (their URLs and secrets are hints the server keeps).
     let notifications = StoredValue::new(Value::Null);
+    let channels = RwSignal::new(Vec::<ChannelRowState>::new());
 
     let fill = move |config: &Value, touched: bool| {
         name.set(config["name"].as_str().unwrap_or_default().to_string());
-        notifications.set_value(config["notifications"].clone());
+        let mut rest = config["notifications"].clone();
+        let loaded_channels = rest
+            .as_object_mut()
+            .and_then(|n| n.remove("channels"))
+            .and_then(|c| c.as_array().cloned())
+            .unwrap_or_default();
+        notifications.set_value(rest);
+        channels.set(
+            loaded_channels
+                .iter()
+                .map(|c| ChannelRowState::new(ChannelDraft::from_channel(c)))
+                .collect(),
+        );
         let tasks = config["scheduled_tasks"]
             .as_array()
             .cloned()
@@ -88,11 +103,21 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
                 .collect()
         });
         let mut doc = json!({"format": FORMAT_V1, "name": name.get_untracked().trim(), "scheduled_tasks": tasks});
-        notifications.with_value(|n| {
-            if !n.is_null() {
-                doc["notifications"] = n.clone();
-            }
+        let list: Vec<Value> = channels.with_untracked(|cs| {
+            cs.iter()
+                .map(|c| c.draft.with_untracked(ChannelDraft::to_channel))
+                .collect()
         });
+        let mut n = notifications.get_value();
+        if !list.is_empty() {
+            if !n.is_object() {
+                n = json!({});
+            }
+            n["channels"] = Value::Array(list);
+        }
+        if n.as_object().is_some_and(|o| !o.is_empty()) {
+            doc["notifications"] = n;
+        }
         parse_config_value(&doc, Some(now())).map_err(|e| e.into_iter().collect())
     };
     // Puts each problem next to its field (rows' under the row, the rest above Save).
@@ -203,7 +228,7 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
     let other_errors = move || {
         top_errors.with(|e| {
             e.iter()
-                .filter(|e| e.path != "name")
+                .filter(|e| e.path != "name" && !e.path.starts_with("notifications.channels["))
                 .map(ValidationError::to_string)
                 .collect::<Vec<_>>()
         })
@@ -244,6 +269,7 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
                 </For>
             </div>
             <button type="button" class="add" id="add-item" on:click=add_item>"+ Add item"</button>
+            <ChannelsSection channels instance=editing problems=top_errors.into()/>
             <div class="card save-bar">
                 {move || {
                     let errors = other_errors();

@@ -18,6 +18,7 @@
 
 mod api;
 mod bench;
+mod channels;
 mod dashboard;
 mod form;
 mod instances;

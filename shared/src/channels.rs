@@ -268,6 +268,92 @@ fn keep(
     }
 }
 
+// ---- the form -----------------------------------------------------------------------------
+
+/// A channel as the app's form edits it: what was typed, and the hints of what is stored. Its
+/// JSON goes through the same validation as a file's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelDraft {
+    pub id: String,
+    /// `webhook` or `slack`.
+    pub kind: String,
+    /// A URL typed in the form; empty keeps the stored one (`url_hint`).
+    pub url: String,
+    pub url_hint: Option<String>,
+    /// A signing secret typed in the form; empty keeps the stored one.
+    pub signing_secret: String,
+    pub signing_secret_hint: Option<String>,
+    pub events: Vec<EventKind>,
+}
+
+impl Default for ChannelDraft {
+    fn default() -> ChannelDraft {
+        ChannelDraft {
+            id: String::new(),
+            kind: "webhook".into(),
+            url: String::new(),
+            url_hint: None,
+            signing_secret: String::new(),
+            signing_secret_hint: None,
+            events: EventKind::ALL.to_vec(),
+        }
+    }
+}
+
+impl ChannelDraft {
+    /// From a channel of a configuration as answers show it (hints, no secrets).
+    pub fn from_channel(v: &Value) -> ChannelDraft {
+        let text = |k: &str| v[k].as_str().unwrap_or_default().to_string();
+        let hint = |k: &str| v[k].as_str().map(str::to_string);
+        let events = match v["events"].as_array() {
+            Some(list) => EventKind::ALL
+                .into_iter()
+                .filter(|k| list.iter().any(|e| e.as_str() == Some(k.name())))
+                .collect(),
+            None => EventKind::ALL.to_vec(),
+        };
+        ChannelDraft {
+            id: text("id"),
+            kind: text("type"),
+            url: text("url"),
+            url_hint: hint("url_hint"),
+            signing_secret: text("signing_secret"),
+            signing_secret_hint: hint("signing_secret_hint"),
+            events,
+        }
+    }
+
+    /// The channel as the file writes it: a typed secret, else the stored one's hint.
+    pub fn to_channel(&self) -> Value {
+        let mut m = Map::new();
+        m.insert("id".into(), self.id.trim().into());
+        m.insert("type".into(), self.kind.as_str().into());
+        let mut secret = |key: &str, typed: &str, hint: &Option<String>| match (typed.trim(), hint)
+        {
+            ("", Some(h)) => {
+                m.insert(format!("{key}_hint"), h.as_str().into());
+            }
+            ("", None) => {}
+            (typed, _) => {
+                m.insert(key.into(), typed.into());
+            }
+        };
+        secret("url", &self.url, &self.url_hint);
+        if self.kind == "webhook" {
+            secret(
+                "signing_secret",
+                &self.signing_secret,
+                &self.signing_secret_hint,
+            );
+        }
+        if self.events != EventKind::ALL {
+            let names: Vec<Value> = self.events.iter().map(|k| k.name().into()).collect();
+            m.insert("events".into(), Value::Array(names));
+        }
+        Value::Object(m)
+    }
+}
+
 // ---- the file -----------------------------------------------------------------------------
 
 /// `notifications` as written: `secrets` writes the values (storage, and what the app sends);
@@ -748,6 +834,42 @@ mod tests {
         let errs = parse_config(&doc(two_channels(), Some(json!(["opps"]))), now()).unwrap_err();
         assert_eq!(errs.errors()[0].path, "scheduled_tasks[0].notify[0]");
         assert!(errs.errors()[0].message.contains("did you mean \"ops\"?"));
+    }
+
+    #[test]
+    fn a_channel_from_an_answer_goes_back_with_its_hints_or_what_was_typed() {
+        let stored = parse_config(&doc(two_channels(), None), now()).unwrap();
+        let answer: Value = serde_json::to_value(&stored).unwrap();
+        let drafts: Vec<ChannelDraft> = answer["notifications"]["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(ChannelDraft::from_channel)
+            .collect();
+        assert_eq!(
+            drafts[1].events,
+            [EventKind::LaunchFailed, EventKind::RunStuck]
+        );
+        assert_eq!(drafts[0].url, "", "nothing secret in the form");
+        let back: Vec<Value> = drafts.iter().map(ChannelDraft::to_channel).collect();
+        assert_eq!(
+            back,
+            answer["notifications"]["channels"]
+                .as_array()
+                .unwrap()
+                .clone()
+        );
+        // A new URL typed over a kept one is sent; a Slack channel sends no signing secret.
+        let mut typed = drafts[1].clone();
+        typed.url = " https://hooks.slack.com/services/NEW/URL/abcd ".into();
+        typed.signing_secret = "typed but not for slack".into();
+        let v = typed.to_channel();
+        assert_eq!(v["url"], "https://hooks.slack.com/services/NEW/URL/abcd");
+        assert!(v.get("url_hint").is_none() && v.get("signing_secret").is_none());
+        assert_eq!(
+            ChannelDraft::default().to_channel(),
+            json!({"id": "", "type": "webhook"})
+        );
     }
 
     #[test]

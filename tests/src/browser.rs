@@ -160,6 +160,23 @@ impl Browser {
         Ok(())
     }
 
+    /// Scrolls the element `css` to the middle of the window.
+    pub async fn scroll_to(&self, css: &str) -> Result<fantoccini::elements::Element> {
+        let el = self.element(css).await?;
+        let arg = serde_json::to_value(&el)?;
+        self.client
+            .execute("arguments[0].scrollIntoView({block: 'center'});", vec![arg])
+            .await?;
+        Ok(el)
+    }
+
+    /// Scrolls the element `css` to the middle of the window, then clicks it (for buttons a
+    /// sticky bar may cover at the window's edge).
+    pub async fn click_centered(&self, css: &str) -> Result<()> {
+        self.scroll_to(css).await?.click().await?;
+        Ok(())
+    }
+
     /// Resizes the window (e.g. 390 x 844 for a phone).
     pub async fn resize(&self, width: u32, height: u32) -> Result<()> {
         self.client.set_window_size(width, height).await?;

@@ -53,6 +53,51 @@ pub enum Action {
     Poll { task_ids: Vec<String> },
     /// A line for the instance's log.
     Log(LogLine),
+    /// A run still queued after `stuck_after_minutes`: ask ClearML which workers listen to its
+    /// queue (`workers.get_all`), then log [`stuck_line`] with the answer.
+    Stuck(StuckRun),
+}
+
+/// A run still queued too long: what [`stuck_line`] tells.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StuckRun {
+    pub item: String,
+    pub task_id: String,
+    pub fire: Instant,
+    /// The task's queue (`None`: the configuration no longer has the task).
+    pub queue: Option<String>,
+    pub minutes: i64,
+}
+
+/// The log line (and the channels' `run_stuck` news) for a stuck run, with what ClearML said of
+/// the workers listening to its queue: how many, or why it could not be asked.
+pub fn stuck_line(s: &StuckRun, workers: Result<usize, String>, now: Instant) -> LogLine {
+    let head = format!(
+        "Run {} of {} is still queued after {} minutes",
+        s.task_id, s.item, s.minutes
+    );
+    let queue = s
+        .queue
+        .as_ref()
+        .map_or_else(|| "its queue".to_string(), |q| format!("queue \"{q}\""));
+    let start = s.queue.as_deref().unwrap_or("...");
+    let message = match workers {
+        Ok(0) => format!(
+            "{head}: ClearML lists no worker listening to {queue}, so no agent serves it; start one (clearml-agent daemon --queue {start})"
+        ),
+        Ok(n) => format!(
+            "{head} on {queue}, which ClearML lists {n} worker(s) listening to: they may be busy with other tasks or stuck; check them in ClearML's Workers & Queues page"
+        ),
+        Err(why) => format!(
+            "{head}: no agent seems to serve {queue} (ClearML's worker list could not be read: {why}); start one (clearml-agent daemon --queue {start}) or check the queue in ClearML"
+        ),
+    };
+    LogLine::new(now, Level::Warn, message).about(About::failed(
+        EventKind::RunStuck,
+        &s.item,
+        Some(s.fire),
+        Some(&s.task_id),
+    ))
 }
 
 /// Everything the runtime needs to launch one slot.
@@ -249,23 +294,15 @@ fn supervise(st: &mut InstanceState, out: &mut Out, config: Option<&InstanceConf
         let queued_for = (now.unix_seconds() - run.started.unix_seconds()).div_euclid(60);
         if run.status == TaskStatus::Queued && !run.stuck_reported && queued_for >= stuck_after {
             run.stuck_reported = true;
-            let queue = config
-                .and_then(|c| c.task(&run.item))
-                .map(|t| format!("queue \"{}\"", t.queue()))
-                .unwrap_or_else(|| "its queue".to_string());
-            out.tell(
-                Level::Warn,
-                format!(
-                    "Run {} of {} is still queued after {queued_for} minutes: no agent seems to serve {queue}; start one (clearml-agent daemon --queue ...) or check the queue in ClearML",
-                    run.task_id, run.item
-                ),
-                About::failed(
-                    EventKind::RunStuck,
-                    &run.item,
-                    Some(run.fire),
-                    Some(&run.task_id),
-                ),
-            );
+            out.actions.push(Action::Stuck(StuckRun {
+                item: run.item.clone(),
+                task_id: run.task_id.clone(),
+                fire: run.fire,
+                queue: config
+                    .and_then(|c| c.task(&run.item))
+                    .map(|t| t.queue().to_string()),
+                minutes: queued_for,
+            }));
         }
         if let Some(limit) = run.limit_seconds {
             if run.status.is_open() && !run.abort_requested && run.started.add_seconds(limit) <= now
@@ -715,7 +752,7 @@ mod stuck_tests {
             plan.actions
                 .iter()
                 .filter_map(|a| match a {
-                    Action::Log(l) if l.message.contains("still queued") => Some(l.message.clone()),
+                    Action::Stuck(s) => Some(stuck_line(s, Ok(0), s.fire).message),
                     _ => None,
                 })
                 .collect()
@@ -745,5 +782,34 @@ mod stuck_tests {
         // A paused instance's tick says it too, without the queue's name at hand.
         let paused = plan_paused(&early.state, fire.add_seconds(30 * 60));
         assert!(warnings(&paused)[0].contains("its queue"));
+    }
+
+    #[test]
+    fn a_stuck_line_says_what_clearml_said_of_the_queues_workers() {
+        let s = StuckRun {
+            item: "a".into(),
+            task_id: "t1".into(),
+            fire: Instant::from_utc(2026, 1, 1, 6, 20).unwrap(),
+            queue: Some("gpu".into()),
+            minutes: 30,
+        };
+        let now = s.fire.add_seconds(1800);
+        let none = stuck_line(&s, Ok(0), now);
+        assert!(none
+            .message
+            .contains("ClearML lists no worker listening to queue \"gpu\""));
+        assert!(none.message.contains("clearml-agent daemon --queue gpu"));
+        assert_eq!(none.level, Level::Warn);
+        let about = none.about.unwrap();
+        assert_eq!(
+            (about.news, about.task_id.as_deref()),
+            (News::Failed(EventKind::RunStuck), Some("t1"))
+        );
+        assert!(stuck_line(&s, Ok(2), now)
+            .message
+            .contains("lists 2 worker(s) listening to"));
+        assert!(stuck_line(&s, Err("timed out".into()), now)
+            .message
+            .contains("could not be read: timed out"));
     }
 }

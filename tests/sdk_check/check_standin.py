@@ -125,6 +125,15 @@ def main():
     task = client.tasks.get_by_id(task=clone_hl.id)
     check(val(task.status) == "queued" and task.execution.queue == queue_id, "Task.enqueue queued it by queue name")
 
+    # The agents listening to a queue (how a stuck run is explained): the worker the test
+    # registered on the queue, parsed by the SDK's own Worker model.
+    workers = client.workers.get_all(last_seen=600)
+    listening = [w for w in workers if any(q.name == queue_name for q in (w.queues or []))]
+    check(
+        len(listening) == 1 and listening[0].id == "sdk-check-agent:0" and listening[0].queues[0].id == queue_id,
+        f"workers.get_all lists the agent on {queue_name!r}",
+    )
+
     print("SDK CHECK PASSED", flush=True)
     return 0
 

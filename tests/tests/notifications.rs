@@ -462,7 +462,7 @@ async fn a_run_stuck_in_its_queue_and_a_failed_run_are_told_with_their_queue_and
         stuck["message"]
             .as_str()
             .unwrap()
-            .contains("queue \"default\""),
+            .contains("ClearML lists no worker listening to queue \"default\""),
         "{stuck}"
     );
     let task_id = stuck["run"]["task_id"].as_str().unwrap().to_string();

@@ -293,6 +293,53 @@ async fn queues_get_all_and_get_by_id() {
 }
 
 #[tokio::test]
+async fn workers_get_all_lists_the_agents_and_their_queues() {
+    let (srv, c) = start().await;
+    let a = c
+        .call("workers.get_all", json!({"last_seen": 600}))
+        .await
+        .unwrap();
+    assert_eq!(a.data()["workers"], json!([]), "no agent: no worker");
+    srv.with_state(|s| {
+        s.workers.push(standin::model::Worker {
+            id: "gpu-box:0".into(),
+            queues: vec![demo::QUEUE_GPU.into()],
+        })
+    });
+    let a = c.call("workers.get_all", json!({})).await.unwrap();
+    let w = &a.data()["workers"][0];
+    assert_eq!(w["id"], "gpu-box:0");
+    assert_eq!(
+        w["queues"],
+        json!([{"id": demo::QUEUE_GPU, "name": "gpu", "num_tasks": 0}])
+    );
+    for key in [
+        "key",
+        "user",
+        "company",
+        "ip",
+        "register_time",
+        "last_activity_time",
+        "tags",
+    ] {
+        assert!(w.get(key).is_some(), "{key} in {w}");
+    }
+    let a = c
+        .call("workers.get_all", json!({"last_seen": "soon"}))
+        .await
+        .unwrap();
+    assert_eq!(a.codes(), (400, 12));
+
+    // With the built-in agent on, it listens to every queue.
+    let srv = standin::spawn(StandinConfig::default()).await.unwrap();
+    let mut c = Client::new(&srv.url());
+    c.login(demo::ACCESS_KEY, demo::SECRET_KEY).await.unwrap();
+    let a = c.call("workers.get_all", json!({})).await.unwrap();
+    let queues = a.data()["workers"][0]["queues"].as_array().unwrap().len();
+    assert_eq!(queues, srv.with_state(|s| s.queues.len()));
+}
+
+#[tokio::test]
 async fn tasks_get_by_id_and_get_all() {
     let (_srv, c) = start().await;
     let a = c

@@ -112,6 +112,19 @@ async fn clearml_sdk_accepts_the_standin() {
     let srv = standin::spawn(StandinConfig::without_agent())
         .await
         .expect("start stand-in");
+    srv.with_state(|s| {
+        let queue = s
+            .queues
+            .iter()
+            .find(|q| q.name == "default")
+            .unwrap()
+            .id
+            .clone();
+        s.workers.push(standin::model::Worker {
+            id: "sdk-check-agent:0".into(),
+            queues: vec![queue],
+        });
+    });
     let home = python
         .parent()
         .and_then(Path::parent)
@@ -164,6 +177,7 @@ async fn clearml_sdk_accepts_the_standin() {
         "tasks.enqueue",
         "tasks.dequeue",
         "tasks.stopped",
+        "workers.get_all",
     ] {
         assert!(recs.count(endpoint) > 0, "the SDK never called {endpoint}");
     }

@@ -768,8 +768,33 @@ async fn launches_past_one_invocations_call_budget_go_on_in_the_objects_alarm() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_no_agent_takes_is_reported_as_stuck_in_its_queue_once() {
-    // No agent: the clone stays queued.
-    let (_clearml, worker, api, id) = daily_instance_with("queue", json!("default")).await;
+    // No agent: the clone stays queued. ClearML lists one worker on the queue (a busy or stuck
+    // agent), and the log says so.
+    let (clearml, worker, api, id) = daily_instance_with("queue", json!("default")).await;
+    clearml.with_state(|s| {
+        let default = s
+            .queues
+            .iter()
+            .find(|q| q.name == "default")
+            .unwrap()
+            .id
+            .clone();
+        let other = s
+            .queues
+            .iter()
+            .find(|q| q.name != "default")
+            .unwrap()
+            .id
+            .clone();
+        s.workers.push(standin::model::Worker {
+            id: "busy-agent".into(),
+            queues: vec![default],
+        });
+        s.workers.push(standin::model::Worker {
+            id: "elsewhere".into(),
+            queues: vec![other],
+        });
+    });
     let slot = slot_0620();
     worker.trigger_scheduled(Some(slot)).unwrap();
     let stuck = |d: &Value| -> Vec<String> {
@@ -796,9 +821,15 @@ async fn a_run_no_agent_takes_is_reported_as_stuck_in_its_queue_once() {
     let said = stuck(&d);
     assert_eq!(said.len(), 1, "said once: {said:?}");
     assert!(
-        said[0].contains("after 30 minutes") && said[0].contains("queue \"default\""),
+        said[0].contains("after 30 minutes")
+            && said[0].contains("queue \"default\", which ClearML lists 1 worker(s) listening to"),
         "{}",
         said[0]
+    );
+    assert_eq!(
+        clearml.records().count("workers.get_all"),
+        1,
+        "ClearML is asked once, when the run is found stuck"
     );
     let line = d["log"]["items"]
         .as_array()

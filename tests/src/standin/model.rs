@@ -148,8 +148,19 @@ pub struct State {
     pub records: Records,
     pub faults: Faults,
     pub started: Instant,
-    /// The built-in agent is running (tasks.enqueue reports queues as watched).
+    /// The built-in agent is running (tasks.enqueue reports queues as watched; workers.get_all
+    /// lists it on every queue).
     pub agent_on: bool,
+    /// Workers registered by hand (tests), besides the built-in agent.
+    pub workers: Vec<Worker>,
+}
+
+/// A worker as `workers.get_all` lists it: an agent listening to some queues.
+#[derive(Debug, Clone)]
+pub struct Worker {
+    pub id: String,
+    /// The ids of the queues it listens to.
+    pub queues: Vec<String>,
 }
 
 impl State {
@@ -164,6 +175,7 @@ impl State {
             faults: Faults::default(),
             started: Instant::now(),
             agent_on: false,
+            workers: vec![],
         };
         if demo {
             s.load_demo();

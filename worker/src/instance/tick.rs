@@ -21,8 +21,8 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use scheduler_core::launch::{settle, Learned, Next};
 use scheduler_core::notify::{About, EventKind, News};
 use scheduler_core::{
-    launch_of, next_slot_due, plan_paused, plan_run_now, plan_tick, run_ended, Action,
-    InstanceConfig, Instant, LaunchAttempt, Level, LogLine, Outcome, SkipReason, SlotKey,
+    launch_of, next_slot_due, plan_paused, plan_run_now, plan_tick, run_ended, stuck_line, Action,
+    InstanceConfig, Instant, LaunchAttempt, Level, LogLine, Outcome, SkipReason, SlotKey, StuckRun,
     TaskStatus,
 };
 use serde::{Deserialize, Serialize};
@@ -211,6 +211,7 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
     }
     let mut aborts: Vec<(String, TaskStatus)> = Vec::new();
     let mut poll: Option<Vec<String>> = None;
+    let mut stuck: Vec<StuckRun> = Vec::new();
     // Slots given up (retries out of their window, or no outcome ever): whatever their attempts
     // left in ClearML is cleaned up.
     let mut given_up: Vec<SlotKey> = Vec::new();
@@ -270,6 +271,7 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
                     task_id, status, ..
                 } => aborts.push((task_id, status)),
                 Action::Poll { task_ids } => poll = Some(task_ids),
+                Action::Stuck(s) => stuck.push(s),
             }
         }
     }
@@ -281,11 +283,18 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
         c
     });
 
-    // 2. Aborts and polls, and clean-ups of slots given up.
+    // 2. Aborts and polls, stuck runs, and clean-ups of slots given up.
     if let Ok(c) = &clearml {
         watch(ctx, c, &config, id, tick_now, &aborts, poll.as_deref()).await?;
         clean_up(ctx, c, &config, id, tick_now, &given_up).await?;
     }
+    report_stuck(
+        ctx,
+        clearml.as_ref().map_err(|e| e.as_str()),
+        &stuck,
+        tick_now,
+    )
+    .await?;
 
     // 3. Launches.
     match &clearml {
@@ -654,6 +663,54 @@ async fn clean_up(
         ctx.store(runtime)?;
     }
     Ok(())
+}
+
+/// Asks ClearML once which workers listen to the stuck runs' queues (`workers.get_all`, those
+/// seen in the last 10 minutes), and logs each run with what it said.
+async fn report_stuck(
+    ctx: &Ctx<'_>,
+    clearml: std::result::Result<&ClearMl, &str>,
+    stuck: &[StuckRun],
+    now: Instant,
+) -> Result<()> {
+    if stuck.is_empty() {
+        return Ok(());
+    }
+    let workers: std::result::Result<Vec<Value>, String> = match clearml {
+        Ok(c) => c
+            .call("workers.get_all", json!({"last_seen": 600}))
+            .await
+            .map(|d| d["workers"].as_array().cloned().unwrap_or_default())
+            .map_err(|e| e.to_string()),
+        Err(why) => Err(why.to_string()),
+    };
+    let cache: ClearMlCache = ctx.docs.get(CLEARML_CACHE)?.unwrap_or_default();
+    let mut runtime = ctx.runtime()?;
+    for s in stuck {
+        let listening = workers.as_ref().map_err(Clone::clone).map(|ws| {
+            ws.iter()
+                .filter(|w| {
+                    s.queue
+                        .as_deref()
+                        .is_some_and(|q| listens_to(w, q, cache.queues.get(q)))
+                })
+                .count()
+        });
+        runtime.push_log(stuck_line(s, listening, now));
+    }
+    ctx.store(runtime)
+}
+
+/// Whether a worker of `workers.get_all` lists queue `queue` (by name, or by id: as written in
+/// the configuration or as this instance looked it up) among the queues it listens to.
+fn listens_to(worker: &Value, queue: &str, known_id: Option<&(String, i64)>) -> bool {
+    worker["queues"].as_array().is_some_and(|qs| {
+        qs.iter().any(|q| {
+            q["name"].as_str() == Some(queue)
+                || q["id"].as_str() == Some(queue)
+                || known_id.is_some_and(|(id, _)| q["id"].as_str() == Some(id))
+        })
+    })
 }
 
 /// A clone refused for a stale project id: forget the id (the retry looks it up again).

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod projects;
 pub mod queues;
 pub mod tasks;
+pub mod workers;
 
 /// How an endpoint treats the Authorization header (clearml-server's `authorize` flag).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +80,7 @@ const ENDPOINTS: &[Endpoint] = &[
     ep("tasks.failed", "1.0"),
     ep("tasks.completed", "2.2"),
     ep("tasks.edit_hyper_params", "1.0"),
+    ep("workers.get_all", "2.4"),
 ];
 
 /// `"2.23"` as a comparable pair.
@@ -148,6 +150,7 @@ pub fn dispatch(
         "tasks.failed" => tasks::set_status(state, &req, ctx, "failed"),
         "tasks.completed" => tasks::set_status(state, &req, ctx, "completed"),
         "tasks.edit_hyper_params" => tasks::edit_hyper_params(state, &req, ctx),
+        "workers.get_all" => workers::get_all(state, &req, ctx),
         other => Err(ApiError::server_error(format!(
             "endpoint {other} is registered but not implemented"
         ))),

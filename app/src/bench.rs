@@ -37,6 +37,7 @@ fn synthetic(n: usize) -> Dashboard {
             name: None,
             task_id: format!("{:032x}", i * 104729),
             slot: format!("2026-11-25T{:02}:{:02}:00Z", i % 24, i % 60),
+            rerun: 0,
             started: format!("2026-11-25T{:02}:{:02}:00Z", i % 24, i % 60),
             finished: (i % 4 != 0).then(|| format!("2026-11-25T{:02}:{:02}:30Z", i % 24, i % 60)),
             status: statuses[i % statuses.len()].into(),

@@ -423,7 +423,13 @@ fn run_rows<'a>(runs: impl Iterator<Item = &'a Run>) -> Markup {
             .text(&status_class(&r.status))
             .lit("\">")
             .text(&r.status)
-            .lit("</span></td><td class=\"num\">")
+            .lit("</span>");
+        if r.rerun > 0 {
+            m.lit(" <span class=\"muted rerun\">rerun ")
+                .text(&r.rerun.to_string())
+                .lit("</span>");
+        }
+        m.lit("</td><td class=\"num\">")
             .text(&r.duration_seconds.map_or_else(|| "—".to_string(), duration))
             .lit("</td><td class=\"mono\">");
         // Only web links become anchors: a `javascript:` URL in an answer stays inert text.
@@ -614,6 +620,7 @@ mod tests {
             name: None,
             task_id: "t<1>".into(),
             slot: "2026-11-25T10:00:00Z".into(),
+            rerun: 0,
             started: "2026-11-25T10:00:00Z".into(),
             finished: finished.map(str::to_string),
             status: "in_progress".into(),

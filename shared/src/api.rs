@@ -173,6 +173,9 @@ pub struct Run {
     pub task_id: String,
     /// The slot's fire instant.
     pub slot: String,
+    /// 0: the slot's first run; n: its n-th rerun after a failed run (task `retry`).
+    #[serde(default)]
+    pub rerun: u32,
     /// When it was enqueued.
     pub started: String,
     pub finished: Option<String>,

@@ -50,6 +50,10 @@ pub mod limits {
     pub const MAX_EXECUTION_LIMIT_HOURS: f64 = 8760.0;
     /// Most slots `catch_up: all` launches in one go.
     pub const MAX_CATCH_UP_SLOTS: usize = 100;
+    /// Most reruns of one slot (`retry.max`).
+    pub const MAX_RERUNS: u32 = 10;
+    /// Longest wait before a rerun (`retry.backoff_minutes`, a day).
+    pub const MAX_RERUN_BACKOFF_MINUTES: u32 = 24 * 60;
 }
 
 /// A validated scheduler instance configuration.
@@ -173,6 +177,8 @@ pub struct ScheduledTask {
     pub(crate) catch_up: CatchUp,
     /// The channels its events go to (`None`: every channel).
     pub(crate) notify: Option<Vec<String>>,
+    /// Reruns of a slot whose run failed.
+    pub(crate) retry: Option<Retry>,
     pub(crate) schedule: Schedule,
 }
 
@@ -230,6 +236,10 @@ impl ScheduledTask {
     }
     pub fn catch_up(&self) -> CatchUp {
         self.catch_up
+    }
+    /// How a slot whose run failed is run again (`None`: it is not).
+    pub fn retry(&self) -> Option<Retry> {
+        self.retry
     }
     /// The channel ids its events go to; `None`: every channel.
     pub fn notify(&self) -> Option<&[String]> {
@@ -386,6 +396,19 @@ pub enum MonthDay {
     Day(u8),
     /// The month's last day (`"last"`).
     Last,
+}
+
+/// `retry: {"max": 3, "backoff_minutes": 10}`: a run that fails (or that ClearML stops because
+/// its agent died) is launched again, as a new clone, `backoff_minutes` after it ended, up to
+/// `max` times per slot; each rerun exactly once, under its own tag.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retry {
+    pub max: u32,
+    pub backoff_minutes: u32,
+}
+
+impl Retry {
+    pub const DEFAULT_BACKOFF_MINUTES: u32 = 5;
 }
 
 /// What the planner does with slots it finds in the past (the worker was down or late).
@@ -552,6 +575,12 @@ pub(crate) fn serialize_body<M: SerializeMap>(
             obj.insert("window_minutes".into(), t.catch_up.window_minutes.into());
             map.serialize_entry("catch_up", &obj)?;
         }
+    }
+    if let Some(r) = t.retry {
+        let mut obj = serde_json::Map::new();
+        obj.insert("max".into(), r.max.into());
+        obj.insert("backoff_minutes".into(), r.backoff_minutes.into());
+        map.serialize_entry("retry", &obj)?;
     }
     if let Some(ids) = &t.notify {
         map.serialize_entry("notify", ids)?;

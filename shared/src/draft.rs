@@ -23,7 +23,7 @@ pub const RECURRENCES: [(&str, &str); 5] = [
 
 /// The task fields the form has no input for: kept as they were (see [`TaskDraft::other`]).
 /// Every other field of the file format ([`crate::parse::TASK_FIELDS`], the one list) has one.
-pub const KEPT_FIELDS: [&str; 4] = ["id", "name", "catch_up", "notify"];
+pub const KEPT_FIELDS: [&str; 5] = ["id", "name", "catch_up", "retry", "notify"];
 
 /// Whether the form has an input for this field of a task.
 pub fn edits(field: &str) -> bool {

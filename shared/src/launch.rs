@@ -726,7 +726,7 @@ pub fn settle(
     let held = state.tasks.get(&slot.item).is_some_and(|ts| {
         ts.pending
             .iter()
-            .any(|p| p.fire == slot.fire && p.claim.as_ref().is_some_and(|c| c.owner == owner))
+            .any(|p| p.is(slot) && p.claim.as_ref().is_some_and(|c| c.owner == owner))
     });
     if !held {
         return false;

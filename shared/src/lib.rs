@@ -57,7 +57,7 @@ pub mod time;
 pub mod zone;
 
 pub use config::{
-    export_file_name, CatchUp, CatchUpPolicy, Date, InstanceConfig, MonthDay, Recurrence,
+    export_file_name, CatchUp, CatchUpPolicy, Date, InstanceConfig, MonthDay, Recurrence, Retry,
     ScheduledTask, TimeOfDay, Weekday, FORMAT_V1,
 };
 pub use describe::DashboardRow;
@@ -65,8 +65,8 @@ pub use errors::{ValidationError, ValidationErrors};
 pub use launch::{LaunchAttempt, Outcome};
 pub use parse::{parse_config, parse_config_value, parse_stored_config};
 pub use planner::{
-    launch_of, plan_paused, plan_run_now, plan_tick, run_ended, stuck_line, Action, Launch, Level,
-    LogLine, Plan, SkipReason, StuckRun,
+    launch_of, plan_paused, plan_rerun, plan_run_now, plan_tick, run_ended, stuck_line, Action,
+    Launch, Level, LogLine, Plan, SkipReason, StuckRun,
 };
 pub use schedule::Schedule;
 pub use sdk::{parse_any_config, parse_sdk_schedule};

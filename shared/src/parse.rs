@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::civil::days_in_month;
 use crate::config::{
-    body_json, limits, CatchUp, CatchUpPolicy, Date, InstanceConfig, MonthDay, Recurrence,
+    body_json, limits, CatchUp, CatchUpPolicy, Date, InstanceConfig, MonthDay, Recurrence, Retry,
     ScheduledTask, TimeOfDay, Weekday, FORMAT_V1,
 };
 use crate::schedule::{DayMode, Days, Rule, Times};
@@ -38,6 +38,7 @@ pub(crate) const TASK_FIELDS: &[&str] = &[
     "execution_limit_hours",
     "task_parameters",
     "catch_up",
+    "retry",
     "notify",
 ];
 
@@ -411,6 +412,7 @@ fn parse_task(
             None
         }
     };
+    let retry = retry(obj, path, errs);
     let task_parameters = parameters(obj, path, errs);
     let catch_up = catch_up(obj, path, errs);
     let recurrence = recurrence(obj, path, errs);
@@ -450,6 +452,7 @@ fn parse_task(
         task_parameters,
         catch_up,
         notify,
+        retry,
         schedule,
     })
 }
@@ -506,6 +509,67 @@ fn parameters(
         ),
     }
     out
+}
+
+fn retry(obj: &Map<String, Value>, path: &str, errs: &mut ValidationErrors) -> Option<Retry> {
+    let p = join(path, "retry");
+    let example = "{\"max\": 3, \"backoff_minutes\": 10}";
+    let r = match obj.get("retry") {
+        None | Some(Value::Null) => return None,
+        Some(Value::Object(r)) => r,
+        Some(v) => {
+            errs.push(
+                p,
+                format!("expected an object like {example}, found {}", kind(v)),
+            );
+            return None;
+        }
+    };
+    let before = errs.len();
+    unknown_fields(r, &p, &["max", "backoff_minutes"], errs);
+    let mut number = |key: &str, min: u32, max: u32, default: Option<u32>| -> Option<u32> {
+        match r.get(key) {
+            None | Some(Value::Null) if default.is_some() => default,
+            None | Some(Value::Null) => {
+                errs.push(
+                    join(&p, key),
+                    format!("missing; say how many reruns a failed run gets, like {example}"),
+                );
+                None
+            }
+            Some(Value::Number(n)) => match n.as_u64() {
+                Some(x) if (u64::from(min)..=u64::from(max)).contains(&x) => Some(x as u32),
+                _ => {
+                    errs.push(
+                        join(&p, key),
+                        format!("{n} is out of range; use a whole number from {min} to {max}"),
+                    );
+                    None
+                }
+            },
+            Some(v) => {
+                errs.push(
+                    join(&p, key),
+                    format!("expected a whole number, found {}", kind(v)),
+                );
+                None
+            }
+        }
+    };
+    let max = number("max", 1, limits::MAX_RERUNS, None);
+    let backoff_minutes = number(
+        "backoff_minutes",
+        0,
+        limits::MAX_RERUN_BACKOFF_MINUTES,
+        Some(Retry::DEFAULT_BACKOFF_MINUTES),
+    );
+    if errs.len() > before {
+        return None;
+    }
+    Some(Retry {
+        max: max?,
+        backoff_minutes: backoff_minutes?,
+    })
 }
 
 fn catch_up(obj: &Map<String, Value>, path: &str, errs: &mut ValidationErrors) -> CatchUp {

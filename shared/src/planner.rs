@@ -380,13 +380,47 @@ fn plan_task(instance_id: &str, task: &ScheduledTask, st: &mut InstanceState, ou
     let catch_up = task.catch_up();
     let window = i64::from(catch_up.effective_window_minutes());
     let slot = |fire| SlotKey::new(instance_id, task.id(), fire);
+    let slot_of = |p: &PendingLaunch| slot(p.fire).rerun(p.rerun);
 
-    // 1. Launches awaiting an outcome: retry failures within the window, drop stale ones.
+    // 1. Launches awaiting an outcome: retry failures within the window, drop stale ones;
+    //    reruns whose time came.
     let pending = std::mem::take(&mut st.tasks.get_mut(task.id()).expect("state exists").pending);
     let mut keep = Vec::new();
     for mut p in pending {
-        let late = late_minutes(now, p.fire);
+        let late = late_minutes(now, p.due());
         match p.state {
+            PendingState::Waiting if late < 0 => keep.push(p),
+            PendingState::Waiting if late <= window && task.enabled() => {
+                out.log(
+                    Level::Info,
+                    format!(
+                        "Rerunning {} for {} after its run failed (rerun {} of {})",
+                        task.display_name(),
+                        p.fire,
+                        p.rerun,
+                        task.retry().map_or(p.rerun, |r| r.max)
+                    ),
+                );
+                out.actions
+                    .push(Action::Launch(launch(task, slot_of(&p), p.attempts)));
+                p.state = PendingState::InFlight;
+                keep.push(p);
+            }
+            PendingState::Waiting => out.tell(
+                Level::Warn,
+                format!(
+                    "Rerun {} of {} for {} not launched: {}",
+                    p.rerun,
+                    task.display_name(),
+                    p.fire,
+                    if task.enabled() {
+                        "its time passed beyond the catch-up window (the scheduler was not running)"
+                    } else {
+                        "the task is paused"
+                    }
+                ),
+                About::failed(EventKind::SlotMissed, task.id(), Some(p.fire), None),
+            ),
             PendingState::Failed if late < 0 => keep.push(p), // an older, late-delivered tick
             // Backing off: not yet.
             PendingState::Failed
@@ -405,7 +439,7 @@ fn plan_task(instance_id: &str, task: &ScheduledTask, st: &mut InstanceState, ou
                     ),
                 );
                 out.actions
-                    .push(Action::Launch(launch(task, slot(p.fire), p.attempts)));
+                    .push(Action::Launch(launch(task, slot_of(&p), p.attempts)));
                 p.state = PendingState::InFlight;
                 keep.push(p);
             }
@@ -422,7 +456,7 @@ fn plan_task(instance_id: &str, task: &ScheduledTask, st: &mut InstanceState, ou
                     About::failed(EventKind::LaunchFailed, task.id(), Some(p.fire), None),
                 );
                 out.actions.push(Action::Skip {
-                    slot: slot(p.fire),
+                    slot: slot_of(&p),
                     reason: SkipReason::LaunchFailed {
                         attempts: p.attempts,
                         error,
@@ -430,7 +464,7 @@ fn plan_task(instance_id: &str, task: &ScheduledTask, st: &mut InstanceState, ou
                 });
             }
             PendingState::InFlight
-                if now.unix_seconds() - p.fire.unix_seconds()
+                if now.unix_seconds() - p.due().unix_seconds()
                     > window * 60 + 60 + IN_FLIGHT_GRACE_SECONDS =>
             {
                 out.tell(
@@ -443,7 +477,7 @@ fn plan_task(instance_id: &str, task: &ScheduledTask, st: &mut InstanceState, ou
                     About::failed(EventKind::SlotMissed, task.id(), Some(p.fire), None),
                 );
                 out.actions.push(Action::Skip {
-                    slot: slot(p.fire),
+                    slot: slot_of(&p),
                     reason: SkipReason::OutcomeUnknown,
                 });
             }
@@ -539,10 +573,74 @@ pub fn launch_of(
     config: &InstanceConfig,
     item: &str,
     fire: Instant,
+    rerun: u32,
     retry: u32,
 ) -> Option<Launch> {
     let task = config.task(item)?;
-    Some(launch(task, SlotKey::new(instance_id, item, fire), retry))
+    Some(launch(
+        task,
+        SlotKey::new(instance_id, item, fire).rerun(rerun),
+        retry,
+    ))
+}
+
+/// A run that ended `status` (as [`InstanceState::record_status`] returned it): when it failed,
+/// or ClearML stopped it because its agent stopped answering (`forced`), and its task's `retry`
+/// allows another rerun, the next rerun is scheduled `backoff_minutes` from `now`. Returns the
+/// log line saying so.
+pub fn plan_rerun(
+    config: &InstanceConfig,
+    state: &mut InstanceState,
+    run: &OpenRun,
+    status: TaskStatus,
+    forced: bool,
+    now: Instant,
+) -> Option<LogLine> {
+    let failed = status == TaskStatus::Failed
+        || (status == TaskStatus::Stopped && forced && !run.abort_requested);
+    let task = config.task(&run.item)?;
+    let retry = task.retry()?;
+    if !failed || !task.enabled() || run.rerun >= retry.max {
+        return None;
+    }
+    let ts = state.tasks.get_mut(task.id())?;
+    let rerun = run.rerun + 1;
+    if ts
+        .pending
+        .iter()
+        .any(|p| p.fire == run.fire && p.rerun >= rerun)
+    {
+        return None;
+    }
+    let due = now.add_seconds(i64::from(retry.backoff_minutes) * 60);
+    ts.pending.push(PendingLaunch {
+        fire: run.fire,
+        rerun,
+        due: Some(due),
+        state: PendingState::Waiting,
+        attempts: 0,
+        last_error: None,
+        limit_seconds: task.execution_limit_seconds(),
+        claim: None,
+        retry_at: None,
+    });
+    state.next_due = Some(state.next_due.map_or(due, |d| d.min(due)));
+    let why = if status == TaskStatus::Failed {
+        "failed"
+    } else {
+        "was stopped by ClearML (its agent stopped answering)"
+    };
+    Some(LogLine::new(
+        now,
+        Level::Warn,
+        format!(
+            "Run {} of {} for {} {why}; rerun {rerun} of {} at {due}",
+            run.task_id,
+            task.display_name(),
+            run.fire,
+            retry.max
+        ),
+    ))
 }
 
 fn launch(task: &ScheduledTask, slot: SlotKey, retry: u32) -> Launch {
@@ -622,6 +720,8 @@ fn launch_or_skip(task: &ScheduledTask, slot: SlotKey, st: &mut InstanceState, o
     let ts = st.tasks.get_mut(task.id()).expect("state exists");
     ts.pending.push(PendingLaunch {
         fire: slot.fire,
+        rerun: 0,
+        due: None,
         state: PendingState::InFlight,
         attempts: 0,
         last_error: None,
@@ -661,6 +761,8 @@ pub fn plan_run_now(
     }
     ts.pending.push(PendingLaunch {
         fire,
+        rerun: 0,
+        due: None,
         state: PendingState::InFlight,
         attempts: 0,
         last_error: None,
@@ -811,5 +913,135 @@ mod stuck_tests {
         assert!(stuck_line(&s, Err("timed out".into()), now)
             .message
             .contains("could not be read: timed out"));
+    }
+}
+
+#[cfg(test)]
+mod rerun_tests {
+    use super::*;
+    use crate::Retry;
+
+    fn setup(retry: &str) -> (InstanceConfig, InstanceState, Instant) {
+        let t0 = Instant::from_utc(2026, 1, 1, 6, 0).unwrap();
+        let config = crate::parse_config(
+            &format!(
+                r#"{{"format":"clearml-task-scheduler/v1","name":"n","scheduled_tasks":[
+                {{"id":"a","base_task_id":"b","queue":"gpu","recurrence":"daily","times":["06:20"]{retry}}}]}}"#
+            ),
+            t0,
+        )
+        .unwrap();
+        let mut state = InstanceState::default();
+        state.on_config_saved(&config, t0);
+        (config, state, Instant::from_utc(2026, 1, 1, 6, 20).unwrap())
+    }
+
+    /// Launches what `plan` says, as ClearML task `id`; returns the launched slot.
+    fn launch_one(plan: Plan, id: &str, at: Instant) -> (InstanceState, SlotKey) {
+        let slot = plan.launches().next().expect("a launch").slot.clone();
+        let mut state = plan.state;
+        assert!(state.claim(&slot, "me", 0));
+        state.record_launch(&slot, id, at);
+        (state, slot)
+    }
+
+    #[test]
+    fn a_failed_run_is_rerun_after_the_backoff_under_its_own_key_up_to_max() {
+        let (config, state, fire) = setup(r#", "retry": {"max": 2, "backoff_minutes": 10}"#);
+        let (mut state, first) = launch_one(plan_tick("i", &config, &state, fire), "t0", fire);
+        assert_eq!(first.rerun, 0);
+        let mut id = "t0".to_string();
+        let mut now = fire.add_seconds(300);
+        for rerun in 1..=2 {
+            let ended = state.record_status(&id, TaskStatus::Failed).unwrap();
+            let line = plan_rerun(&config, &mut state, &ended, TaskStatus::Failed, false, now)
+                .expect("a rerun");
+            assert!(
+                line.message.contains(&format!("rerun {rerun} of 2")),
+                "{}",
+                line.message
+            );
+            assert!(
+                plan_rerun(&config, &mut state, &ended, TaskStatus::Failed, false, now).is_none(),
+                "scheduled once"
+            );
+            let due = now.add_seconds(600);
+            assert!(state.next_due.is_some_and(|d| d <= due));
+            let early = plan_tick("i", &config, &state, due.add_seconds(-60));
+            assert_eq!(early.launches().count(), 0, "not before its backoff");
+            let plan = plan_tick("i", &config, &early.state, due);
+            let launch = plan.launches().next().unwrap().clone();
+            assert_eq!((launch.slot.fire, launch.slot.rerun), (fire, rerun));
+            assert!(launch.tag.ends_with(&format!("r{rerun}")));
+            let again = plan_tick("i", &config, &plan.state, due);
+            assert_eq!(again.launches().count(), 0, "launched once");
+            id = format!("t{rerun}");
+            let (next, slot) = launch_one(plan, &id, due);
+            assert_eq!(slot, launch.slot);
+            assert_eq!(next.runs[0].rerun, rerun);
+            state = next;
+            now = due.add_seconds(300);
+        }
+        let ended = state.record_status(&id, TaskStatus::Failed).unwrap();
+        assert!(
+            plan_rerun(&config, &mut state, &ended, TaskStatus::Failed, false, now).is_none(),
+            "max reached"
+        );
+    }
+
+    #[test]
+    fn only_failures_and_agent_deaths_are_rerun() {
+        let (config, state, fire) = setup(r#", "retry": {"max": 3}"#);
+        let (state, _) = launch_one(plan_tick("i", &config, &state, fire), "t0", fire);
+        let now = fire.add_seconds(60);
+        let cases = [
+            (TaskStatus::Completed, false, false, false),
+            (TaskStatus::Stopped, false, false, false),
+            (TaskStatus::Stopped, true, false, true),
+            // Stopped by its own execution limit: not rerun.
+            (TaskStatus::Stopped, true, true, false),
+            (TaskStatus::Failed, false, false, true),
+        ];
+        for (status, forced, aborted, rerun) in cases {
+            let mut st = state.clone();
+            let mut ended = st.record_status("t0", status).unwrap();
+            ended.abort_requested = aborted;
+            let planned = plan_rerun(&config, &mut st, &ended, status, forced, now);
+            assert_eq!(
+                planned.is_some(),
+                rerun,
+                "{status:?} forced={forced} aborted={aborted}"
+            );
+            if rerun {
+                let due = now.add_seconds(i64::from(Retry::DEFAULT_BACKOFF_MINUTES) * 60);
+                assert_eq!(st.tasks["a"].pending[0].due, Some(due));
+            }
+        }
+        // Without `retry`, nothing is rerun.
+        let (config, state, fire) = setup("");
+        let (mut state, _) = launch_one(plan_tick("i", &config, &state, fire), "t0", fire);
+        let ended = state.record_status("t0", TaskStatus::Failed).unwrap();
+        assert!(plan_rerun(&config, &mut state, &ended, TaskStatus::Failed, false, now).is_none());
+    }
+
+    #[test]
+    fn a_rerun_whose_time_passed_while_the_scheduler_was_down_is_told_not_launched() {
+        let (config, state, fire) = setup(r#", "retry": {"max": 1, "backoff_minutes": 0}"#);
+        let (mut state, _) = launch_one(plan_tick("i", &config, &state, fire), "t0", fire);
+        let ended = state.record_status("t0", TaskStatus::Failed).unwrap();
+        plan_rerun(&config, &mut state, &ended, TaskStatus::Failed, false, fire).unwrap();
+        let late = plan_tick("i", &config, &state, fire.add_seconds(3 * 3600));
+        assert_eq!(late.launches().count(), 0);
+        let told: Vec<&LogLine> = late
+            .actions
+            .iter()
+            .filter_map(|a| match a {
+                Action::Log(l) if l.message.contains("not launched") => Some(l),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(told.len(), 1);
+        assert!(told[0].about.is_some());
+        assert!(late.state.tasks["a"].pending.is_empty());
     }
 }

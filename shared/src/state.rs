@@ -68,10 +68,18 @@ pub struct TaskState {
     pub pending: Vec<PendingLaunch>,
 }
 
-/// A launch the planner emitted whose success has not been reported yet.
+/// A launch the planner emitted whose success has not been reported yet (or a rerun waiting
+/// for its time).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingLaunch {
     pub fire: Instant,
+    /// 0: the slot's first run; n: its n-th rerun ([`SlotKey::rerun`]).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rerun: u32,
+    /// A rerun: when it is due. Its lateness (catch-up window, in-flight grace) counts from
+    /// here, not from the slot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<Instant>,
     pub state: PendingState,
     /// Failed attempts so far.
     #[serde(default)]
@@ -102,6 +110,22 @@ pub struct Claim {
     pub at_ms: i64,
 }
 
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+impl PendingLaunch {
+    /// Whether this is the launch of `slot` (its fire and rerun).
+    pub fn is(&self, slot: &SlotKey) -> bool {
+        self.fire == slot.fire && self.rerun == slot.rerun
+    }
+
+    /// When it should have launched: the slot's fire, or a rerun's due time.
+    pub fn due(&self) -> Instant {
+        self.due.unwrap_or(self.fire)
+    }
+}
+
 impl Claim {
     /// Whether the owner may still start a call that times out after `call_timeout_ms`: only
     /// if its answer (or its timeout) comes before the lease runs out. Past that, the attempt
@@ -119,6 +143,8 @@ pub enum PendingState {
     InFlight,
     /// The runtime reported a failure; retried while within the catch-up window.
     Failed,
+    /// A rerun after a failed run, launched once `due` comes.
+    Waiting,
 }
 
 /// A clone this instance launched that has not finished.
@@ -140,6 +166,9 @@ pub struct OpenRun {
     /// The scheduler log already says this run is stuck in its queue.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub stuck_reported: bool,
+    /// 0: the slot's first run; n: its n-th rerun.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rerun: u32,
 }
 
 /// A ClearML task status (`tasks.get_by_id` → `task.status`).
@@ -232,7 +261,7 @@ impl InstanceState {
     pub fn record_launch(&mut self, slot: &SlotKey, task_id: impl Into<String>, started: Instant) {
         let mut limit_seconds = None;
         if let Some(ts) = self.tasks.get_mut(&slot.item) {
-            if let Some(i) = ts.pending.iter().position(|p| p.fire == slot.fire) {
+            if let Some(i) = ts.pending.iter().position(|p| p.is(slot)) {
                 limit_seconds = ts.pending.remove(i).limit_seconds;
             }
         }
@@ -245,6 +274,7 @@ impl InstanceState {
             limit_seconds,
             abort_requested: false,
             stuck_reported: false,
+            rerun: slot.rerun,
         });
         if let Some(last) = self.last_tick {
             self.next_due = Some(
@@ -261,7 +291,7 @@ impl InstanceState {
         let from = self.last_tick.unwrap_or(slot.fire);
         let mut retry_at = None;
         if let Some(ts) = self.tasks.get_mut(&slot.item) {
-            if let Some(p) = ts.pending.iter_mut().find(|p| p.fire == slot.fire) {
+            if let Some(p) = ts.pending.iter_mut().find(|p| p.is(slot)) {
                 p.state = PendingState::Failed;
                 p.attempts += 1;
                 p.last_error = Some(error.into());
@@ -280,23 +310,24 @@ impl InstanceState {
     /// the slot is consumed, never retried. The runtime logs what to fix.
     pub fn record_launch_rejected(&mut self, slot: &SlotKey) {
         if let Some(ts) = self.tasks.get_mut(&slot.item) {
-            ts.pending.retain(|p| p.fire != slot.fire);
+            ts.pending.retain(|p| !p.is(slot));
         }
     }
 
-    /// In-flight launches no runtime has taken on yet, oldest first: `(item, fire, attempts)`.
-    pub fn unclaimed(&self) -> Vec<(String, Instant, u32)> {
-        let mut out: Vec<(String, Instant, u32)> = self
+    /// In-flight launches no runtime has taken on yet, oldest first: `(item, fire, rerun,
+    /// attempts)`.
+    pub fn unclaimed(&self) -> Vec<(String, Instant, u32, u32)> {
+        let mut out: Vec<(String, Instant, u32, u32)> = self
             .tasks
             .iter()
             .flat_map(|(item, ts)| {
                 ts.pending
                     .iter()
                     .filter(|p| p.state == PendingState::InFlight && p.claim.is_none())
-                    .map(move |p| (item.clone(), p.fire, p.attempts))
+                    .map(move |p| (item.clone(), p.fire, p.rerun, p.attempts))
             })
             .collect();
-        out.sort_by_key(|(item, fire, _)| (*fire, item.clone()));
+        out.sort_by_key(|(item, fire, rerun, _)| (*fire, *rerun, item.clone()));
         out
     }
 
@@ -306,7 +337,7 @@ impl InstanceState {
         let Some(p) = self
             .tasks
             .get_mut(&slot.item)
-            .and_then(|ts| ts.pending.iter_mut().find(|p| p.fire == slot.fire))
+            .and_then(|ts| ts.pending.iter_mut().find(|p| p.is(slot)))
         else {
             return false;
         };
@@ -326,7 +357,7 @@ impl InstanceState {
             .get(&slot.item)?
             .pending
             .iter()
-            .find(|p| p.fire == slot.fire)?
+            .find(|p| p.is(slot))?
             .claim
             .as_ref()
     }
@@ -337,7 +368,7 @@ impl InstanceState {
         if let Some(p) = self
             .tasks
             .get_mut(&slot.item)
-            .and_then(|ts| ts.pending.iter_mut().find(|p| p.fire == slot.fire))
+            .and_then(|ts| ts.pending.iter_mut().find(|p| p.is(slot)))
         {
             if p.claim.as_ref().is_some_and(|c| c.owner == owner) {
                 p.claim = None;
@@ -483,11 +514,12 @@ pub fn next_slot_due(config: &InstanceConfig, state: &InstanceState) -> Option<I
                         .unwrap_or(ts.evaluated_until)
                         .max(ts.evaluated_until),
                 ),
+                PendingState::Waiting => consider(p.due()),
                 // Still in flight after the tick that planned it: an interrupted or deferred
                 // launch. Look again next minute (and drop it when its time is long past).
                 PendingState::InFlight => consider(
                     ts.evaluated_until.add_seconds(60).min(
-                        p.fire
+                        p.due()
                             .add_seconds(window * 60 + 60 + IN_FLIGHT_GRACE_SECONDS + 1),
                     ),
                 ),

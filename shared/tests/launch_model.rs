@@ -21,8 +21,8 @@ use std::rc::Rc;
 
 use scheduler_core::launch::{Answer, Call, Known, LaunchAttempt, Next, Outcome};
 use scheduler_core::{
-    launch::settle, launch_of, parse_config, plan_tick, InstanceConfig, InstanceState, Instant,
-    SlotKey, TaskStatus,
+    launch::settle, launch_of, parse_config, plan_rerun, plan_tick, InstanceConfig, InstanceState,
+    Instant, SlotKey, TaskStatus,
 };
 
 const LEASE_MS: i64 = 200_000;
@@ -32,6 +32,11 @@ fn at(h: u32, mi: u32) -> Instant {
 }
 
 fn config(params: bool) -> InstanceConfig {
+    config_with(params, "")
+}
+
+/// The model's one task, with `extra` fields (`, "retry": {...}`).
+fn config_with(params: bool, extra: &str) -> InstanceConfig {
     let params = if params {
         r#", "task_parameters": {"Args/batch": "12"}"#
     } else {
@@ -40,7 +45,7 @@ fn config(params: bool) -> InstanceConfig {
     let json = format!(
         r#"{{"format": "clearml-task-scheduler/v1", "name": "model", "scheduled_tasks": [
             {{"id": "a", "base_task_id": "base", "queue": "q", "recurrence": "daily",
-              "times": ["06:20"], "destination_project": "P"{params}}}]}}"#
+              "times": ["06:20"], "destination_project": "P"{params}{extra}}}]}}"#
     );
     parse_config(&json, at(0, 0)).unwrap()
 }
@@ -311,6 +316,40 @@ impl World {
         }
     }
 
+    /// The same race, for a rerun: the slot's first run was launched (its clone, tagged as the
+    /// first run, is in ClearML) and failed, and its rerun is due now.
+    fn rerun(known: Known, faults: u32, crashes: u32) -> World {
+        let mut w = World::new(false, known, faults, crashes, 1);
+        let config = config_with(false, r#", "retry": {"max": 2, "backoff_minutes": 0}"#);
+        let plan = plan_tick("inst", &config, &w.state, at(6, 20));
+        let first = plan.launches().next().unwrap().clone();
+        w.state = plan.state;
+        assert!(w.state.claim(&first.slot, "earlier", 0));
+        w.state.record_launch(&first.slot, "first-run", at(6, 20));
+        let ended = w
+            .state
+            .record_status("first-run", TaskStatus::Failed)
+            .unwrap();
+        plan_rerun(
+            &config,
+            &mut w.state,
+            &ended,
+            TaskStatus::Failed,
+            false,
+            at(6, 20),
+        )
+        .unwrap();
+        w.clearml.tasks.push(Task {
+            id: "first-run".into(),
+            tag: first.tag,
+            status: TaskStatus::Failed,
+            deleted: false,
+            params_set: false,
+        });
+        w.config = Rc::new(config);
+        w
+    }
+
     /// One atomic step of tick `i`, with `fault` for a call. Returns false if it cannot move.
     fn step(&mut self, i: usize, fault: Fault) -> bool {
         let tick = self.ticks[i].clone();
@@ -331,9 +370,9 @@ impl World {
                 let next = self.state.unclaimed().into_iter().next();
                 let phase = match next {
                     None => Phase::Done,
-                    Some((item, fire, attempts)) => {
+                    Some((item, fire, rerun, attempts)) => {
                         let launch =
-                            launch_of("inst", &self.config, &item, fire, attempts).unwrap();
+                            launch_of("inst", &self.config, &item, fire, rerun, attempts).unwrap();
                         assert!(self.state.claim(&launch.slot, &me, self.wall_ms));
                         let slot = launch.slot.clone();
                         let attempt = LaunchAttempt::start(&launch, "model", self.known.clone());
@@ -474,6 +513,7 @@ impl World {
             "the slot was not launched once\n{trace}"
         );
         let launched = &self.clearml.enqueued[0];
+        assert_ne!(launched, "first-run", "a rerun is a new clone\n{trace}");
         assert!(
             self.clearml.orphans().is_empty(),
             "clones left un-enqueued: {:?}\n{trace}",
@@ -593,6 +633,13 @@ fn racing_ticks_launch_once_with_parameters_and_two_crashes() {
 }
 
 #[test]
+fn racing_ticks_launch_a_rerun_once_beside_the_first_runs_clone() {
+    let n = explore(World::rerun(all_known(), 2, 1));
+    eprintln!("racing ticks, a rerun: {n} executions");
+    assert!(n > 30_000, "explored {n}");
+}
+
+#[test]
 fn racing_ticks_launch_once_with_lookups_to_make() {
     let n = explore(World::new(true, Known::default(), 1, 1, 0));
     eprintln!("racing ticks, nothing cached: {n} executions");
@@ -665,7 +712,7 @@ fn racing_attempts_without_claim_never_enqueue_twice() {
     let config = config(true);
     // First attempts only: a retry (recovery) takes over what it finds, which is safe only
     // under the claim (the racing_ticks checks).
-    let launch = launch_of("inst", &config, "a", at(6, 20), 0).unwrap();
+    let launch = launch_of("inst", &config, "a", at(6, 20), 0, 0).unwrap();
     let attempts = [
         Some(LaunchAttempt::start(&launch, "model", all_known())),
         Some(LaunchAttempt::start(&launch, "model", all_known())),
@@ -685,7 +732,7 @@ fn run_alone(
     clearml: &mut ClearMl,
 ) -> (Outcome, Vec<String>) {
     let config = config(params);
-    let launch = launch_of("inst", &config, "a", at(6, 20), launch_retry).unwrap();
+    let launch = launch_of("inst", &config, "a", at(6, 20), 0, launch_retry).unwrap();
     let mut attempt = LaunchAttempt::start(&launch, "model", known);
     let mut calls = vec![];
     loop {
@@ -719,7 +766,7 @@ fn a_launch_in_steady_state_costs_three_calls_four_with_parameters() {
 #[test]
 fn a_first_launch_looks_up_queue_project_and_base_name_once() {
     let config = config(true);
-    let launch = launch_of("inst", &config, "a", at(6, 20), 0).unwrap();
+    let launch = launch_of("inst", &config, "a", at(6, 20), 0, 0).unwrap();
     let mut clearml = ClearMl::default();
     let mut attempt = LaunchAttempt::start(&launch, "model", Known::default());
     while let Next::Call(call) = attempt.next() {
@@ -805,7 +852,7 @@ fn a_retry_finds_the_clone_an_earlier_attempt_enqueued() {
 #[test]
 fn a_clean_up_deletes_what_a_given_up_slot_left_and_keeps_an_enqueued_clone() {
     let config = config(false);
-    let launch = launch_of("inst", &config, "a", at(6, 20), 3).unwrap();
+    let launch = launch_of("inst", &config, "a", at(6, 20), 0, 3).unwrap();
     // An attempt cloned, then failed before the enqueue; the slot is given up.
     let mut clearml = ClearMl::default();
     clearml.apply(&Call::Clone(scheduler_core::launch::CloneRequest {

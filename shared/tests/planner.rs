@@ -455,7 +455,7 @@ fn simulate(seed: u64) {
                     Action::Abort { task_id, .. } => {
                         state.record_status(&task_id, TaskStatus::Stopped);
                     }
-                    Action::Log(_) => {}
+                    Action::Log(_) | Action::Stuck(_) => {}
                 }
             }
         }

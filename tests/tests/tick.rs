@@ -843,3 +843,111 @@ async fn a_run_no_agent_takes_is_reported_as_stuck_in_its_queue_once() {
         .unwrap();
     assert_eq!(line["level"], "warn", "{line}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_is_rerun_after_its_backoff_each_rerun_once_under_faults() {
+    let (clearml, worker, api, id) =
+        daily_instance_with("retry", json!({"max": 2, "backoff_minutes": 1})).await;
+    let slot = slot_0620();
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    let first = clearml.records().enqueues[0].task.clone();
+    let set = |task: &str, status: &str, reason: &str| {
+        clearml.with_state(|s| {
+            let t = s.task_mut(task).unwrap();
+            t.doc.insert("status".into(), json!(status));
+            t.doc.insert("status_reason".into(), json!(reason));
+        })
+    };
+
+    // The run fails: rerun 1 is due a minute after the tick that saw it.
+    set(&first, "failed", "");
+    worker.trigger_scheduled(Some(slot + MINUTE)).unwrap();
+    assert_eq!(
+        clearml.records().enqueues.len(),
+        1,
+        "not before its backoff"
+    );
+    // Its minute delivered three times at once, and ClearML's answer to its clone lost.
+    clearml.push_fault(ScriptedFault::new("tasks.clone", FaultKind::DropAfterClone));
+    std::thread::scope(|s| {
+        for _ in 0..3 {
+            s.spawn(|| worker.trigger_scheduled(Some(slot + 2 * MINUTE)).unwrap());
+        }
+    });
+    worker.trigger_scheduled(Some(slot + 3 * MINUTE)).unwrap();
+    let second = {
+        let r = clearml.records();
+        assert_eq!(
+            r.enqueues.len(),
+            2,
+            "rerun 1 enqueued once: {:?}",
+            r.enqueues
+        );
+        r.enqueues[1].task.clone()
+    };
+
+    // ClearML stops the rerun because its agent stopped answering: rerun 2.
+    set(&second, "stopped", "Forced stop (non-responsive)");
+    worker.trigger_scheduled(Some(slot + 4 * MINUTE)).unwrap();
+    worker.trigger_scheduled(Some(slot + 5 * MINUTE)).unwrap();
+    worker.trigger_scheduled(Some(slot + 5 * MINUTE)).unwrap();
+    let third = {
+        let r = clearml.records();
+        assert_eq!(r.enqueues.len(), 3, "{:?}", r.enqueues);
+        r.enqueues[2].task.clone()
+    };
+    // It fails too: that was the last rerun `max: 2` allows.
+    set(&third, "failed", "");
+    for m in 6..=9 {
+        worker.trigger_scheduled(Some(slot + m * MINUTE)).unwrap();
+    }
+
+    let r = clearml.records();
+    assert_eq!(r.enqueues.len(), 3, "no third rerun");
+    // Counted from the stand-in: one enqueued clone per tag, each rerun's tag its own.
+    let tag_of = |task: &str| -> String {
+        r.clones
+            .iter()
+            .find(|c| c.id == task)
+            .and_then(|c| {
+                c.system_tags
+                    .iter()
+                    .find(|t| t.starts_with("sched-v1:"))
+                    .cloned()
+            })
+            .unwrap()
+    };
+    let tags: Vec<String> = [&first, &second, &third]
+        .iter()
+        .map(|t| tag_of(t))
+        .collect();
+    assert!(
+        tags[1].ends_with("r1") && tags[2].ends_with("r2"),
+        "{tags:?}"
+    );
+    assert_eq!(tags[1].trim_end_matches("r1"), tags[0]);
+    let deleted: Vec<&String> = r.deletes.iter().map(|d| &d.task).collect();
+    for tag in &tags {
+        let live: Vec<&String> = r
+            .clones
+            .iter()
+            .filter(|c| c.system_tags.contains(tag) && !deleted.contains(&&c.id))
+            .map(|c| &c.id)
+            .collect();
+        assert_eq!(live.len(), 1, "{tag}: {live:?}");
+    }
+    let d = dashboard(&api, &id).await;
+    let reruns: Vec<u64> = d["runs"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["rerun"].as_u64().unwrap())
+        .collect();
+    assert_eq!(reruns, [2, 1, 0], "newest first, as attempts of one slot");
+    let log = log_messages(&d).join("\n");
+    assert!(log.contains("rerun 1 of 2"), "{log}");
+    assert!(
+        log.contains("stopped by ClearML (its agent stopped answering); rerun 2 of 2"),
+        "{log}"
+    );
+}

@@ -369,6 +369,9 @@ pub struct ExecutedRun {
     pub task_id: String,
     /// The slot's fire instant.
     pub slot: Instant,
+    /// 0: the slot's first run; n: its n-th rerun after a failed run.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub rerun: u32,
     /// When it was enqueued.
     pub started: Instant,
     /// When ClearML says it completed (or its status changed to failed/stopped).
@@ -379,6 +382,10 @@ pub struct ExecutedRun {
     pub project_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 impl Runtime {

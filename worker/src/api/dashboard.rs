@@ -190,6 +190,7 @@ fn run_of(r: &ExecutedRun, web: Option<&str>) -> Run {
         name: r.name.clone(),
         task_id: r.task_id.clone(),
         slot: http::iso(r.slot),
+        rerun: r.rerun,
         started: http::iso(r.started),
         finished: r.finished.map(http::iso),
         status: r.status.clone(),

@@ -21,9 +21,9 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use scheduler_core::launch::{settle, Learned, Next};
 use scheduler_core::notify::{About, EventKind, News};
 use scheduler_core::{
-    launch_of, next_slot_due, plan_paused, plan_run_now, plan_tick, run_ended, stuck_line, Action,
-    InstanceConfig, Instant, LaunchAttempt, Level, LogLine, Outcome, SkipReason, SlotKey, StuckRun,
-    TaskStatus,
+    launch_of, next_slot_due, plan_paused, plan_rerun, plan_run_now, plan_tick, run_ended,
+    stuck_line, Action, InstanceConfig, Instant, LaunchAttempt, Level, LogLine, Outcome,
+    SkipReason, SlotKey, StuckRun, TaskStatus,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -425,9 +425,9 @@ fn claim_next(
     }
     let mut runtime = ctx.runtime()?;
     let wall = wall_ms();
-    for (item, fire, attempts) in runtime.state.unclaimed() {
-        let slot = SlotKey::new(id, item.as_str(), fire);
-        let Some(launch) = launch_of(id, config, &item, fire, attempts) else {
+    for (item, fire, rerun, attempts) in runtime.state.unclaimed() {
+        let slot = SlotKey::new(id, item.as_str(), fire).rerun(rerun);
+        let Some(launch) = launch_of(id, config, &item, fire, rerun, attempts) else {
             // The task was removed from the configuration meanwhile.
             runtime.state.record_launch_rejected(&slot);
             continue;
@@ -522,16 +522,17 @@ fn settle_attempt(
                 item: slot.item.clone(),
                 task_id: task_id.clone(),
                 slot: slot.fire,
+                rerun: slot.rerun,
                 started,
                 finished: None,
                 status: status_text(*status).into(),
                 project_id: project_id.clone(),
                 name: Some(name.clone()),
             });
-            let how = if *reused {
-                " (found the clone an earlier attempt made)"
-            } else {
-                ""
+            let how = match (*reused, slot.rerun) {
+                (true, _) => " (found the clone an earlier attempt made)".to_string(),
+                (false, 0) => String::new(),
+                (false, n) => format!(" (rerun {n} of the slot {})", slot.fire),
             };
             runtime.push_log(
                 line(
@@ -609,7 +610,7 @@ async fn clean_up(
     slots: &[SlotKey],
 ) -> Result<()> {
     for slot in slots {
-        let Some(launch) = launch_of(id, config, &slot.item, slot.fire, 1) else {
+        let Some(launch) = launch_of(id, config, &slot.item, slot.fire, slot.rerun, 1) else {
             continue;
         };
         let mut attempt = LaunchAttempt::clean_up(&launch, config.name());
@@ -631,6 +632,7 @@ async fn clean_up(
                     item: slot.item.clone(),
                     task_id: task_id.clone(),
                     slot: slot.fire,
+                    rerun: slot.rerun,
                     started: now,
                     finished: None,
                     status: status_text(*status).into(),
@@ -732,8 +734,8 @@ fn refuse_all(
     why: &str,
 ) -> Result<()> {
     let mut runtime = ctx.runtime()?;
-    for (item, fire, _) in runtime.state.unclaimed() {
-        let slot = SlotKey::new(id, item.as_str(), fire);
+    for (item, fire, rerun, _) in runtime.state.unclaimed() {
+        let slot = SlotKey::new(id, item.as_str(), fire).rerun(rerun);
         let name = config
             .task(&item)
             .map_or(item.clone(), |t| t.display_name().to_string());
@@ -827,10 +829,11 @@ async fn watch(
     ctx.store(runtime)
 }
 
-const POLL_FIELDS: [&str; 8] = [
+const POLL_FIELDS: [&str; 9] = [
     "id",
     "name",
     "status",
+    "status_reason",
     "status_changed",
     "completed",
     "started",
@@ -915,6 +918,7 @@ fn reconcile(
             item: slot.item.clone(),
             task_id: id.to_string(),
             slot: slot.fire,
+            rerun: slot.rerun,
             started: parse_time(&task["started"]).unwrap_or(slot.fire),
             finished: None,
             status: status_text.to_string(),
@@ -928,6 +932,13 @@ fn reconcile(
                 .task(&ended.item)
                 .map_or(ended.item.as_str(), |t| t.display_name());
             if let Some(l) = run_ended(&ended, status, name, now) {
+                runtime.push_log(l);
+            }
+            // ClearML stops a task whose agent stopped answering with this reason.
+            let forced = task["status_reason"]
+                .as_str()
+                .is_some_and(|r| r.to_ascii_lowercase().contains("non-responsive"));
+            if let Some(l) = plan_rerun(config, &mut runtime.state, &ended, status, forced, now) {
                 runtime.push_log(l);
             }
         }
@@ -946,15 +957,9 @@ fn slot_of(task: &Value, instance_id: &str, config: &InstanceConfig) -> Option<S
     for tag in tags.iter().filter_map(Value::as_str) {
         for item in config.scheduled_tasks() {
             let prefix = SlotKey::item_tag_prefix(instance_id, item.id());
-            if let Some(minutes) = tag
-                .strip_prefix(&prefix)
-                .and_then(|m| m.parse::<i64>().ok())
+            if let Some((fire, rerun)) = tag.strip_prefix(&prefix).and_then(SlotKey::parse_tag_rest)
             {
-                return Some(SlotKey::new(
-                    instance_id,
-                    item.id(),
-                    Instant::from_unix_seconds(minutes * 60),
-                ));
+                return Some(SlotKey::new(instance_id, item.id(), fire).rerun(rerun));
             }
         }
     }

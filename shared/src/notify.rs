@@ -374,8 +374,10 @@ impl Outbox {
             return;
         };
         if let (Some(first), Some(last)) = (g.first_repeat, g.last_repeat) {
+            // The last repeat's words, told now, about every slot since the first repeat's.
             let mut summary = last;
             summary.at = now;
+            summary.slot = first.slot.or(summary.slot);
             let channels = g.channels.clone();
             self.tell(summary, g.repeats, first.at, &channels, rules);
         }
@@ -567,6 +569,11 @@ mod tests {
         assert_eq!(o.deliveries.len(), 2);
         let summary = &o.deliveries[1].notification;
         assert_eq!((summary.count, summary.since), (4, at(6, 21)));
+        assert_eq!(
+            summary.event.slot,
+            Some(at(6, 21)),
+            "from the first repeat's slot"
+        );
         // A new failure after the window opens a new group: told at once.
         o.push(
             event(EventKind::RunFailed, "a", at(7, 30)),

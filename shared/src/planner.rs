@@ -445,7 +445,9 @@ fn plan_task(instance_id: &str, task: &ScheduledTask, st: &mut InstanceState, ou
             }
             PendingState::Failed => {
                 let error = p.last_error.clone().unwrap_or_default();
-                out.tell(
+                // Told once the runtime's clean-up knows nothing was enqueued after all
+                // ([`given_up_line`]).
+                out.log(
                     Level::Error,
                     format!(
                         "Giving up on {} for {} after {} failed launch attempt(s): {error}",
@@ -453,7 +455,6 @@ fn plan_task(instance_id: &str, task: &ScheduledTask, st: &mut InstanceState, ou
                         p.fire,
                         p.attempts
                     ),
-                    About::failed(EventKind::LaunchFailed, task.id(), Some(p.fire), None),
                 );
                 out.actions.push(Action::Skip {
                     slot: slot_of(&p),
@@ -467,14 +468,13 @@ fn plan_task(instance_id: &str, task: &ScheduledTask, st: &mut InstanceState, ou
                 if now.unix_seconds() - p.due().unix_seconds()
                     > window * 60 + 60 + IN_FLIGHT_GRACE_SECONDS =>
             {
-                out.tell(
+                out.log(
                     Level::Warn,
                     format!(
                         "No launch outcome was reported for {} at {}; giving up on that slot",
                         task.display_name(),
                         p.fire
                     ),
-                    About::failed(EventKind::SlotMissed, task.id(), Some(p.fire), None),
                 );
                 out.actions.push(Action::Skip {
                     slot: slot_of(&p),
@@ -582,6 +582,72 @@ pub fn launch_of(
         SlotKey::new(instance_id, item, fire).rerun(rerun),
         retry,
     ))
+}
+
+/// The line for a slot given up ([`Action::Skip`] with [`SkipReason::LaunchFailed`] or
+/// [`SkipReason::OutcomeUnknown`]) once the runtime's clean-up asked ClearML about it: a clone
+/// found enqueued after all (its answer had been lost: the slot did
+/// launch, news of a success); otherwise a failure, told to the channels.
+pub fn given_up_line(
+    slot: &SlotKey,
+    name: &str,
+    reason: &SkipReason,
+    found: Found<'_>,
+    now: Instant,
+) -> LogLine {
+    let about = |news, task_id: Option<&str>| About {
+        news,
+        item: slot.item.clone(),
+        slot: Some(slot.fire),
+        task_id: task_id.map(str::to_string),
+    };
+    match found {
+        Found::Enqueued(task_id) => LogLine::new(
+            now,
+            Level::Info,
+            format!(
+                "{name} for {} was enqueued after all, as ClearML task {task_id}",
+                slot.fire
+            ),
+        )
+        .about(about(News::Launched, Some(task_id))),
+        Found::Nothing | Found::Unchecked => {
+            let (kind, why) = match reason {
+                SkipReason::LaunchFailed { attempts, error } => (
+                    EventKind::LaunchFailed,
+                    format!("{attempts} launch attempt(s) failed, the last with: {error}"),
+                ),
+                _ => (
+                    EventKind::SlotMissed,
+                    "no launch outcome was ever reported".to_string(),
+                ),
+            };
+            let checked = match found {
+                Found::Nothing => "nothing of it is enqueued in ClearML".to_string(),
+                _ => format!(
+                    "whether a clone of it was enqueued could not be checked in ClearML (look for tag {})",
+                    slot.tag()
+                ),
+            };
+            LogLine::new(
+                now,
+                Level::Error,
+                format!("{name} did not run for {}: {why}; {checked}", slot.fire),
+            )
+            .about(about(News::Failed(kind), None))
+        }
+    }
+}
+
+/// What a given-up slot's clean-up found in ClearML ([`given_up_line`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Found<'a> {
+    /// This clone of the slot was enqueued after all.
+    Enqueued(&'a str),
+    /// No clone of it is enqueued.
+    Nothing,
+    /// ClearML could not be asked (given up asking).
+    Unchecked,
 }
 
 /// A run that ended `status` (as [`InstanceState::record_status`] returned it): when it failed,
@@ -1043,5 +1109,46 @@ mod rerun_tests {
         assert_eq!(told.len(), 1);
         assert!(told[0].about.is_some());
         assert!(late.state.tasks["a"].pending.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod given_up_tests {
+    use super::*;
+
+    #[test]
+    fn a_given_up_slot_is_told_as_what_the_clean_up_found() {
+        let slot = SlotKey::new("i", "a", Instant::from_utc(2026, 1, 1, 6, 20).unwrap());
+        let reason = SkipReason::LaunchFailed {
+            attempts: 3,
+            error: "HTTP 503".into(),
+        };
+        let now = slot.fire.add_seconds(3600);
+        let ran = given_up_line(&slot, "Retrain", &reason, Found::Enqueued("t9"), now);
+        assert_eq!(ran.about.as_ref().unwrap().news, News::Launched);
+        assert!(ran
+            .message
+            .contains("enqueued after all, as ClearML task t9"));
+        let nothing = given_up_line(&slot, "Retrain", &reason, Found::Nothing, now);
+        assert_eq!(
+            nothing.about.as_ref().unwrap().news,
+            News::Failed(EventKind::LaunchFailed)
+        );
+        assert!(nothing
+            .message
+            .contains("3 launch attempt(s) failed, the last with: HTTP 503"));
+        assert!(nothing.message.contains("nothing of it is enqueued"));
+        let unknown = given_up_line(
+            &slot,
+            "Retrain",
+            &SkipReason::OutcomeUnknown,
+            Found::Unchecked,
+            now,
+        );
+        assert_eq!(
+            unknown.about.as_ref().unwrap().news,
+            News::Failed(EventKind::SlotMissed)
+        );
+        assert!(unknown.message.contains(&slot.tag()), "{}", unknown.message);
     }
 }

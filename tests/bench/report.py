@@ -436,7 +436,7 @@ def reliability(d, out, command, seconds):
             "| slots cloned (from the stand-in's records) | %d |" % soak["slots_cloned"],
             "| **slots cloned twice (duplicates)** | **%d** |" % soak["duplicate_slots"],
             "| clones of slots that were not due | %d |" % soak["unexpected_slots"],
-            "| due slots not cloned | %d, of which logged as missed under the catch-up policy: %d |" % (soak["not_cloned"], soak["missed_logged"]),
+            "| due slots not cloned | %d, of which logged as missed under the catch-up policy: %d, as given up after failed attempts: %d |" % (soak["not_cloned"], soak["missed_logged"], soak.get("given_up_logged", 0)),
             "| **lost launches** (not cloned and not logged) | **%d** |" % soak["lost"],
             "| enqueues | %d (clones enqueued twice: %d) |" % (soak["enqueues"], soak["enqueue_duplicates"]),
             "| runs on the dashboards | %d |" % soak["dashboard_runs"],
@@ -458,6 +458,18 @@ def reliability(d, out, command, seconds):
             "| scheduled handler wall time | median %s, p95 %s, max %s |" % (
                 ms(soak["tick_wall_ms"]["median"]), ms(soak["tick_wall_ms"]["p95"]), ms(soak["tick_wall_ms"]["max"])),
             "| soak wall time | %.0f s |" % soak["wall_seconds"],
+        ]
+        n = soak.get("notifications")
+        if n:
+            lines += [
+                "| notifications received (signed webhook on loopback, every instance) | %d (%s); unsigned or badly signed: %d; the same delivery twice (at least once, same id): %d |" % (
+                    n["received"], ", ".join("%s %d" % kv for kv in sorted(n["by_event"].items())),
+                    n["unsigned"], n["duplicate_deliveries"]),
+                "| **slots not launched and not told** (missed, given up, or failing for good: %d of those) | **%d** |" % (
+                    n.get("slots_failing_for_good", 0), n["slots_not_launched_and_not_told"]),
+                "| **launched slots told as failed** | **%d** |" % n["launched_slots_told_as_failed"],
+            ]
+        lines += [
             "",
             "The fault rate seen is below 20% because `drop_after_clone` only applies to "
             "`tasks.clone` (drawn for another call it does nothing and is not counted).", "",

@@ -951,3 +951,26 @@ async fn a_failed_run_is_rerun_after_its_backoff_each_rerun_once_under_faults() 
         "{log}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_skip_slot_given_up_after_a_lost_clone_answer_leaves_no_clone() {
+    let (clearml, worker, _api, _id) = daily_instance_with("catch_up", json!("skip")).await;
+    let slot = slot_0620();
+    clearml.push_fault(ScriptedFault::new("tasks.clone", FaultKind::DropAfterClone));
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    worker.trigger_scheduled(Some(slot + MINUTE)).unwrap();
+    worker.trigger_scheduled(Some(slot + 2 * MINUTE)).unwrap();
+    let r = clearml.records();
+    assert_eq!(r.clones.len(), 1);
+    assert_eq!(r.enqueues.len(), 0);
+    assert_eq!(
+        r.deletes.len(),
+        1,
+        "{:?}\n{}",
+        r.calls
+            .iter()
+            .map(|c| format!("{} {:?}", c.endpoint, c.task))
+            .collect::<Vec<_>>(),
+        worker.log_text()
+    );
+}

@@ -21,9 +21,9 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use scheduler_core::launch::{settle, Learned, Next};
 use scheduler_core::notify::{About, EventKind, News};
 use scheduler_core::{
-    launch_of, next_slot_due, plan_paused, plan_rerun, plan_run_now, plan_tick, run_ended,
-    stuck_line, Action, InstanceConfig, Instant, LaunchAttempt, Level, LogLine, Outcome,
-    SkipReason, SlotKey, StuckRun, TaskStatus,
+    given_up_line, launch_of, next_slot_due, plan_paused, plan_rerun, plan_run_now, plan_tick,
+    run_ended, stuck_line, Action, Found, InstanceConfig, Instant, LaunchAttempt, Level, LogLine,
+    Outcome, SkipReason, SlotKey, StuckRun, TaskStatus,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -32,13 +32,15 @@ use worker::{Env, Result};
 use super::calls;
 use crate::clearml::{ClearMl, Credentials, DEFAULT_CALL_TIMEOUT_SECONDS};
 use crate::store::{
-    ClearMlCache, ConfigRecord, Docs, ExecutedRun, LastRun, Runtime, TickerEntry, CLEARML_CACHE,
-    CONFIG, RUNTIME,
+    ClearMlCache, ConfigRecord, Docs, ExecutedRun, LastRun, Runtime, TickerEntry, Unverified,
+    CLEARML_CACHE, CONFIG, RUNTIME,
 };
 
 /// Cloudflare Free allows 50 subrequests per invocation (a tick request to the object, or its
 /// alarm, is one).
 const DEFAULT_SUBREQUEST_BUDGET: u32 = 50;
+/// Clean-ups of a given-up slot that could not ask ClearML before it is told as unchecked.
+const MAX_CLEAN_UP_TRIES: u32 = 10;
 /// Cloudflare allows 6 connections open at once per invocation.
 pub const MAX_PARALLEL_LAUNCHES: usize = 6;
 /// A dead incarnation's claim is released after this long (`LAUNCH_LEASE_SECONDS`). An attempt
@@ -214,7 +216,7 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
     let mut stuck: Vec<StuckRun> = Vec::new();
     // Slots given up (retries out of their window, or no outcome ever): whatever their attempts
     // left in ClearML is cleaned up.
-    let mut given_up: Vec<SlotKey> = Vec::new();
+    let mut given_up: Vec<(SlotKey, SkipReason)> = Vec::new();
     if let Some(now) = now {
         let paused = record.paused;
         if runtime.revision != record.revision && !paused {
@@ -263,8 +265,8 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
                 Action::Log(l) => runtime.push_log(l),
                 Action::Skip {
                     slot,
-                    reason: SkipReason::LaunchFailed { .. } | SkipReason::OutcomeUnknown,
-                } => given_up.push(slot),
+                    reason: reason @ (SkipReason::LaunchFailed { .. } | SkipReason::OutcomeUnknown),
+                } => given_up.push((slot, reason)),
                 // Launches are taken from the state's unclaimed list below.
                 Action::Launch(_) | Action::Skip { .. } => {}
                 Action::Abort {
@@ -275,6 +277,15 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
             }
         }
     }
+    // Given-up slots an earlier clean-up could not check are checked again.
+    given_up.extend(
+        runtime
+            .unverified
+            .iter()
+            .filter(|u| !given_up.iter().any(|(s, _)| *s == u.slot))
+            .map(|u| (u.slot.clone(), u.reason.clone()))
+            .collect::<Vec<_>>(),
+    );
     ctx.store(runtime)?;
 
     let clearml = Credentials::from_env(ctx.env).map(|c| {
@@ -295,6 +306,24 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
         tick_now,
     )
     .await?;
+    if clearml.is_err() && !given_up.is_empty() {
+        // Nothing to clean up with: told as not run.
+        let mut runtime = ctx.runtime()?;
+        for (slot, reason) in &given_up {
+            let name = config
+                .task(&slot.item)
+                .map_or(slot.item.as_str(), |t| t.display_name());
+            runtime.push_log(given_up_line(
+                slot,
+                name,
+                reason,
+                Found::Unchecked,
+                tick_now,
+            ));
+            runtime.unverified.retain(|u| u.slot != *slot);
+        }
+        ctx.store(runtime)?;
+    }
 
     // 3. Launches.
     match &clearml {
@@ -317,6 +346,7 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
         next_due: [
             next_slot_due(&config, &runtime.state),
             runtime.outbox.next_due(),
+            (!runtime.unverified.is_empty()).then(|| tick_now.add_seconds(60)),
         ]
         .into_iter()
         .flatten()
@@ -607,9 +637,9 @@ async fn clean_up(
     config: &InstanceConfig,
     id: &str,
     now: Instant,
-    slots: &[SlotKey],
+    slots: &[(SlotKey, SkipReason)],
 ) -> Result<()> {
-    for slot in slots {
+    for (slot, reason) in slots {
         let Some(launch) = launch_of(id, config, &slot.item, slot.fire, slot.rerun, 1) else {
             continue;
         };
@@ -639,28 +669,67 @@ async fn clean_up(
                     project_id: project_id.clone(),
                     name: Some(name.clone()),
                 });
-                runtime.push_log(line(
+                runtime.push_log(given_up_line(
+                    slot,
+                    &launch.name,
+                    reason,
+                    Found::Enqueued(task_id),
                     now,
-                    Level::Info,
-                    format!(
-                        "{} for {} was enqueued after all, as ClearML task {task_id}",
-                        launch.name, slot.fire
-                    ),
                 ));
+                runtime.unverified.retain(|u| u.slot != *slot);
             }
+            // Already known as a run: nothing to tell.
+            Some(Outcome::Launched { .. }) => runtime.unverified.retain(|u| u.slot != *slot),
             Some(Outcome::Failed {
                 permanent: false,
                 message,
-            }) => runtime.push_log(line(
-                now,
-                Level::Warn,
-                format!(
-                    "Could not clean up after {} for {}: {message}; a clone of it may be left \
-                     in ClearML, not enqueued (tag {})",
-                    launch.name, slot.fire, launch.tag
-                ),
-            )),
-            _ => {}
+            }) => {
+                // Not known yet: asked again next tick, told once known (or after
+                // MAX_CLEAN_UP_TRIES, as unchecked).
+                let tries = match runtime.unverified.iter_mut().find(|u| u.slot == *slot) {
+                    Some(u) => {
+                        u.tries += 1;
+                        u.tries
+                    }
+                    None => {
+                        runtime.unverified.push(Unverified {
+                            slot: slot.clone(),
+                            reason: reason.clone(),
+                            tries: 1,
+                        });
+                        1
+                    }
+                };
+                if tries >= MAX_CLEAN_UP_TRIES {
+                    runtime.push_log(line(
+                        now,
+                        Level::Warn,
+                        format!(
+                            "Could not clean up after {} for {}: {message}; a clone of it may be \
+                             left in ClearML, not enqueued (tag {})",
+                            launch.name, slot.fire, launch.tag
+                        ),
+                    ));
+                    runtime.push_log(given_up_line(
+                        slot,
+                        &launch.name,
+                        reason,
+                        Found::Unchecked,
+                        now,
+                    ));
+                    runtime.unverified.retain(|u| u.slot != *slot);
+                }
+            }
+            _ => {
+                runtime.push_log(given_up_line(
+                    slot,
+                    &launch.name,
+                    reason,
+                    Found::Nothing,
+                    now,
+                ));
+                runtime.unverified.retain(|u| u.slot != *slot);
+            }
         }
         ctx.store(runtime)?;
     }

@@ -472,7 +472,8 @@ def reliability(d, out, command, seconds):
         lines += [
             "",
             "The fault rate seen is below 20% because `drop_after_clone` only applies to "
-            "`tasks.clone` (drawn for another call it does nothing and is not counted).", "",
+            "`tasks.clone` (drawn for another call it does nothing and is not counted). "
+            "Notifications delivered twice carry the same id (at least once; receivers drop duplicates by it): the soak compresses a minute into about 0.15 s, so a delivery's 120 s lease (counted in tick time) can run out while its send is still in flight; in real time a send (at most 5 s) ends long before its lease.", "",
             "### Restart", "",
             "At simulated minute %d, the busiest of the middle third of the day (%s slots due), "
             "the worker process group was killed 60 ms into that minute's tick "

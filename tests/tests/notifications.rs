@@ -491,3 +491,66 @@ async fn a_run_stuck_in_its_queue_and_a_failed_run_are_told_with_their_queue_and
         .to_string();
     assert!(log.contains("failed in ClearML"), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hourly_limit_holds_back_and_the_next_message_says_how_many() {
+    let (_clearml, worker, api, receiver) = setup().await;
+    let mut n = channels(&receiver);
+    n["max_per_hour"] = json!(2);
+    let failing = |id: &str, time: &str| {
+        json!({"id": id, "base_task_id": demo::TASK_TRAIN, "queue": "no-such-queue",
+               "recurrence": "daily", "times": [time]})
+    };
+    let config = json!({
+        "format": "clearml-task-scheduler/v1",
+        "name": "Storm",
+        "scheduled_tasks": [failing("a", "06:20"), failing("b", "06:20"), failing("c", "06:20"),
+                            failing("d", "06:20"), failing("late", "07:05")],
+        "notifications": n
+    });
+    let _id = create(&api, &config).await;
+    let slot = tomorrow_0620_ms();
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let first: Vec<Value> = receiver
+        .received_at(HOOK_PATH)
+        .iter()
+        .map(Received::json)
+        .collect();
+    assert_eq!(
+        first.len(),
+        2,
+        "four failures, two told this hour: {first:?}"
+    );
+    // The next hour's first message says how many were held back.
+    worker.trigger_scheduled(Some(slot + 45 * MINUTE)).unwrap();
+    let all = arrived(&receiver, HOOK_PATH, 3).await;
+    let next = all[2].json();
+    assert_eq!(next["task"]["item"], "late", "{next}");
+    assert_eq!(next["held_back"], 2, "{next}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_aborted_by_its_execution_limit_is_told_as_run_failed() {
+    let (clearml, worker, api, receiver) = setup().await;
+    let mut config = instance("default", daily(), channels(&receiver));
+    // 0.02 h: 72 s.
+    config["scheduled_tasks"][0]["execution_limit_hours"] = json!(0.02);
+    let _id = create(&api, &config).await;
+    let slot = tomorrow_0620_ms();
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    assert_eq!(clearml.records().enqueues.len(), 1);
+    for m in 1..=4 {
+        worker.trigger_scheduled(Some(slot + m * MINUTE)).unwrap();
+    }
+    let hooks = arrived(&receiver, HOOK_PATH, 1).await;
+    let told = hooks[0].json();
+    assert_eq!(told["event"], "run_failed", "{told}");
+    assert!(
+        told["message"]
+            .as_str()
+            .unwrap()
+            .contains("execution limit"),
+        "{told}"
+    );
+}

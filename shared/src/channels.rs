@@ -7,7 +7,7 @@
 //!   "channels": [
 //!     { "id": "ops", "type": "webhook", "url": "https://ops.example.com/clearml",
 //!       "signing_secret": "at least 16 characters, shared with the receiver" },
-//!     { "id": "team", "type": "slack", "url": "https://hooks.slack.com/services/T0/B0/XXXX",
+//!     { "id": "team", "type": "slack", "url": "https://hooks.slack.com/services/T0/B0/Wq7x",
 //!       "events": ["launch_failed", "run_stuck"] }
 //!   ],
 //!   "stuck_after_minutes": 30, "group_window_minutes": 60, "max_per_hour": 20
@@ -17,7 +17,7 @@
 //! A task may narrow where its events go with `"notify": ["ops"]` (absent: every channel).
 //!
 //! Channel URLs and signing secrets are credentials (a Slack webhook URL lets anyone post to the
-//! channel), so they are write-only. A [`Secret`] is shown by its hint (`hooks.slack.com/…/XXXX`)
+//! channel), so they are write-only. A [`Secret`] is shown by its hint (`hooks.slack.com/…/Wq7x`)
 //! in every export and answer; a file that sends the hint back (`url_hint`) keeps the stored
 //! value ([`crate::InstanceConfig::keep_secrets`]). Only the instance's own storage holds the
 //! value ([`crate::InstanceConfig::to_stored_value`]).
@@ -29,7 +29,7 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 
 use crate::notify::{EventKind, Rules};
-use crate::parse::{join, kind, unknown_fields};
+use crate::parse::{join, kind, unknown_fields, whole_number};
 use crate::text::did_you_mean;
 use crate::ValidationErrors;
 
@@ -85,7 +85,7 @@ impl Secret {
     }
 }
 
-/// How a URL is shown: its host and its last four characters (`hooks.slack.com/…/XXXX`), enough
+/// How a URL is shown: its host and its last four characters (`hooks.slack.com/…/Wq7x`), enough
 /// to tell channels apart and too little to use.
 pub fn url_hint(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
@@ -437,29 +437,12 @@ pub(crate) fn parse(v: Option<&Value>, errs: &mut ValidationErrors) -> Notificat
         }
     };
     unknown_fields(obj, path, FIELDS, errs);
-    let number =
-        |key: &str, min: u32, max: u32, default: u32, errs: &mut ValidationErrors| match obj
-            .get(key)
-        {
-            None | Some(Value::Null) => default,
-            Some(Value::Number(n)) => match n.as_u64() {
-                Some(x) if (u64::from(min)..=u64::from(max)).contains(&x) => x as u32,
-                _ => {
-                    errs.push(
-                        join(path, key),
-                        format!("{n} is out of range; use a whole number from {min} to {max}"),
-                    );
-                    default
-                }
-            },
-            Some(v) => {
-                errs.push(
-                    join(path, key),
-                    format!("expected a whole number, found {}", kind(v)),
-                );
-                default
-            }
-        };
+    let number = |key: &str, min: u32, max: u32, default: u32, errs: &mut ValidationErrors| {
+        whole_number(obj, key, path, min, max, errs)
+            .ok()
+            .flatten()
+            .unwrap_or(default)
+    };
     out.stuck_after_minutes = number(
         "stuck_after_minutes",
         1,

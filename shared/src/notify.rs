@@ -500,6 +500,17 @@ impl Outbox {
         !self.inbox.is_empty()
     }
 
+    /// Nothing to route, no group to end, nothing pending: [`Outbox::route`] would change
+    /// nothing (a tick can skip it).
+    pub fn is_quiet(&self) -> bool {
+        self.inbox.is_empty()
+            && self.groups.is_empty()
+            && !self
+                .deliveries
+                .iter()
+                .any(|d| d.state == DeliveryState::Pending)
+    }
+
     /// When the outbox next needs the sender (the earliest pending delivery), for an alarm.
     pub fn next_due(&self) -> Option<Instant> {
         self.deliveries
@@ -792,7 +803,7 @@ mod tests {
         o.note(&line(News::Failed(EventKind::LaunchFailed), "a", at(6, 20)));
         o.note(&line(News::Failed(EventKind::RunStuck), "a", at(6, 21)));
         o.note(&line(News::Failed(EventKind::RunStuck), "b", at(6, 21)));
-        assert!(o.has_news());
+        assert!(o.has_news() && !o.is_quiet());
         o.route(&c, at(6, 21));
         assert!(!o.has_news());
         let s = |a: &str, k: &'static str, c: &str| (a.to_string(), k, c.to_string());
@@ -834,6 +845,16 @@ mod tests {
             .filter(|t| t.1 == "recovered")
             .collect();
         assert_eq!(recovered.len(), 2, "once, to both channels: {recovered:?}");
+    }
+
+    #[test]
+    fn an_outbox_with_nothing_open_is_quiet() {
+        let mut o = Outbox::default();
+        assert!(o.is_quiet());
+        o.note(&line(News::Launched, "a", at(6, 0)));
+        assert!(!o.is_quiet());
+        o.route(&config(""), at(6, 0));
+        assert!(o.is_quiet(), "a success with no failures opens nothing");
     }
 
     #[test]

@@ -527,42 +527,26 @@ fn retry(obj: &Map<String, Value>, path: &str, errs: &mut ValidationErrors) -> O
     };
     let before = errs.len();
     unknown_fields(r, &p, &["max", "backoff_minutes"], errs);
-    let mut number = |key: &str, min: u32, max: u32, default: Option<u32>| -> Option<u32> {
-        match r.get(key) {
-            None | Some(Value::Null) if default.is_some() => default,
-            None | Some(Value::Null) => {
-                errs.push(
-                    join(&p, key),
-                    format!("missing; say how many reruns a failed run gets, like {example}"),
-                );
-                None
-            }
-            Some(Value::Number(n)) => match n.as_u64() {
-                Some(x) if (u64::from(min)..=u64::from(max)).contains(&x) => Some(x as u32),
-                _ => {
-                    errs.push(
-                        join(&p, key),
-                        format!("{n} is out of range; use a whole number from {min} to {max}"),
-                    );
-                    None
-                }
-            },
-            Some(v) => {
-                errs.push(
-                    join(&p, key),
-                    format!("expected a whole number, found {}", kind(v)),
-                );
-                None
-            }
+    let max = match whole_number(r, "max", &p, 1, limits::MAX_RERUNS, errs) {
+        Ok(None) => {
+            errs.push(
+                join(&p, "max"),
+                format!("missing; say how many reruns a failed run gets, like {example}"),
+            );
+            None
         }
+        n => n.ok().flatten(),
     };
-    let max = number("max", 1, limits::MAX_RERUNS, None);
-    let backoff_minutes = number(
+    let backoff_minutes = whole_number(
+        r,
         "backoff_minutes",
+        &p,
         0,
         limits::MAX_RERUN_BACKOFF_MINUTES,
-        Some(Retry::DEFAULT_BACKOFF_MINUTES),
-    );
+        errs,
+    )
+    .map(|n| n.unwrap_or(Retry::DEFAULT_BACKOFF_MINUTES))
+    .ok();
     if errs.len() > before {
         return None;
     }
@@ -570,6 +554,38 @@ fn retry(obj: &Map<String, Value>, path: &str, errs: &mut ValidationErrors) -> O
         max: max?,
         backoff_minutes: backoff_minutes?,
     })
+}
+
+/// An optional whole-number field `key` in `min..=max`: `Ok(None)` when absent, `Err(())` once
+/// its problem is in `errs`.
+pub(crate) fn whole_number(
+    obj: &Map<String, Value>,
+    key: &str,
+    path: &str,
+    min: u32,
+    max: u32,
+    errs: &mut ValidationErrors,
+) -> Result<Option<u32>, ()> {
+    match obj.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => match n.as_u64() {
+            Some(x) if (u64::from(min)..=u64::from(max)).contains(&x) => Ok(Some(x as u32)),
+            _ => {
+                errs.push(
+                    join(path, key),
+                    format!("{n} is out of range; use a whole number from {min} to {max}"),
+                );
+                Err(())
+            }
+        },
+        Some(v) => {
+            errs.push(
+                join(path, key),
+                format!("expected a whole number, found {}", kind(v)),
+            );
+            Err(())
+        }
+    }
 }
 
 fn catch_up(obj: &Map<String, Value>, path: &str, errs: &mut ValidationErrors) -> CatchUp {

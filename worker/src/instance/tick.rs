@@ -337,8 +337,11 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
     // 4. Notifications routed (what the log noted, groups whose window ended), then the
     // ticker entry (sync). The object's alarm sends them.
     let mut runtime = ctx.runtime()?;
-    runtime.outbox.route(&config, tick_now);
-    ctx.store(runtime.clone())?;
+    if !runtime.outbox.is_quiet() {
+        // Only then: an idle tick neither clones nor compares the runtime.
+        runtime.outbox.route(&config, tick_now);
+        ctx.store(runtime.clone())?;
+    }
     report.entry = Some(TickerEntry {
         revision: record.revision,
         // Deliveries waiting count too: the cron wakes the instance for them (its alarm

@@ -62,6 +62,7 @@ wasm-bindgen --target web --no-typescript --out-dir "$OUT/floor" --out-name floo
 "$WASM_OPT_BIN" -Oz --converge --enable-bulk-memory --enable-nontrapping-float-to-int \
   "$OUT/floor/floor_bg.wasm" -o "$OUT/floor/floor_bg.wasm" || fail "wasm-opt of the floor app"
 python3 tests/bench/report.py sizes "$OUT/sizes.json" public/pkg/app_bg.wasm public/pkg/app.js \
+  public/pkg/__wasm_split.js public/pkg/split_*.wasm \
   "$OUT/floor/floor_bg.wasm" worker/build/index_bg.wasm worker/build/index.js
 
 step "the app: live preview, keystroke to preview, against the /api/preview round trip"

@@ -33,6 +33,17 @@ if [ "$(tool_version worker-build)" != "$want_worker_build" ]; then
   cargo install worker-build --version "$want_worker_build" --locked --force
 fi
 
+# The CLI that splits the app's wasm at its #[wasm_split] points; its version goes with the
+# wasm_split_helpers runtime that Leptos links (Cargo.lock).
+want_split=$(locked_version wasm_split_helpers)
+# (It has no --version: a stamp next to it records the installed one.)
+if ! command -v wasm-split-cli >/dev/null || \
+   [ "$(cat "$HOME/.cargo/.wasm-split-cli-version" 2>/dev/null)" != "$want_split" ]; then
+  step "cargo install wasm_split_cli_support $want_split (a minute, once)"
+  cargo install wasm_split_cli_support --version "$want_split" --features build-binary --locked --force
+  echo "$want_split" > "$HOME/.cargo/.wasm-split-cli-version"
+fi
+
 lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
 if [ "$(cat node_modules/.setup-stamp 2>/dev/null)" != "$lock_sum" ]; then
   step "npm ci (wrangler, Node 22, binaryen)"

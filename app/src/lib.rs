@@ -11,6 +11,7 @@
 //! | [`share`] | share links and embed code |
 //! | [`zones`] | time zone data, fetched from the worker the first time a zone is used |
 //! | [`util`] | times, durations, downloads, files, clipboard; the time and status views |
+//! | [`editor_page`] | the editor pages (the form, the preview bench): a wasm chunk of their own |
 //! | [`bench`] | `#/bench/N` (a synthetic dashboard) and `#/bench/preview`, for the benchmarks |
 //!
 //! Validation, the live preview and time zones are the core's (`scheduler-core`, linked here):
@@ -54,11 +55,13 @@ fn App() -> impl IntoView {
             view! { <dashboard::Dashboard source=dashboard::Source::Share(token)/> }.into_any()
         }
         Route::Bench(n) => view! { <bench::Bench n=n/> }.into_any(),
-        Route::PreviewBench(after) => view! { <bench::PreviewBench after/> }.into_any(),
+        Route::PreviewBench(after) => {
+            view! { <Editor page=EditorPage::PreviewBench(after)/> }.into_any()
+        }
         _ if !signed_in() => view! { <SignIn/> }.into_any(),
         Route::List => view! { <instances::InstanceList/> }.into_any(),
-        Route::New => view! { <form::InstanceForm id=None/> }.into_any(),
-        Route::Edit(id) => view! { <form::InstanceForm id=Some(id)/> }.into_any(),
+        Route::New => view! { <Editor page=EditorPage::Form(None)/> }.into_any(),
+        Route::Edit(id) => view! { <Editor page=EditorPage::Form(Some(id))/> }.into_any(),
         Route::Dashboard(id) => {
             view! { <dashboard::Dashboard source=dashboard::Source::Owner(id)/> }.into_any()
         }
@@ -83,6 +86,59 @@ fn App() -> impl IntoView {
         </header>
         <main id="main-content">{page}</main>
         <footer class="footer"><HealthPanel/></footer>
+    }
+}
+
+/// A page of the editor chunk.
+#[derive(Clone)]
+pub enum EditorPage {
+    /// The instance form: a new instance, or the one with this id.
+    Form(Option<String>),
+    /// The preview benchmark's form row (see [`bench`]).
+    PreviewBench(Option<String>),
+}
+
+/// The pages that edit a configuration, with what only they need (the core's validation, live
+/// preview and time zones, the channel rows): a wasm chunk of their own, split off at build time
+/// by wasm-split-cli (scripts/build.sh) and fetched the first time an editor page opens, so the
+/// dashboard, a share link and the instances list never download it.
+#[leptos::wasm_split::wasm_split(editor, wasm_split_path = ::leptos::wasm_split, fallible)]
+fn editor_page(page: EditorPage) -> Result<AnyView, leptos::wasm_split::SplitLoaderError> {
+    Ok(match page {
+        EditorPage::Form(id) => view! { <form::InstanceForm id/> }.into_any(),
+        EditorPage::PreviewBench(after) => view! { <bench::PreviewBench after/> }.into_any(),
+    })
+}
+
+/// An editor page once its chunk is loaded; if the download fails, why, and a way to try again
+/// (a failed load is not remembered, so the next attempt fetches anew).
+#[component]
+fn Editor(page: EditorPage) -> impl IntoView {
+    let attempt = RwSignal::new(0u32);
+    let page = StoredValue::new(page);
+    let loaded = move || {
+        attempt.track();
+        let page = page.get_value();
+        Suspend::new(async move {
+            editor_page(page).await.unwrap_or_else(|e| {
+                view! {
+                    <section class="card" aria-labelledby="chunk-error">
+                        <p class="error" role="alert" id="chunk-error">
+                            {format!("The editor could not be downloaded ({e}). Check the connection, then try again.")}
+                        </p>
+                        <button class="primary" id="chunk-retry" on:click=move |_| attempt.update(|n| *n += 1)>
+                            "Try again"
+                        </button>
+                    </section>
+                }
+                .into_any()
+            })
+        })
+    };
+    view! {
+        <Suspense fallback=|| view! { <p class="muted loading" id="chunk-loading">"Loading the editor…"</p> }>
+            {loaded}
+        </Suspense>
     }
 }
 

@@ -264,23 +264,40 @@ def bench(d, out, command, seconds):
             lines.append("| `%s` | %s | %s |" % (name, kb(raw), kb(gz)))
         lines.append("")
         app = [f for f in sizes["files"] if f[0].endswith("app_bg.wasm")]
+        chunks = [f for f in sizes["files"] if os.path.basename(f[0]).startswith("split_")]
         floor = [f for f in sizes["files"] if f[0].endswith("floor_bg.wasm")]
         if app:
             gz = app[0][2]
+            chunk_gz = sum(f[2] for f in chunks)
             peer = ""
             if floor:
                 fgz = floor[0][2]
                 peer = ("; a minimal Leptos + serde_json app built the same way in this run (the "
-                        "floor of the stack) %s, so the app's features cost %s (%.1fx the floor)"
-                        % (kb(fgz), kb(gz - fgz), gz / fgz))
+                        "floor of the stack) %s, so the app's features cost %s in all (%.1fx the "
+                        "floor)" % (kb(fgz), kb(gz + chunk_gz - fgz), (gz + chunk_gz) / fgz))
                 lines += ["`floor_bg.wasm` is `tests/bench/leptos-floor/`: one component, one "
                           "resource, one serde type read with serde_json, built with the app's "
                           "profile, flags and wasm-opt. The app's figure over it is what the "
                           "features cost: the core (validation, preview, recurrence, time zone "
                           "code; zone data is fetched per zone, not bundled), the contract's serde "
                           "types and the screens.", ""]
-            headline.append("app wasm: %s gzipped (target <= 300 KB: %s)%s" % (
-                kb(gz), "met" if gz <= 300_000 else "MISSED by %s" % kb(gz - 300_000), peer))
+            if chunks:
+                lines += ["`app_bg.wasm` is what every page downloads first (sign-in, the instances "
+                          "list, the dashboard, a share link). `split_editor.wasm` is the editor "
+                          "(the form with the core's validation, live preview and zone code), cut "
+                          "out at build time by wasm-split-cli and fetched by `__wasm_split.js` "
+                          "the first time an editor page opens. An editor page therefore needs "
+                          "%s of wasm; every other page %s." % (kb(gz + chunk_gz), kb(gz)), ""]
+                headline.append(
+                    "app wasm: %s gzipped for every page but the editor (target <= 300 KB: %s); "
+                    "the editor chunk adds %s, %s in all (%s)%s" % (
+                        kb(gz), "met" if gz <= 300_000 else "MISSED by %s" % kb(gz - 300_000),
+                        kb(chunk_gz), kb(gz + chunk_gz),
+                        "within 300 KB" if gz + chunk_gz <= 300_000
+                        else "over 300 KB by %s" % kb(gz + chunk_gz - 300_000), peer))
+            else:
+                headline.append("app wasm: %s gzipped (target <= 300 KB: %s)%s" % (
+                    kb(gz), "met" if gz <= 300_000 else "MISSED by %s" % kb(gz - 300_000), peer))
     prev = load(d, "app_preview.txt")
     if prev and prev.strip():
         lines += ["The form's live preview, from an `input` event to the preview's change on the "

@@ -638,22 +638,47 @@ impl LaunchAttempt {
         }
     }
 
-    /// Ends the attempt; a permanent failure after our own clone was made deletes it first, so
-    /// nothing is left behind un-enqueued.
+    /// Ends the attempt. A permanent failure while a clone not enqueued is the attempt's (made by
+    /// it, or an earlier attempt's it took over) deletes that clone first, so nothing is left
+    /// behind un-enqueued. A failure while deleting ends the attempt as transient, whatever
+    /// failed before: a clone is still there, and only a retry or the give-up's clean-up
+    /// (which lists the slot's clones again) will delete it.
     fn fail(&mut self, message: String, permanent: bool) {
-        // Failing while deleting on the way out of a failure: that failure stands.
-        if let Some(o @ Outcome::Failed { .. }) = self.after_deletes.take() {
-            return self.finish(o);
+        let deleting = matches!(self.call, Some(Call::DeleteClone { .. }));
+        if self.cleaning || deleting {
+            let message = match self.after_deletes.take() {
+                Some(Outcome::Failed {
+                    message: standing,
+                    permanent: true,
+                }) if !self.cleaning => {
+                    format!("{standing}; then {message}: the clone is left for a retry to delete")
+                }
+                Some(Outcome::Failed {
+                    message: standing,
+                    permanent: false,
+                }) => standing,
+                _ => message,
+            };
+            return self.finish(Outcome::Failed {
+                message,
+                permanent: false,
+            });
         }
         let outcome = Outcome::Failed { message, permanent };
-        // A transient failure keeps our clone: the retry finds it by its tag and carries on
+        // A transient failure keeps the clone: the retry finds it by its tag and carries on
         // (a slot is cloned once). If no retry comes, the give-up cleans up
         // ([`LaunchAttempt::clean_up`]).
-        match self.made.clone() {
-            Some(mine) if permanent => {
+        let working = match &self.stage {
+            Stage::Parameters { winner, .. } | Stage::Enqueueing { winner, .. } => {
+                Some(winner.id.clone())
+            }
+            _ => None,
+        };
+        match self.made.clone().or(working) {
+            Some(clone) if permanent => {
                 self.after_deletes = Some(outcome);
                 self.enter(Stage::Deleting {
-                    left: vec![mine],
+                    left: vec![clone],
                     then: Box::new(Stage::Finished),
                 });
             }

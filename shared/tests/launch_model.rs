@@ -894,3 +894,131 @@ fn a_clean_up_deletes_what_a_given_up_slot_left_and_keeps_an_enqueued_clone() {
     ));
     assert_eq!(clearml.enqueued.len(), 1);
 }
+
+/// Whether an attempt failed for good (`Some(true)`), for now (`Some(false)`), or not at all.
+fn permanence(o: Option<&Outcome>) -> Option<bool> {
+    match o {
+        Some(Outcome::Failed { permanent, .. }) => Some(*permanent),
+        _ => None,
+    }
+}
+
+/// Runs `attempt` to its end against `clearml`, each call with the fault `fault(call)` picks.
+fn run_faulty(
+    mut attempt: LaunchAttempt,
+    clearml: &mut ClearMl,
+    fault: impl Fn(&Call) -> Fault,
+) -> (Outcome, Vec<String>) {
+    let mut calls = vec![];
+    loop {
+        match attempt.next() {
+            Next::Finished(o) => return (o.clone(), calls),
+            Next::Call(call) => {
+                let call = call.clone();
+                calls.push(short(&call));
+                let answer = clearml.call(&call, fault(&call));
+                attempt.answer(answer);
+            }
+        }
+    }
+}
+
+fn lost_deletes(call: &Call) -> Fault {
+    match call {
+        Call::DeleteClone { .. } => Fault::Before,
+        _ => Fault::None,
+    }
+}
+
+#[test]
+fn a_clean_up_that_could_not_delete_is_asked_again_and_never_taken_as_done() {
+    let config = config(false);
+    let launch = launch_of("inst", &config, "a", at(6, 20), 0, 3).unwrap();
+    let mut clearml = ClearMl::default();
+    // An attempt cloned, then its enqueue never reached ClearML; the slot is given up.
+    let (o, _) = run_faulty(
+        LaunchAttempt::start(&launch, "model", all_known()),
+        &mut clearml,
+        |c| match c {
+            Call::Enqueue { .. } => Fault::Before,
+            _ => Fault::None,
+        },
+    );
+    assert_eq!(permanence(Some(&o)), Some(false), "{o:?}");
+    assert_eq!(clearml.orphans().len(), 1);
+    // Its clean-up cannot delete the clone: not done, to be asked again (not "given up").
+    let (o, calls) = run_faulty(
+        LaunchAttempt::clean_up(&launch, "model"),
+        &mut clearml,
+        lost_deletes,
+    );
+    assert_eq!(calls, ["FindClones", "Delete t1"]);
+    assert_eq!(permanence(Some(&o)), Some(false), "{o:?}");
+    assert_eq!(clearml.orphans().len(), 1);
+    // Nothing there is done at once; a listing ClearML refuses is not "nothing there".
+    let mut empty = ClearMl::default();
+    let (o, _) = run_faulty(
+        LaunchAttempt::clean_up(&launch, "model"),
+        &mut empty,
+        |_| Fault::None,
+    );
+    assert_eq!(permanence(Some(&o)), Some(true), "nothing to clean: {o:?}");
+    let mut cleanup = LaunchAttempt::clean_up(&launch, "model");
+    cleanup.answer(Answer::Failed {
+        message: "403 forbidden".into(),
+        transient: false,
+    });
+    assert_eq!(
+        permanence(cleanup.outcome()),
+        Some(false),
+        "{:?}",
+        cleanup.outcome()
+    );
+    // Asked again with ClearML answering: the clone is deleted, and only then is it done.
+    let (o, _) = run_faulty(
+        LaunchAttempt::clean_up(&launch, "model"),
+        &mut clearml,
+        |_| Fault::None,
+    );
+    assert_eq!(permanence(Some(&o)), Some(true), "{o:?}");
+    assert!(clearml.orphans().is_empty());
+}
+
+#[test]
+fn a_permanent_failure_whose_delete_fails_leaves_the_clone_to_a_retry_that_deletes_it() {
+    let config = config(true);
+    let launch = launch_of("inst", &config, "a", at(6, 20), 0, 0).unwrap();
+    let mut clearml = ClearMl {
+        reject_parameters: true,
+        ..ClearMl::default()
+    };
+    // The parameters are refused for good, and deleting the clone fails: not permanent, since
+    // the slot would be consumed with its clone left behind.
+    let (o, calls) = run_faulty(
+        LaunchAttempt::start(&launch, "model", all_known()),
+        &mut clearml,
+        lost_deletes,
+    );
+    assert_eq!(calls.last().map(String::as_str), Some("Delete t1"));
+    let Outcome::Failed {
+        permanent: false,
+        message,
+    } = o
+    else {
+        panic!("{o:?}")
+    };
+    assert!(message.contains("validation error"), "{message}");
+    assert!(message.contains("left for a retry"), "{message}");
+    assert_eq!(clearml.orphans().len(), 1);
+    // The retry takes that clone over, is refused again, and deletes it: now for good.
+    let retry = launch_of("inst", &config, "a", at(6, 20), 0, 1).unwrap();
+    let (o, calls) = run_faulty(
+        LaunchAttempt::start(&retry, "model", all_known()),
+        &mut clearml,
+        |_| Fault::None,
+    );
+    assert_eq!(permanence(Some(&o)), Some(true), "{o:?}");
+    assert_eq!(calls.last().map(String::as_str), Some("Delete t1"));
+    assert!(clearml.orphans().is_empty());
+    assert!(clearml.enqueued.is_empty());
+}

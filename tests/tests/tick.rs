@@ -974,3 +974,40 @@ async fn a_skip_slot_given_up_after_a_lost_clone_answer_leaves_no_clone() {
         worker.log_text()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clean_up_whose_delete_fails_is_asked_again_until_the_clone_is_gone() {
+    let (clearml, worker, api, id) = daily_instance_with("catch_up", json!("skip")).await;
+    let slot = slot_0620();
+    clearml.push_fault(ScriptedFault::new("tasks.clone", FaultKind::DropAfterClone));
+    clearml.push_fault(ScriptedFault::new("tasks.delete", FaultKind::Http500));
+    for m in 0..4 {
+        worker.trigger_scheduled(Some(slot + m * MINUTE)).unwrap();
+    }
+    let r = clearml.records();
+    let calls = || {
+        r.calls
+            .iter()
+            .map(|c| format!("{} {:?}", c.endpoint, c.task))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(r.clones.len(), 1);
+    assert_eq!(r.enqueues.len(), 0);
+    let delete_calls = r
+        .calls
+        .iter()
+        .filter(|c| c.endpoint == "tasks.delete")
+        .count();
+    assert_eq!(delete_calls, 2, "refused once, asked again: {:?}", calls());
+    assert_eq!(r.deletes.len(), 1, "{:?}\n{}", calls(), worker.log_text());
+    let log = log_messages(&dashboard(&api, &id).await);
+    let told: Vec<&String> = log
+        .iter()
+        .filter(|m| m.contains("nothing of it is enqueued"))
+        .collect();
+    assert_eq!(
+        told.len(),
+        1,
+        "told once, after the clone is gone: {log:#?}"
+    );
+}

@@ -8,6 +8,7 @@
 use crate::api::{Api, DashboardOf, MAX_PAGE};
 use crate::route::dashboard_href;
 use crate::util::{download, duration, status_class, time_or, utc};
+use crate::EditorLink;
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -197,7 +198,7 @@ fn Head(
             </h1>
             {owner.get_value().map(|id| view! {
                 <div class="actions">
-                    <a class="button" id="edit-instance" href=format!("{}/edit", dashboard_href(&id))>"Edit"</a>
+                    <EditorLink class="button" id="edit-instance" href=format!("{}/edit", dashboard_href(&id))>"Edit"</EditorLink>
                     <button id="toggle-instance"
                         on:click=move |_| act.run((None, if paused() { "resume" } else { "pause" }))>
                         {move || if paused() { "Resume instance" } else { "Pause instance" }}

@@ -3,6 +3,7 @@
 use crate::api::{Api, ApiError};
 use crate::route::{dashboard_href, go};
 use crate::util::{read_chosen_file, status, time_or};
+use crate::EditorLink;
 use leptos::either::{Either, EitherOf3};
 use leptos::html;
 use leptos::prelude::*;
@@ -54,7 +55,7 @@ pub fn InstanceList() -> impl IntoView {
             <div class="card-head">
                 <h1 id="instances-title">"Scheduler instances"</h1>
                 <div class="actions">
-                    <a class="button primary" href="#/new" id="new-instance">"New instance"</a>
+                    <EditorLink class="button primary" href="#/new".into() id="new-instance">"New instance"</EditorLink>
                     <label class="button file">
                         "Import configuration"
                         <input type="file" id="import-instance" accept=".json,application/json" on:change=import/>
@@ -69,7 +70,7 @@ pub fn InstanceList() -> impl IntoView {
                 Some(true) => EitherOf3::B(view! {
                     <div class="empty">
                         <p>"No scheduler instances yet."</p>
-                        <p class="muted">"Create one with " <a href="#/new">"New instance"</a>", or import a configuration file."</p>
+                        <p class="muted">"Create one with " <EditorLink href="#/new".into()>"New instance"</EditorLink>", or import a configuration file."</p>
                     </div>
                 }),
                 Some(false) => EitherOf3::C(view! { <InstanceTable items done/> }),

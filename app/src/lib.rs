@@ -79,7 +79,7 @@ fn App() -> impl IntoView {
             <Show when=owner_nav>
                 <nav class="topnav" aria-label="Main">
                     <a href="#/">"Instances"</a>
-                    <a href="#/new">"New instance"</a>
+                    <EditorLink href="#/new".into()>"New instance"</EditorLink>
                     <button class="link" on:click=move |_| api.sign_out(None)>"Sign out"</button>
                 </nav>
             </Show>
@@ -102,12 +102,39 @@ pub enum EditorPage {
 /// preview and time zones, the channel rows): a wasm chunk of their own, split off at build time
 /// by wasm-split-cli (scripts/build.sh) and fetched the first time an editor page opens, so the
 /// dashboard, a share link and the instances list never download it.
-#[leptos::wasm_split::wasm_split(editor, wasm_split_path = ::leptos::wasm_split, fallible)]
+#[leptos::wasm_split::wasm_split(
+    editor,
+    wasm_split_path = ::leptos::wasm_split,
+    fallible,
+    preload(preload_editor)
+)]
 fn editor_page(page: EditorPage) -> Result<AnyView, leptos::wasm_split::SplitLoaderError> {
     Ok(match page {
         EditorPage::Form(id) => view! { <form::InstanceForm id/> }.into_any(),
         EditorPage::PreviewBench(after) => view! { <bench::PreviewBench after/> }.into_any(),
     })
+}
+
+/// A link to an editor page that starts downloading the editor's chunk as soon as the pointer
+/// or the focus is on it, so the page usually opens without waiting (a failed download is
+/// simply tried again when the page opens).
+#[component]
+pub fn EditorLink(
+    href: String,
+    #[prop(optional)] id: Option<&'static str>,
+    #[prop(optional)] class: Option<&'static str>,
+    children: Children,
+) -> impl IntoView {
+    let prefetch = move || {
+        leptos::task::spawn_local(async {
+            let _ = preload_editor().await;
+        })
+    };
+    view! {
+        <a href=href id=id class=class on:pointerenter=move |_| prefetch() on:focus=move |_| prefetch()>
+            {children()}
+        </a>
+    }
 }
 
 /// An editor page once its chunk is loaded; if the download fails, why, and a way to try again

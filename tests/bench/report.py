@@ -456,6 +456,7 @@ def reliability(d, out, command, seconds):
             "| due slots not cloned | %d, of which logged as missed under the catch-up policy: %d, as given up after failed attempts: %d |" % (soak["not_cloned"], soak["missed_logged"], soak.get("given_up_logged", 0)),
             "| **lost launches** (not cloned and not logged) | **%d** |" % soak["lost"],
             "| enqueues | %d (clones enqueued twice: %d) |" % (soak["enqueues"], soak["enqueue_duplicates"]),
+            "| **clones left behind** (neither enqueued nor deleted) | **%s** |" % soak.get("orphans", "not counted"),
             "| runs on the dashboards | %d |" % soak["dashboard_runs"],
             "| lines in the dashboards' logs | %d (launch failures logged: %d; launches deferred for the subrequest budget: %d; single-instance skips: %d) |" % (
                 soak["log_lines"], soak["failed_logged"], soak["deferred_logged"], soak["single_instance_skips"]),

@@ -1,6 +1,7 @@
 //! The editor (the form, with the core's validation, preview and zones) is a wasm chunk of its
 //! own: a share link, the instances list and the dashboard never download it; the first editor
-//! page does, once; a failed download is shown with a way to try again, which then works.
+//! page does, once; a failed download is shown with a way to try again, which then works; the
+//! focus on a link to the editor starts the download before the click.
 //! Downloads are counted from the browser's own record (the Resource Timing entries).
 
 use scheduler_e2e::api_client::Api;
@@ -128,5 +129,33 @@ async fn only_editor_pages_download_the_editor_chunk_and_a_failed_download_can_b
     }
     assert_eq!(name, json!("Nightly retraining"), "the edit form fills");
     assert_eq!(downloads_of(&b, "split_editor").await, 1, "downloaded once");
+    b.close().await.unwrap();
+
+    // A fresh page: the focus (or the pointer) on New instance starts the download before the
+    // click, and the click then opens the form from it.
+    let b = Browser::signed_in_at(&worker.url, TOKEN, "#/")
+        .await
+        .unwrap();
+    b.element("#new-instance").await.unwrap();
+    assert_eq!(downloads_of(&b, "split_editor").await, 0, "the list alone");
+    b.client
+        .execute(
+            "document.getElementById('new-instance').focus(); return 1",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let mut fetched = 0;
+    for _ in 0..100 {
+        fetched = downloads_of(&b, "split_editor").await;
+        if fetched > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(fetched, 1, "focus on New instance prefetches the editor");
+    b.click("#new-instance").await.unwrap();
+    b.element("#instance-name").await.unwrap();
+    assert_eq!(downloads_of(&b, "split_editor").await, 1);
     b.close().await.unwrap();
 }

@@ -360,18 +360,19 @@ pub struct Runtime {
     /// Notifications: news from the log not yet routed, open groups, deliveries.
     #[serde(default)]
     pub outbox: Outbox,
-    /// Slots given up whose clean-up could not ask ClearML yet (what an attempt left, whether
-    /// it was enqueued after all): asked again each tick, and told once known.
+    /// Slots given up whose clean-up has not ended (what an attempt left, whether it was
+    /// enqueued after all). Stored with the state that gave them up, so a worker killed before
+    /// the clean-up ends leaves them to the next tick; asked again each tick, told once known.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unverified: Vec<Unverified>,
 }
 
-/// A given-up slot still to be checked in ClearML.
+/// A given-up slot whose clean-up in ClearML has not ended.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Unverified {
     pub slot: scheduler_core::SlotKey,
     pub reason: scheduler_core::SkipReason,
-    /// Clean-ups that could not ask ClearML so far.
+    /// Clean-ups that could not finish so far.
     pub tries: u32,
 }
 

@@ -277,15 +277,24 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
             }
         }
     }
-    // Given-up slots an earlier clean-up could not check are checked again.
-    given_up.extend(
-        runtime
-            .unverified
-            .iter()
-            .filter(|u| !given_up.iter().any(|(s, _)| *s == u.slot))
-            .map(|u| (u.slot.clone(), u.reason.clone()))
-            .collect::<Vec<_>>(),
-    );
+    // Slots given up now are stored as still to clean up, with the state that gave them up: a
+    // worker killed before their clean-up ends leaves them for the next tick, not forgotten.
+    for (slot, reason) in &given_up {
+        if !runtime.unverified.iter().any(|u| u.slot == *slot) {
+            runtime.unverified.push(Unverified {
+                slot: slot.clone(),
+                reason: reason.clone(),
+                tries: 0,
+            });
+        }
+    }
+    // This tick cleans up every one of them: given up now, or by an earlier tick whose clean-up
+    // could not ask ClearML (or did not end).
+    let given_up: Vec<(SlotKey, SkipReason)> = runtime
+        .unverified
+        .iter()
+        .map(|u| (u.slot.clone(), u.reason.clone()))
+        .collect();
     ctx.store(runtime)?;
 
     let clearml = Credentials::from_env(ctx.env).map(|c| {
@@ -310,6 +319,9 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
         // Nothing to clean up with: told as not run.
         let mut runtime = ctx.runtime()?;
         for (slot, reason) in &given_up {
+            if !runtime.unverified.iter().any(|u| u.slot == *slot) {
+                continue;
+            }
             let name = config
                 .task(&slot.item)
                 .map_or(slot.item.as_str(), |t| t.display_name());
@@ -652,6 +664,10 @@ async fn clean_up(
             attempt.answer(calls::perform(c, &call).await);
         }
         let mut runtime = ctx.runtime()?;
+        if !runtime.unverified.iter().any(|u| u.slot == *slot) {
+            // A tick running beside this one finished this clean-up and told it.
+            continue;
+        }
         match attempt.outcome() {
             Some(Outcome::Launched {
                 task_id,

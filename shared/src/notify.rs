@@ -410,6 +410,12 @@ impl Outbox {
                 &since.unix_seconds().to_be_bytes(),
                 &count.to_be_bytes(),
                 event.task_id.as_deref().unwrap_or("").as_bytes(),
+                // Two slots told in the same minute (one at once, the other's summary) are two
+                // notifications, not one delivered and the other taken for its repeat.
+                &event
+                    .slot
+                    .map_or(i64::MIN, |s| s.unix_seconds())
+                    .to_be_bytes(),
             ])
         );
         let notification = Notification {
@@ -559,6 +565,41 @@ mod tests {
         assert!(
             o.claim_due(at(6, 20), 10).is_empty(),
             "claimed: not handed out twice"
+        );
+    }
+
+    #[test]
+    fn two_slots_told_in_the_same_minute_are_two_notifications() {
+        // Two slots given up at the same tick (one's clean-up took an extra tick), then a
+        // launch: with no grouping window, the first is told at once and the second as the
+        // group's summary when the recovery ends it. Neither may be taken for the other.
+        let mut o = Outbox::default();
+        let rules = Rules {
+            group_window_minutes: 0,
+            ..Rules::default()
+        };
+        for slot in [at(12, 40), at(12, 41)] {
+            let mut e = event(EventKind::LaunchFailed, "a", at(12, 42));
+            e.slot = Some(slot);
+            o.push(e, &ch(&["ops"]), rules);
+        }
+        o.push(
+            event(EventKind::Recovered, "a", at(12, 42)),
+            &ch(&["ops"]),
+            rules,
+        );
+        let told: Vec<(EventKind, Option<Instant>)> = o
+            .deliveries
+            .iter()
+            .map(|d| (d.notification.event.kind, d.notification.event.slot))
+            .collect();
+        assert_eq!(
+            told,
+            [
+                (EventKind::LaunchFailed, Some(at(12, 40))),
+                (EventKind::LaunchFailed, Some(at(12, 41))),
+                (EventKind::Recovered, Some(at(12, 42))),
+            ]
         );
     }
 

@@ -177,6 +177,33 @@ fn task(i: usize, k: usize, start_ms: i64) -> Value {
     v
 }
 
+/// Prints what the instance's log and the receiver said of one slot (for a failed check).
+async fn show_what_was_said(api: &Api, told: &[Value], slot: &(String, String, i64), what: &str) {
+    let (inst, item, minute) = slot;
+    let at = Instant::from_unix_seconds(minute * 60).to_string();
+    let dash = api
+        .get(&format!(
+            "/api/instances/{inst}/dashboard?log_page_size=500"
+        ))
+        .await
+        .unwrap();
+    for l in dash["log"]["items"].as_array().into_iter().flatten() {
+        let msg = l["message"].as_str().unwrap_or_default();
+        if msg.contains(&at) {
+            println!("soak: {what}: {item} {at}: {} {msg}", l["at"]);
+        }
+    }
+    for b in told
+        .iter()
+        .filter(|b| b["instance"]["id"] == inst.as_str() && b["task"]["item"] == item.as_str())
+    {
+        println!(
+            "soak: told of {item}: {} slot {} at {} count {}",
+            b["event"], b["slot"], b["at"], b["count"]
+        );
+    }
+}
+
 /// A tick summary line's `name=N` field.
 fn field(line: &str, name: &str) -> u64 {
     line.split_whitespace()
@@ -532,30 +559,8 @@ async fn one_day_under_faults_duplicates_skips_and_a_restart_launches_every_slot
         })
         .cloned()
         .collect();
-    for (inst, item, minute) in untold.iter().take(3) {
-        // What the log and the receiver said of a slot not launched and not told.
-        let at = Instant::from_unix_seconds(minute * 60).to_string();
-        let dash = api
-            .get(&format!(
-                "/api/instances/{inst}/dashboard?log_page_size=500"
-            ))
-            .await
-            .unwrap();
-        for l in dash["log"]["items"].as_array().into_iter().flatten() {
-            let msg = l["message"].as_str().unwrap_or_default();
-            if msg.contains(&at) {
-                println!("soak: untold {item} {at}: {} {msg}", l["at"]);
-            }
-        }
-        for b in told
-            .iter()
-            .filter(|b| b["instance"]["id"] == inst.as_str() && b["task"]["item"] == item.as_str())
-        {
-            println!(
-                "soak: told of {item}: {} slot {} at {} count {}",
-                b["event"], b["slot"], b["at"], b["count"]
-            );
-        }
+    for slot in untold.iter().take(3) {
+        show_what_was_said(&api, &told, slot, "not launched and not told").await;
     }
     // Slots whose clone was enqueued: launched (a clone deleted by a clean-up is not).
     let enqueued: BTreeSet<&str> = records.enqueues.iter().map(|e| e.task.as_str()).collect();
@@ -587,27 +592,8 @@ async fn one_day_under_faults_duplicates_skips_and_a_restart_launches_every_slot
                 .map(move |(from, _)| (inst.clone(), item.clone(), *from))
         })
         .collect();
-    for (inst, item, minute) in false_alarms.iter().take(3) {
-        // What the log said of a slot told as failed although it launched.
-        let at = Instant::from_unix_seconds(minute * 60).to_string();
-        let dash = api
-            .get(&format!(
-                "/api/instances/{inst}/dashboard?log_page_size=500"
-            ))
-            .await
-            .unwrap();
-        for l in dash["log"]["items"].as_array().into_iter().flatten() {
-            let msg = l["message"].as_str().unwrap_or_default();
-            if msg.contains(&at) {
-                println!("soak: told as failed {item} {at}: {} {msg}", l["at"]);
-            }
-        }
-        for b in told
-            .iter()
-            .filter(|b| b["instance"]["id"] == inst.as_str() && b["slot"] == at.as_str())
-        {
-            println!("soak: told {} {} {}", b["event"], b["at"], b["message"]);
-        }
+    for slot in false_alarms.iter().take(3) {
+        show_what_was_said(&api, &told, slot, "told as failed although launched").await;
     }
     let orphans: Vec<String> = {
         let deleted: BTreeSet<&str> = records.deletes.iter().map(|d| d.task.as_str()).collect();

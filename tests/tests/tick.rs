@@ -1011,3 +1011,30 @@ async fn a_clean_up_whose_delete_fails_is_asked_again_until_the_clone_is_gone() 
         "told once, after the clone is gone: {log:#?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_ticks_finish_a_failed_clean_up_once_and_tell_it_once() {
+    let (clearml, worker, api, id) = daily_instance_with("catch_up", json!("skip")).await;
+    let slot = slot_0620();
+    clearml.push_fault(ScriptedFault::new("tasks.clone", FaultKind::DropAfterClone));
+    clearml.push_fault(ScriptedFault::new("tasks.delete", FaultKind::Http500));
+    // Every minute delivered three times at the same moment.
+    for m in 0..4 {
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| worker.trigger_scheduled(Some(slot + m * MINUTE)).unwrap());
+            }
+        });
+    }
+    let r = clearml.records();
+    assert_eq!(r.clones.len(), 1, "one slot, one clone");
+    assert_eq!(r.enqueues.len(), 0);
+    let deleted: Vec<&str> = r.deletes.iter().map(|d| d.task.as_str()).collect();
+    assert_eq!(deleted, [r.clones[0].id.as_str()], "the clone is gone");
+    let log = log_messages(&dashboard(&api, &id).await);
+    let told = log
+        .iter()
+        .filter(|m| m.contains("nothing of it is enqueued"))
+        .count();
+    assert_eq!(told, 1, "told once: {log:#?}");
+}

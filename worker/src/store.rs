@@ -414,6 +414,33 @@ impl Runtime {
         }
     }
 
+    /// Keeps a slot given up as still to clean up (once), in the same write as the give-up.
+    pub fn to_clean_up(
+        &mut self,
+        slot: scheduler_core::SlotKey,
+        reason: scheduler_core::SkipReason,
+    ) {
+        if !self.unverified.iter().any(|u| u.slot == slot) {
+            self.unverified.push(Unverified {
+                slot,
+                reason,
+                tries: 0,
+            });
+        }
+    }
+
+    /// The slot's clean-up, if it is still to do (a tick running beside this one may have
+    /// finished it).
+    pub fn clean_up_of(&mut self, slot: &scheduler_core::SlotKey) -> Option<&mut Unverified> {
+        self.unverified.iter_mut().find(|u| u.slot == *slot)
+    }
+
+    /// Logs how a given-up slot ended (its news goes to the outbox) and forgets its clean-up.
+    pub fn tell_given_up(&mut self, line: LogLine, slot: &scheduler_core::SlotKey) {
+        self.push_log(line);
+        self.unverified.retain(|u| u.slot != *slot);
+    }
+
     pub fn push_run(&mut self, run: ExecutedRun) {
         if self.runs.iter().any(|r| r.task_id == run.task_id) {
             return;

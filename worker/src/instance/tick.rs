@@ -32,8 +32,8 @@ use worker::{Env, Result};
 use super::calls;
 use crate::clearml::{ClearMl, Credentials, DEFAULT_CALL_TIMEOUT_SECONDS};
 use crate::store::{
-    ClearMlCache, ConfigRecord, Docs, ExecutedRun, LastRun, Runtime, TickerEntry, Unverified,
-    CLEARML_CACHE, CONFIG, RUNTIME,
+    ClearMlCache, ConfigRecord, Docs, ExecutedRun, LastRun, Runtime, TickerEntry, CLEARML_CACHE,
+    CONFIG, RUNTIME,
 };
 
 /// Cloudflare Free allows 50 subrequests per invocation (a tick request to the object, or its
@@ -214,9 +214,6 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
     let mut aborts: Vec<(String, TaskStatus)> = Vec::new();
     let mut poll: Option<Vec<String>> = None;
     let mut stuck: Vec<StuckRun> = Vec::new();
-    // Slots given up (retries out of their window, or no outcome ever): whatever their attempts
-    // left in ClearML is cleaned up.
-    let mut given_up: Vec<(SlotKey, SkipReason)> = Vec::new();
     if let Some(now) = now {
         let paused = record.paused;
         if runtime.revision != record.revision && !paused {
@@ -266,7 +263,7 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
                 Action::Skip {
                     slot,
                     reason: reason @ (SkipReason::LaunchFailed { .. } | SkipReason::OutcomeUnknown),
-                } => given_up.push((slot, reason)),
+                } => runtime.to_clean_up(slot, reason),
                 // Launches are taken from the state's unclaimed list below.
                 Action::Launch(_) | Action::Skip { .. } => {}
                 Action::Abort {
@@ -277,19 +274,10 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
             }
         }
     }
-    // Slots given up now are stored as still to clean up, with the state that gave them up: a
-    // worker killed before their clean-up ends leaves them for the next tick, not forgotten.
-    for (slot, reason) in &given_up {
-        if !runtime.unverified.iter().any(|u| u.slot == *slot) {
-            runtime.unverified.push(Unverified {
-                slot: slot.clone(),
-                reason: reason.clone(),
-                tries: 0,
-            });
-        }
-    }
-    // This tick cleans up every one of them: given up now, or by an earlier tick whose clean-up
-    // could not ask ClearML (or did not end).
+    // Slots given up (retries out of their window, or no outcome ever) are stored above as still
+    // to clean up, with the state that gave them up: a worker killed before their clean-up ends
+    // leaves them to the next tick. This tick cleans up every one of them: given up now, or by
+    // an earlier tick whose clean-up could not ask ClearML (or did not end).
     let given_up: Vec<(SlotKey, SkipReason)> = runtime
         .unverified
         .iter()
@@ -319,20 +307,14 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
         // Nothing to clean up with: told as not run.
         let mut runtime = ctx.runtime()?;
         for (slot, reason) in &given_up {
-            if !runtime.unverified.iter().any(|u| u.slot == *slot) {
+            if runtime.clean_up_of(slot).is_none() {
                 continue;
             }
             let name = config
                 .task(&slot.item)
                 .map_or(slot.item.as_str(), |t| t.display_name());
-            runtime.push_log(given_up_line(
-                slot,
-                name,
-                reason,
-                Found::Unchecked,
-                tick_now,
-            ));
-            runtime.unverified.retain(|u| u.slot != *slot);
+            let told = given_up_line(slot, name, reason, Found::Unchecked, tick_now);
+            runtime.tell_given_up(told, slot);
         }
         ctx.store(runtime)?;
     }
@@ -664,10 +646,13 @@ async fn clean_up(
             attempt.answer(calls::perform(c, &call).await);
         }
         let mut runtime = ctx.runtime()?;
-        if !runtime.unverified.iter().any(|u| u.slot == *slot) {
+        let Some(tries) = runtime.clean_up_of(slot).map(|u| {
+            u.tries += 1;
+            u.tries
+        }) else {
             // A tick running beside this one finished this clean-up and told it.
             continue;
-        }
+        };
         match attempt.outcome() {
             Some(Outcome::Launched {
                 task_id,
@@ -688,37 +673,17 @@ async fn clean_up(
                     project_id: project_id.clone(),
                     name: Some(name.clone()),
                 });
-                runtime.push_log(given_up_line(
-                    slot,
-                    &launch.name,
-                    reason,
-                    Found::Enqueued(task_id),
-                    now,
-                ));
-                runtime.unverified.retain(|u| u.slot != *slot);
+                let told = given_up_line(slot, &launch.name, reason, Found::Enqueued(task_id), now);
+                runtime.tell_given_up(told, slot);
             }
             // Already known as a run: nothing to tell.
             Some(Outcome::Launched { .. }) => runtime.unverified.retain(|u| u.slot != *slot),
+            // Not done: asked again next tick, told once known (or after MAX_CLEAN_UP_TRIES,
+            // as unchecked).
             Some(Outcome::Failed {
                 permanent: false,
                 message,
             }) => {
-                // Not known yet: asked again next tick, told once known (or after
-                // MAX_CLEAN_UP_TRIES, as unchecked).
-                let tries = match runtime.unverified.iter_mut().find(|u| u.slot == *slot) {
-                    Some(u) => {
-                        u.tries += 1;
-                        u.tries
-                    }
-                    None => {
-                        runtime.unverified.push(Unverified {
-                            slot: slot.clone(),
-                            reason: reason.clone(),
-                            tries: 1,
-                        });
-                        1
-                    }
-                };
                 if tries >= MAX_CLEAN_UP_TRIES {
                     runtime.push_log(line(
                         now,
@@ -729,25 +694,13 @@ async fn clean_up(
                             launch.name, slot.fire, launch.tag
                         ),
                     ));
-                    runtime.push_log(given_up_line(
-                        slot,
-                        &launch.name,
-                        reason,
-                        Found::Unchecked,
-                        now,
-                    ));
-                    runtime.unverified.retain(|u| u.slot != *slot);
+                    let told = given_up_line(slot, &launch.name, reason, Found::Unchecked, now);
+                    runtime.tell_given_up(told, slot);
                 }
             }
             _ => {
-                runtime.push_log(given_up_line(
-                    slot,
-                    &launch.name,
-                    reason,
-                    Found::Nothing,
-                    now,
-                ));
-                runtime.unverified.retain(|u| u.slot != *slot);
+                let told = given_up_line(slot, &launch.name, reason, Found::Nothing, now);
+                runtime.tell_given_up(told, slot);
             }
         }
         ctx.store(runtime)?;

@@ -55,7 +55,7 @@ pub fn InstanceList() -> impl IntoView {
             <div class="card-head">
                 <h1 id="instances-title">"Scheduler instances"</h1>
                 <div class="actions">
-                    <EditorLink class="button primary" href="#/new".into() id="new-instance">"New instance"</EditorLink>
+                    <EditorLink class="button primary" href="#/new" id="new-instance">"New instance"</EditorLink>
                     <label class="button file">
                         "Import configuration"
                         <input type="file" id="import-instance" accept=".json,application/json" on:change=import/>
@@ -70,7 +70,7 @@ pub fn InstanceList() -> impl IntoView {
                 Some(true) => EitherOf3::B(view! {
                     <div class="empty">
                         <p>"No scheduler instances yet."</p>
-                        <p class="muted">"Create one with " <EditorLink href="#/new".into()>"New instance"</EditorLink>", or import a configuration file."</p>
+                        <p class="muted">"Create one with " <EditorLink href="#/new">"New instance"</EditorLink>", or import a configuration file."</p>
                     </div>
                 }),
                 Some(false) => EitherOf3::C(view! { <InstanceTable items done/> }),

@@ -79,7 +79,7 @@ fn App() -> impl IntoView {
             <Show when=owner_nav>
                 <nav class="topnav" aria-label="Main">
                     <a href="#/">"Instances"</a>
-                    <EditorLink href="#/new".into()>"New instance"</EditorLink>
+                    <EditorLink href="#/new">"New instance"</EditorLink>
                     <button class="link" on:click=move |_| api.sign_out(None)>"Sign out"</button>
                 </nav>
             </Show>
@@ -120,7 +120,7 @@ fn editor_page(page: EditorPage) -> Result<AnyView, leptos::wasm_split::SplitLoa
 /// simply tried again when the page opens).
 #[component]
 pub fn EditorLink(
-    href: String,
+    #[prop(into)] href: String,
     #[prop(optional)] id: Option<&'static str>,
     #[prop(optional)] class: Option<&'static str>,
     children: Children,

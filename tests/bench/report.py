@@ -328,11 +328,16 @@ def bench(d, out, command, seconds):
                   "all:", "", "```"]
         lines += [l for l in appb.strip().splitlines()]
         lines += ["```", ""]
-        def median_of(kind):
+        def median_of(kind, figure="since_navigation_ms"):
             xs = sorted(float(m.group(1)) for l in appb.splitlines() if l.startswith(
-                "dashboard benchmark: " + kind) for m in [re.search(r"since_navigation_ms=([0-9.]+)", l)] if m)
+                "dashboard benchmark: " + kind) for m in [re.search(figure + r"=([0-9.]+)", l)] if m)
             return (xs[len(xs) // 2], len(xs)) if xs else (None, 0)
         cold, n_cold = median_of("cold")
+        cold_wasm, _ = median_of("cold", "wasm_ms")
+        after_wasm = sorted(float(a.group(1)) - float(w.group(1)) for l in appb.splitlines()
+                            if l.startswith("dashboard benchmark: cold")
+                            for a, w in [(re.search(r"since_navigation_ms=([0-9.]+)", l),
+                                          re.search(r"wasm_ms=([0-9.]+)", l))] if a and w)
         warm, n_warm = median_of("warm")
         peer_cold, _ = median_of("static cold")
         peer_warm, _ = median_of("static warm")
@@ -345,6 +350,11 @@ def bench(d, out, command, seconds):
                             "%.0f ms, median of %d (%s)%s" % (
                                 cold, n_cold, verdict(cold), against(cold, peer_cold), warm, n_warm,
                                 verdict(warm), against(warm, peer_warm)))
+        if cold_wasm is not None and after_wasm:
+            lines += ["Cold, the app's wasm file alone had finished downloading %.0f ms after navigation "
+                      "(median, `wasm_ms`: the browser's Resource Timing, served by `wrangler dev`'s asset "
+                      "server on loopback); what the app does after that (compile, start, render, paint) "
+                      "took %.0f ms (median)." % (cold_wasm, after_wasm[len(after_wasm) // 2]), ""]
     else:
         lines += ["The browser benchmark did not print a figure in this run (see the script's output).", ""]
 

@@ -17,7 +17,9 @@ use axum::routing::get;
 use scheduler_e2e::browser::Browser;
 use scheduler_e2e::harness::{WorkerOptions, WorkerProcess};
 
-/// Loads the bench page and returns its result line, after checking the tables it drew.
+/// Loads the bench page and returns its result line, after checking the tables it drew, with
+/// when the app's wasm had finished downloading (`wasm_ms`, from the browser's Resource Timing:
+/// the part of the figure no code of the app can shorten).
 async fn load(b: &Browser, url: &str) -> String {
     b.client.goto(url).await.unwrap();
     let result = b
@@ -30,7 +32,20 @@ async fn load(b: &Browser, url: &str) -> String {
     assert_eq!((rows, runs), (100, 100), "{result}");
     let more = b.text_of("#scheduled-all").await.unwrap();
     assert_eq!(more, "Show all 1000");
-    result
+    let wasm = b
+        .client
+        .execute(
+            "const e = performance.getEntriesByType('resource')
+                 .find(e => e.name.endsWith('/pkg/app_bg.wasm'));
+             return e ? Math.round(e.responseEnd) : null;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let wasm = wasm
+        .as_u64()
+        .expect("the app's wasm in the page's Resource Timing");
+    format!("{result} wasm_ms={wasm}")
 }
 
 /// Loads the static peer and returns its result line, after checking it holds the tables.

@@ -111,12 +111,24 @@ impl Api {
         body: Option<String>,
         auth: bool,
     ) -> Result<String, ApiError> {
+        self.call(method, path, body, auth, None).await
+    }
+
+    /// [`Api::text`], with `If-Match: "revision"` when given.
+    async fn call(
+        self,
+        method: &'static str,
+        path: &str,
+        body: Option<String>,
+        auth: bool,
+        if_match: Option<u64>,
+    ) -> Result<String, ApiError> {
         let token = if auth {
             self.token.get_untracked()
         } else {
             None
         };
-        let result = send(method, path, body, token.as_deref()).await;
+        let result = send(method, path, body, token.as_deref(), if_match).await;
         if let Err(e) = &result {
             if auth && e.status == 401 {
                 self.sign_out(Some(format!(
@@ -146,7 +158,7 @@ impl Api {
 
     /// Checks a candidate token before keeping it: Err only when the server refuses it (401).
     pub async fn check_token(self, token: &str) -> Result<(), ApiError> {
-        match send("GET", "/api/instances", None, Some(token)).await {
+        match send("GET", "/api/instances", None, Some(token), None).await {
             Err(e) if e.status == 401 || e.status == 0 => Err(e),
             _ => Ok(()),
         }
@@ -167,9 +179,19 @@ impl Api {
             .await
     }
 
-    pub async fn update(self, id: &str, config: String) -> Result<InstanceDetail, ApiError> {
+    /// Replaces the configuration; with `revision` (the one the form was loaded at), only if
+    /// nobody saved it since (else a 412 `stale_revision`).
+    pub async fn update(
+        self,
+        id: &str,
+        config: String,
+        revision: Option<u64>,
+    ) -> Result<InstanceDetail, ApiError> {
         let path = format!("/api/instances/{}", seg(id));
-        self.json("PUT", &path, Some(config), true).await
+        let text = self
+            .call("PUT", &path, Some(config), true, revision)
+            .await?;
+        serde_json::from_str(&text).map_err(|e| bad_answer(&e.to_string()))
     }
 
     pub async fn delete(self, id: &str) -> Result<String, ApiError> {
@@ -258,6 +280,7 @@ async fn send(
     path: &str,
     body: Option<String>,
     token: Option<&str>,
+    if_match: Option<u64>,
 ) -> Result<String, ApiError> {
     let mut req: RequestBuilder = match method {
         "POST" => Request::post(path),
@@ -267,6 +290,9 @@ async fn send(
     };
     if let Some(t) = token {
         req = req.header("Authorization", &format!("Bearer {t}"));
+    }
+    if let Some(revision) = if_match {
+        req = req.header("If-Match", &format!("\"{revision}\""));
     }
     let unreachable = |e: gloo_net::Error| ApiError {
         status: 0,

@@ -46,6 +46,9 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
     let status = RwSignal::new(None::<String>);
     let saving = RwSignal::new(false);
     let loaded = RwSignal::new(false);
+    // The revision the form was loaded at: a save says so (If-Match), so a save made meanwhile
+    // elsewhere is not overwritten unawares. None once the user chose to overwrite it.
+    let revision = StoredValue::new(None::<u64>);
     // The configuration's notification settings other than its channels, kept as loaded; the
     // channels are rows of their own (their URLs and secrets are hints the server keeps).
     let notifications = StoredValue::new(Value::Null);
@@ -83,7 +86,10 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
     let from_server = id.is_some();
     spawn_local(async move {
         let config = match id {
-            Some(id) => api.instance(&id).await.map(|d| d.config),
+            Some(id) => api.instance(&id).await.map(|d| {
+                revision.set_value(Some(d.revision));
+                d.config
+            }),
             None => Ok(json!({"scheduled_tasks": [{}]})),
         };
         match config {
@@ -150,12 +156,20 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
             // Secrets typed here go to the server; kept ones go back as their hints.
             let body = config.to_json_with_secrets();
             let result = match editing.get_value() {
-                Some(id) => api.update(&id, body).await,
+                Some(id) => api.update(&id, body, revision.get_value()).await,
                 None => api.create(body).await,
             };
             saving.set(false);
             match result {
                 Ok(saved) => go(&dashboard_href(&saved.id)),
+                Err(e) if e.code == "stale_revision" => {
+                    // The next Save overwrites what was saved meanwhile, if the user wants that.
+                    revision.set_value(None);
+                    status.set(Some(format!(
+                        "Not saved: this instance was changed elsewhere while you edited it ({}). Press Save again to replace it with yours, or reload the page to start from the saved version.",
+                        e.message
+                    )));
+                }
                 Err(e) => {
                     let problems = e.problems();
                     show_problems(&problems);

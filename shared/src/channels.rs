@@ -85,14 +85,18 @@ impl Secret {
     }
 }
 
-/// How a URL is shown: its host and its last four characters (`hooks.slack.com/…/Wq7x`), enough
-/// to tell channels apart and too little to use.
+/// How a URL is shown: its host and the last four characters of what follows it
+/// (`hooks.slack.com/…/Wq7x`), enough to tell channels apart and too little to use. Whatever
+/// may carry a credential is left out: the user part (`user:token@`) always, and the tail unless
+/// what follows the host is long enough (16 characters) that four of them give nothing away.
 pub fn url_hint(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-    let tail: String = if path.chars().count() >= 8 {
-        let skip = path.chars().count() - 4;
-        path.chars().skip(skip).collect()
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, after) = rest.split_at(end);
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let count = after.chars().count();
+    let tail: String = if count >= 16 {
+        after.chars().skip(count - 4).collect()
     } else {
         String::new()
     };
@@ -859,6 +863,16 @@ mod tests {
     fn hints_show_the_host_and_four_characters() {
         assert_eq!(url_hint(SLACK), "hooks.slack.com/…/WXYZ");
         assert_eq!(url_hint("http://127.0.0.1:9/h"), "127.0.0.1:9/…");
+        // A credential in the user part or a short query never shows.
+        assert_eq!(
+            url_hint("https://user:s3cr3tT0ken@hooks.example.com/x"),
+            "hooks.example.com/…"
+        );
+        assert_eq!(
+            url_hint("https://hooks.example.com?token=SECRET"),
+            "hooks.example.com/…"
+        );
+        assert_eq!(url_hint("https://h.example.com#SECRET"), "h.example.com/…");
         assert_eq!(secret_hint("abc"), "…abc");
     }
 }

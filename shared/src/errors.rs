@@ -30,10 +30,35 @@ impl fmt::Display for ValidationError {
 ///
 /// Serializes as a JSON array of `{"path": ..., "message": ...}`; displays as one line per
 /// problem.
+///
+/// At most [`MAX_LISTED`] problems are listed, then one line says how many more there are: a
+/// file with a thousand broken tasks gets an answer of readable size, whose first problems
+/// are the ones to fix first.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub struct ValidationErrors {
     errors: Vec<ValidationError>,
+    /// Problems found past [`MAX_LISTED`], counted in the last line.
+    #[serde(skip)]
+    unlisted: usize,
+}
+
+/// The most problems listed one by one.
+pub const MAX_LISTED: usize = 100;
+/// The longest path or message kept (a path can hold a key the file made up, a message can
+/// quote a value): longer ones are cut, with "…".
+const MAX_TEXT: usize = 1000;
+
+fn cut(mut text: String) -> String {
+    if text.len() > MAX_TEXT {
+        let mut end = MAX_TEXT;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
+        text.push('…');
+    }
+    text
 }
 
 impl ValidationErrors {
@@ -48,10 +73,27 @@ impl ValidationErrors {
     }
 
     pub(crate) fn push(&mut self, path: impl Into<String>, message: impl Into<String>) {
-        self.errors.push(ValidationError {
-            path: path.into(),
-            message: message.into(),
-        });
+        if self.errors.len() < MAX_LISTED {
+            self.errors.push(ValidationError {
+                path: cut(path.into()),
+                message: cut(message.into()),
+            });
+            return;
+        }
+        self.unlisted += 1;
+        let more = ValidationError {
+            path: String::new(),
+            message: format!(
+                "and {} more problem{} not listed; fix the ones above and validate again",
+                self.unlisted,
+                if self.unlisted == 1 { "" } else { "s" }
+            ),
+        };
+        if self.unlisted == 1 {
+            self.errors.push(more);
+        } else if let Some(last) = self.errors.last_mut() {
+            *last = more;
+        }
     }
 
     /// The problems, in document order.
@@ -59,8 +101,9 @@ impl ValidationErrors {
         &self.errors
     }
 
+    /// How many problems were found, listed or not.
     pub fn len(&self) -> usize {
-        self.errors.len()
+        self.errors.len() - usize::from(self.unlisted > 0) + self.unlisted
     }
 
     pub fn is_empty(&self) -> bool {

@@ -111,7 +111,8 @@ pub fn parse_config_value(
                     ),
                 );
             }
-            for (i, item) in items.iter().enumerate() {
+            // Past the limit the file is refused anyway: its tasks are not read one by one.
+            for (i, item) in items.iter().enumerate().take(limits::MAX_TASKS) {
                 if let Some(t) = parse_task(item, &format!("scheduled_tasks[{i}]"), now, &mut errs)
                 {
                     tasks.push((i, t));
@@ -332,6 +333,12 @@ fn parse_task(
                 format!(
                     "\"{id}\" contains {c:?}; ids may use only letters, digits, '-', '_' and '.'"
                 ),
+            );
+        } else if id.starts_with('.') {
+            // `.` and `..` are path steps in the API's URLs (`/tasks/{id}/pause`).
+            errs.push(
+                join(path, "id"),
+                format!("\"{id}\" starts with '.'; start ids with a letter, a digit, '-' or '_'"),
             );
         }
     }

@@ -14,12 +14,14 @@ pub const MAX_COUNT: usize = 100;
 /// Validates `task` (one task of the configuration format; `base_task_id` and `queue` may be
 /// absent or empty: a preview is about the schedule) as the only task of a configuration, and previews its next `count` runs after
 /// `after`. The messages' paths are relative to the task (`times[1]`, not
-/// `scheduled_tasks[0].times[1]`).
+/// `scheduled_tasks[0].times[1]`). `notify` names channels of the whole configuration, which a
+/// preview does not have: it is no part of the schedule and is left out.
 pub fn preview_task(
     mut task: Map<String, Value>,
     after: Instant,
     count: usize,
 ) -> Result<Preview, Vec<ValidationError>> {
+    task.remove("notify");
     for field in ["base_task_id", "queue"] {
         let blank = match task.get(field) {
             None | Some(Value::Null) => true,
@@ -85,6 +87,13 @@ mod tests {
             ]
         );
         assert_eq!(p.clearml, ["minute=20, hour=6, day=1"]);
+    }
+
+    #[test]
+    fn a_tasks_notify_list_is_no_part_of_its_preview() {
+        let after = Instant::from_utc(2026, 3, 27, 12, 0).unwrap();
+        let t = json!({"recurrence": "daily", "times": ["06:20"], "notify": ["ops"]});
+        assert_eq!(preview_task(task(t), after, 1).unwrap().next.len(), 1);
     }
 
     #[test]

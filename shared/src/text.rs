@@ -18,6 +18,10 @@ pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
 
 /// The candidate closest to `word` if it is plausibly a typo of it.
 pub(crate) fn did_you_mean<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    // Nobody mistypes a field or zone name into a paragraph; the distance is quadratic.
+    if word.len() > 64 {
+        return None;
+    }
     candidates
         .iter()
         .map(|c| (edit_distance(word, c), *c))

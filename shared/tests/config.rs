@@ -287,3 +287,45 @@ fn without_tz_only_utc_is_accepted() {
     assert!(e.contains("scheduled_tasks[0].timezone: \"Europe/London\" cannot be used: this build has no time zone database"), "{e}");
     assert!(parse_config(&json.replace("Europe/London", "UTC"), now()).is_ok());
 }
+
+/// A file of a thousand broken tasks: the answer lists the first 100 problems and counts the
+/// rest, so it stays readable (and small) however bad the file is.
+#[test]
+fn problems_past_the_hundredth_are_counted_not_listed() {
+    let tasks: Vec<String> = (0..400).map(|_| "{}".to_string()).collect();
+    let doc = format!(
+        r#"{{"format": "clearml-task-scheduler/v1", "name": "x", "scheduled_tasks": [{}]}}"#,
+        tasks.join(",")
+    );
+    let errs = parse_config(&doc, now()).unwrap_err();
+    let listed = errs.errors();
+    assert_eq!(listed.len(), 101);
+    assert!(
+        errs.len() > 400,
+        "every task lacks several fields: {}",
+        errs.len()
+    );
+    let last = &listed[100];
+    assert_eq!(last.path, "");
+    assert_eq!(
+        last.message,
+        format!(
+            "and {} more problems not listed; fix the ones above and validate again",
+            errs.len() - 100
+        )
+    );
+}
+
+/// `.` and `..` are path steps in the API's URLs (`/tasks/{id}/pause`): no id may start with a dot.
+#[test]
+fn task_ids_may_not_start_with_a_dot() {
+    for id in [".", "..", ".hidden"] {
+        let doc = format!(
+            r#"{{"format": "clearml-task-scheduler/v1", "name": "x", "scheduled_tasks": [
+                {{"id": "{id}", "base_task_id": "a", "queue": "q", "recurrence": "daily", "times": ["06:20"]}}]}}"#
+        );
+        let errs = parse_config(&doc, now()).unwrap_err();
+        assert_eq!(errs.errors()[0].path, "scheduled_tasks[0].id", "{id}");
+        assert!(errs.errors()[0].message.contains("starts with '.'"), "{id}");
+    }
+}

@@ -1259,3 +1259,68 @@ async fn zones_are_served_as_tzif_files_and_unknown_names_say_what_to_write() {
         .unwrap();
     assert_eq!(resp.status(), 405);
 }
+
+/// Two editors of one instance: the second save, made from the revision both loaded, does not
+/// overwrite the first (412, nothing written) when it says which revision it edited; without
+/// `If-Match` a save replaces whatever is there, as documented.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_save_from_a_stale_revision_is_refused_and_writes_nothing() {
+    let worker = start(&[("ADMIN_TOKEN", ADMIN)]);
+    let c = Client::new(&worker);
+    let r = c
+        .admin("POST", "/api/instances", Some(config("Shared")))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.header("etag"), "\"1\"");
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let path = format!("/api/instances/{id}");
+    let loaded = c.get(&path).await;
+    let etag = loaded.header("etag");
+    assert_eq!(etag, "\"1\"");
+
+    let put = |name: &str, if_match: Option<&str>| {
+        let mut req = c
+            .http
+            .put(format!("{}{path}", c.base))
+            .header("Authorization", format!("Bearer {ADMIN}"))
+            .header("Content-Type", "application/json")
+            .body(config(name).to_string());
+        if let Some(m) = if_match {
+            req = req.header("If-Match", m);
+        }
+        req.send()
+    };
+    // The first editor saves from revision 1.
+    let first = put("First editor", Some(&etag)).await.unwrap();
+    assert_eq!(first.status(), 200);
+    assert_eq!(first.headers()["etag"], "\"2\"");
+    // The second, also from revision 1, is refused; the first one's save stands.
+    let second = put("Second editor", Some(&etag)).await.unwrap();
+    assert_eq!(second.status(), 412);
+    let body: Value = second.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "stale_revision", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("yours 1, now 2"), "{message}");
+    let now = c.get(&path).await.json();
+    assert_eq!(
+        (now["revision"].clone(), now["name"].clone()),
+        (json!(2), json!("First editor"))
+    );
+    // A weak or bare revision is read too; a malformed one is a 400 naming the header.
+    let third = put("Third editor", Some("W/\"2\"")).await.unwrap();
+    assert_eq!(third.status(), 200);
+    let bad = put("Fourth", Some("yesterday")).await.unwrap();
+    assert_eq!(bad.status(), 400);
+    let body: Value = bad.json().await.unwrap();
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("If-Match"),
+        "{body}"
+    );
+    // Without If-Match, the save replaces revision 3.
+    let blind = put("Blind", None).await.unwrap();
+    assert_eq!(blind.status(), 200);
+    assert_eq!(c.get(&path).await.json()["name"], "Blind");
+}

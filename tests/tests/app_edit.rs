@@ -81,6 +81,26 @@ async fn edit_fills_the_form_from_the_saved_configuration_and_saves_the_changes(
     assert_eq!(times.len(), 2);
     times[1].send_keys("18:00").await.unwrap();
     b.screenshot("app-form-edit").await.unwrap();
+
+    // Meanwhile the task is paused from elsewhere (the dashboard of another tab): the form's
+    // save does not overwrite that unawares; a second Save does, as the message offers.
+    api.post(
+        &format!("/api/instances/{id}/tasks/retrain/pause"),
+        &json!({}),
+    )
+    .await
+    .unwrap();
+    b.click("#save").await.unwrap();
+    let status = b
+        .wait_text("#form-status", 20, |t| t.contains("changed elsewhere"))
+        .await
+        .unwrap();
+    assert!(status.contains("Press Save again"), "{status}");
+    let unchanged = api.get(&format!("/api/instances/{id}")).await.unwrap();
+    assert_eq!(
+        unchanged["config"]["name"], "Nightly retraining",
+        "{unchanged}"
+    );
     b.click("#save").await.unwrap();
     b.wait_text("#dash-title", 20, |t| {
         t.contains("Nightly and evening retraining")

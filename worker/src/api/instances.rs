@@ -97,21 +97,68 @@ pub async fn create(req: &mut Request, here: &Here<'_>, id: &str) -> Answer {
     };
     let entry = save(here.docs, &mut record, &config, now)?;
     directory::save_entry(here.env, entry, true).await?;
-    Ok(http::json_response(201, &detail(&record, &config)))
+    Ok(tagged(
+        http::json_response(201, &detail(&record, &config)),
+        &record,
+    ))
 }
 
+/// `GET /api/instances/{id}`, with the revision as its `ETag` (what a `PUT` may send back in
+/// `If-Match`).
 pub fn read(here: &Here<'_>) -> Answer {
     let (record, config) = load(here.docs)?;
-    http::ok_json(&detail(&record, &config))
+    Ok(tagged(
+        http::json_response(200, &detail(&record, &config)),
+        &record,
+    ))
+}
+
+/// An answer about `record`, with its revision as the `ETag`.
+fn tagged(mut resp: worker::Response, record: &ConfigRecord) -> worker::Response {
+    let _ = resp
+        .headers_mut()
+        .set("ETag", &format!("\"{}\"", record.revision));
+    resp
+}
+
+/// The revision a request's `If-Match` asks to replace (`"3"`, `W/"3"` or `3`, as `ETag` gave
+/// it); none for no header or `*`.
+fn if_match(req: &Request) -> Result<Option<u64>, ApiError> {
+    let Some(value) = req.headers().get("If-Match").ok().flatten() else {
+        return Ok(None);
+    };
+    let value = value.trim();
+    if value == "*" {
+        return Ok(None);
+    }
+    let bare = value.trim_start_matches("W/").trim_matches('"');
+    bare.parse::<u64>().map(Some).map_err(|_| {
+        ApiError::bad_request(
+            "the If-Match header is not a revision; send the ETag of the GET you edited, e.g. \"3\", or leave the header out",
+        )
+    })
 }
 
 /// `PUT /api/instances/{id}`: a whole new configuration (either format). Keeps the paused
-/// flag, share links, and run-now requests of tasks that still exist.
+/// flag, share links, and run-now requests of tasks that still exist. With `If-Match` (the
+/// revision the editor started from), a save made meanwhile (another tab, a task paused on the
+/// dashboard) is not overwritten: 412, and nothing is written.
 pub async fn replace(req: &mut Request, here: &Here<'_>) -> Answer {
     let now = http::now();
+    let expected = if_match(req)?;
     let mut config = parse_body(req, now).await?;
     // Read after the body has arrived: from here to the save nothing awaits.
     let (mut record, previous) = load(here.docs)?;
+    if let Some(expected) = expected.filter(|e| *e != record.revision) {
+        return Err(ApiError::new(
+            412,
+            "stale_revision",
+            format!(
+                "this instance was saved again after the revision you edited (yours {expected}, now {}); load it again and redo your change, or save without If-Match to overwrite it",
+                record.revision
+            ),
+        ));
+    }
     // Channels sent back with their hints (an edit in the app, an exported file) keep their
     // stored URLs and signing secrets.
     config
@@ -121,7 +168,10 @@ pub async fn replace(req: &mut Request, here: &Here<'_>) -> Answer {
     record.origin = origin_of(req).or(record.origin);
     let entry = save(here.docs, &mut record, &config, now)?;
     directory::save_entry(here.env, entry, false).await?;
-    http::ok_json(&detail(&record, &config))
+    Ok(tagged(
+        http::json_response(200, &detail(&record, &config)),
+        &record,
+    ))
 }
 
 /// `DELETE /api/instances/{id}`: the configuration, the runtime state, its Directory entry and

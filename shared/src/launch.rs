@@ -221,6 +221,10 @@ pub struct LaunchAttempt {
     after_deletes: Option<Outcome>,
     /// `projects.create` said the project exists and it was looked up again.
     project_looked_again: bool,
+    /// The enqueue waiting for the queue's id: a retry that found its clone goes straight to
+    /// enqueueing it, and its cached queue id may be gone (forgotten as stale, or expired).
+    /// Enqueueing without one would put the run on ClearML's default queue.
+    after_queue: Option<Stage>,
     /// A clean-up ([`LaunchAttempt::clean_up`]): never clones or enqueues.
     cleaning: bool,
     calls: u32,
@@ -241,6 +245,7 @@ impl LaunchAttempt {
             made: None,
             after_deletes: None,
             project_looked_again: false,
+            after_queue: None,
             cleaning: false,
             calls: 0,
         };
@@ -324,21 +329,25 @@ impl LaunchAttempt {
                 None => self.resolve(),
                 Some(_) => self.decide(clones, None),
             },
-            (Stage::Queue, Answer::Id(id)) => {
+            (Stage::Queue | Stage::QueueById, Answer::Id(id)) => {
                 self.learn_queue(id);
-                self.resolve();
+                match self.after_queue.take() {
+                    Some(enqueue) => self.enter(enqueue),
+                    None => self.resolve(),
+                }
             }
             (Stage::Queue, Answer::Missing) => self.enter(Stage::QueueById),
-            (Stage::QueueById, Answer::Id(id)) => {
-                self.learn_queue(id);
-                self.resolve();
-            }
             (Stage::QueueById, Answer::Missing) => {
                 let queue = self.launch.queue.clone();
+                let clone = if self.after_queue.is_some() {
+                    "its clone is deleted"
+                } else {
+                    "no clone was made"
+                };
                 self.fail(
                     format!(
                         "queue '{queue}' was not found or is inaccessible in ClearML; create it or \
-                         change the task's queue (no clone was made)"
+                         change the task's queue ({clone})"
                     ),
                     true,
                 );
@@ -583,6 +592,10 @@ impl LaunchAttempt {
     }
 
     fn enter(&mut self, stage: Stage) {
+        if matches!(stage, Stage::Enqueueing { .. }) && self.known.queue_id.is_none() {
+            self.after_queue = Some(stage);
+            return self.enter(Stage::Queue);
+        }
         let l = &self.launch;
         self.call = Some(match &stage {
             Stage::PreCheck | Stage::PostCheck { .. } => Call::FindClones { tag: l.tag.clone() },
@@ -611,6 +624,7 @@ impl LaunchAttempt {
             },
             Stage::Enqueueing { winner, .. } => Call::Enqueue {
                 task_id: winner.id.clone(),
+                // Known: `enter` looks the queue up first when it is not.
                 queue_id: self.known.queue_id.clone().unwrap_or_default(),
                 slot: l.slot.fire,
             },
@@ -668,10 +682,9 @@ impl LaunchAttempt {
         // A transient failure keeps the clone: the retry finds it by its tag and carries on
         // (a slot is cloned once). If no retry comes, the give-up cleans up
         // ([`LaunchAttempt::clean_up`]).
-        let working = match &self.stage {
-            Stage::Parameters { winner, .. } | Stage::Enqueueing { winner, .. } => {
-                Some(winner.id.clone())
-            }
+        let working = match (&self.stage, &self.after_queue) {
+            (Stage::Parameters { winner, .. } | Stage::Enqueueing { winner, .. }, _)
+            | (_, Some(Stage::Enqueueing { winner, .. })) => Some(winner.id.clone()),
             _ => None,
         };
         match self.made.clone().or(working) {

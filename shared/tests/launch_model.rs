@@ -194,6 +194,10 @@ impl ClearMl {
                     Answer::Done
                 }
             },
+            // clearml-server puts a task enqueued with no queue id on its default queue.
+            Call::Enqueue { queue_id, .. } if queue_id != "q1" => {
+                panic!("enqueued on queue {queue_id:?}, not the task's queue q1")
+            }
             Call::Enqueue { task_id, .. } => match self.live(task_id) {
                 // clearml-server allows queued -> queued: a second enqueue is a second run's
                 // worth of queue entry, which the checks below count as a violation.
@@ -847,6 +851,34 @@ fn a_retry_finds_the_clone_an_earlier_attempt_enqueued() {
     assert!(matches!(o, Outcome::Launched { reused: true, .. }), "{o:?}");
     assert_eq!(calls, ["FindClones"]);
     assert_eq!(clearml.enqueued.len(), 1);
+}
+
+/// A retry that finds its clone not enqueued, its queue id no longer cached (forgotten as stale,
+/// or expired): it looks the queue up before the enqueue, never enqueues with no queue.
+#[test]
+fn a_retry_without_the_queue_id_looks_it_up_before_enqueueing_its_clone() {
+    let mut clearml = ClearMl::default();
+    let config = config(false);
+    let launch = launch_of("inst", &config, "a", at(6, 20), 0, 0).unwrap();
+    let mut first = LaunchAttempt::start(&launch, "model", all_known());
+    // The first attempt clones, then stops before the enqueue (its tick ran out of time).
+    while let Next::Call(call) = first.next() {
+        if matches!(call, Call::Enqueue { .. }) {
+            break;
+        }
+        let answer = clearml.call(&call.clone(), Fault::None);
+        first.answer(answer);
+    }
+    let no_queue = Known {
+        queue_id: None,
+        ..all_known()
+    };
+    let (o, calls) = run_alone(1, false, no_queue, &mut clearml);
+    assert!(matches!(o, Outcome::Launched { reused: true, .. }), "{o:?}");
+    assert_eq!(calls[0], "FindClones");
+    assert!(calls[1].starts_with("FindQueue"), "{calls:?}");
+    assert_eq!(calls[2..], ["Enqueue t1"]);
+    assert_eq!(clearml.enqueued, ["t1"]);
 }
 
 #[test]

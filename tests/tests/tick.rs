@@ -542,6 +542,45 @@ async fn a_run_over_its_execution_limit_is_dequeued_with_a_log_line() {
     );
 }
 
+/// Sets a task's status in the stand-in, as an agent would have.
+fn set_status(clearml: &StandinHandle, id: &str, status: &str) {
+    clearml.with_state(|s| {
+        let t = s.task_mut(id).expect("the clone");
+        t.doc.insert("status".into(), json!(status));
+        t.enqueue_status = None;
+    });
+}
+
+/// A running run past its limit is stopped (not forced); one that ended since the last poll is
+/// left as it ended, never overwritten with "stopped".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abort_goes_by_the_runs_status_now_and_never_overwrites_how_it_ended() {
+    let (clearml, worker, api, id) = daily_instance_with("execution_limit_hours", json!(0.5)).await;
+    let slot = slot_0620();
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    let clone = clearml.records().clones[0].id.clone();
+    set_status(&clearml, &clone, "in_progress");
+    worker.trigger_scheduled(Some(slot + 10 * MINUTE)).unwrap();
+    // It completes on its own right before its limit; the scheduler last saw it running.
+    set_status(&clearml, &clone, "completed");
+    worker.trigger_scheduled(Some(slot + 30 * MINUTE)).unwrap();
+    assert_eq!(clearml.records().count("tasks.stopped"), 0);
+    assert_eq!(clearml.records().count("tasks.dequeue"), 0);
+    assert_eq!(clearml.task(&clone).unwrap()["status"], "completed");
+    let dash = dashboard(&api, &id).await;
+    assert_eq!(dash["runs"]["items"][0]["status"], "completed", "{dash}");
+
+    // The next day's run is still running at its limit: stopped, without force.
+    let next = slot + 24 * 60 * MINUTE;
+    worker.trigger_scheduled(Some(next)).unwrap();
+    let second = clearml.records().clones[1].id.clone();
+    set_status(&clearml, &second, "in_progress");
+    worker.trigger_scheduled(Some(next + 10 * MINUTE)).unwrap();
+    worker.trigger_scheduled(Some(next + 30 * MINUTE)).unwrap();
+    assert_eq!(clearml.records().count("tasks.stopped"), 1);
+    assert_eq!(clearml.task(&second).unwrap()["status"], "stopped");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_now_launches_once_on_the_next_tick_and_a_deleted_instance_leaves_nothing() {
     let clearml = standin::spawn(StandinConfig::without_agent())

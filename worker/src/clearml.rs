@@ -44,6 +44,12 @@ impl ClearMlError {
         }
     }
 
+    /// ClearML's error `code`/`subcode` (apierrors/errors.conf: a subcode means something only
+    /// under its code, e.g. 400/101 "invalid task id" but 500/101 "inconsistent data").
+    pub fn is(&self, code: u16, subcode: u32) -> bool {
+        self.code == code && self.subcode == subcode
+    }
+
     /// A 5xx, a 408 or 429, a timeout, a broken answer, or a 401 (an expired session, or
     /// credentials being rotated): worth trying again later.
     pub fn is_transient(&self) -> bool {

@@ -7,8 +7,12 @@ use serde_json::{json, Value};
 
 use crate::clearml::{anchored, ClearMl, ClearMlError};
 
-// clearml-server's error subcodes (apierrors/errors.conf) that mean "no such object".
+// clearml-server's 400 error subcodes (apierrors/errors.conf) that mean "no such object", or
+// that the call lost a race.
 const INVALID_TASK_ID: u32 = 101;
+const INVALID_TASK_STATUS: u32 = 110;
+const FAILED_CHANGING_TASK_STATUS: u32 = 121;
+const TASK_ALREADY_QUEUED: u32 = 706;
 const INVALID_PROJECT_ID: u32 = 401;
 const PROJECT_NOT_FOUND: u32 = 403;
 const INVALID_QUEUE_ID: u32 = 701;
@@ -48,7 +52,7 @@ pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
                 Ok(made) => made["id"]
                     .as_str()
                     .map_or_else(|| malformed("projects.create"), |id| Answer::Id(id.into())),
-                Err(e) if e.subcode == PROJECT_NAME_EXISTS => Answer::Missing,
+                Err(e) if e.is(400, PROJECT_NAME_EXISTS) => Answer::Missing,
                 Err(e) => failed(&e),
             }
         }
@@ -57,7 +61,7 @@ pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
                 Ok(got) => {
                     Answer::Name(got["task"]["name"].as_str().unwrap_or(task_id).to_string())
                 }
-                Err(e) if e.subcode == INVALID_TASK_ID => Answer::Missing,
+                Err(e) if e.is(400, INVALID_TASK_ID) => Answer::Missing,
                 Err(e) => failed(&e),
             }
         }
@@ -76,10 +80,10 @@ pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
                 Ok(made) => made["id"]
                     .as_str()
                     .map_or_else(|| malformed("tasks.clone"), |id| Answer::Id(id.into())),
-                Err(e) if e.subcode == INVALID_TASK_ID => Answer::Missing,
+                Err(e) if e.is(400, INVALID_TASK_ID) => Answer::Missing,
                 // A cached project id ClearML no longer knows: the attempt fails, to be retried
                 // (the runtime forgets the id, see `tick.rs`).
-                Err(e) if e.subcode == INVALID_PROJECT_ID || e.subcode == PROJECT_NOT_FOUND => {
+                Err(e) if e.is(400, INVALID_PROJECT_ID) || e.is(400, PROJECT_NOT_FOUND) => {
                     Answer::Failed {
                         message: format!("{e} (the destination project's id is stale)"),
                         transient: true,
@@ -97,7 +101,7 @@ pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
                 .await
             {
                 Ok(_) => Answer::Done,
-                Err(e) if e.subcode == INVALID_TASK_ID => Answer::Missing,
+                Err(e) if e.is(400, INVALID_TASK_ID) => Answer::Missing,
                 Err(e) => failed(&e),
             }
         }
@@ -112,7 +116,7 @@ pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
             let body = json!({"task": task_id, "hyperparams": params});
             match c.call("tasks.edit_hyper_params", body).await {
                 Ok(_) => Answer::Done,
-                Err(e) if e.subcode == INVALID_TASK_ID => Answer::Missing,
+                Err(e) if e.is(400, INVALID_TASK_ID) => Answer::Missing,
                 Err(e) => failed(&e),
             }
         }
@@ -124,12 +128,22 @@ pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
             let body = json!({"task": task_id, "queue": queue_id, "status_reason": "scheduled", "status_message": format!("ClearML Task Scheduler slot {slot}")});
             match c.call("tasks.enqueue", body).await {
                 Ok(_) => Answer::Done,
-                Err(e) if e.subcode == INVALID_QUEUE_ID => Answer::Missing,
-                // The clone vanished: a transient failure, the retry looks again.
-                Err(e) if e.subcode == INVALID_TASK_ID => Answer::Failed {
-                    message: e.to_string(),
-                    transient: true,
-                },
+                Err(e) if e.is(400, INVALID_QUEUE_ID) => Answer::Missing,
+                // Already in that queue: what this call was to do is done.
+                Err(e) if e.is(400, TASK_ALREADY_QUEUED) => Answer::Done,
+                // The clone vanished, or its status changed under the call (enqueued or
+                // started by someone else, a race ClearML reports as 121): a transient
+                // failure, the retry lists the slot's clones and goes by what it sees.
+                Err(e)
+                    if e.is(400, INVALID_TASK_ID)
+                        || e.is(400, INVALID_TASK_STATUS)
+                        || e.is(400, FAILED_CHANGING_TASK_STATUS) =>
+                {
+                    Answer::Failed {
+                        message: e.to_string(),
+                        transient: true,
+                    }
+                }
                 Err(e) => failed(&e),
             }
         }

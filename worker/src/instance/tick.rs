@@ -832,19 +832,7 @@ async fn watch(
     aborts: &[(String, TaskStatus)],
     poll: Option<&[String]>,
 ) -> Result<()> {
-    let mut failed_aborts = Vec::new();
-    for (task_id, status) in aborts {
-        let result = match status {
-            TaskStatus::Queued => c.call("tasks.dequeue", json!({"task": task_id})).await,
-            _ => {
-                c.call("tasks.stopped", json!({"task": task_id, "force": true}))
-                    .await
-            }
-        };
-        if let Err(e) = result {
-            failed_aborts.push((task_id.clone(), e.to_string()));
-        }
-    }
+    let failed_aborts = abort(c, aborts).await;
     let (tasks, warning) = match poll {
         Some(open) => read_statuses(c, id, open).await,
         None => (vec![], None),
@@ -868,6 +856,53 @@ async fn watch(
         reconcile(task, id, config, now, &mut runtime);
     }
     ctx.store(runtime)
+}
+
+/// Aborts runs past their execution limit, by their status now (the one `aborts` has is up to a
+/// tick old): a queued run is dequeued, a running one stopped, and one that has ended since is
+/// left as it ended (never forced to "stopped": its poll reads how it ended). Returns the runs
+/// that could not be aborted, with why, to try again next tick.
+async fn abort(c: &ClearMl, aborts: &[(String, TaskStatus)]) -> Vec<(String, String)> {
+    if aborts.is_empty() {
+        return Vec::new();
+    }
+    let ids: Vec<&String> = aborts.iter().map(|(id, _)| id).collect();
+    let now = match c
+        .call(
+            "tasks.get_all",
+            json!({"id": ids, "only_fields": ["id", "status"]}),
+        )
+        .await
+    {
+        Ok(data) => data["tasks"].as_array().cloned().unwrap_or_default(),
+        Err(e) => {
+            let why = e.to_string();
+            return aborts
+                .iter()
+                .map(|(id, _)| (id.clone(), why.clone()))
+                .collect();
+        }
+    };
+    let status_of = |id: &str| {
+        now.iter()
+            .find(|t| t["id"].as_str() == Some(id))
+            .map(|t| TaskStatus::from_clearml(t["status"].as_str().unwrap_or("")))
+    };
+    let mut failed = Vec::new();
+    for (task_id, _) in aborts {
+        let result = match status_of(task_id) {
+            Some(TaskStatus::Queued) => c.call("tasks.dequeue", json!({"task": task_id})).await,
+            Some(TaskStatus::InProgress) => c.call("tasks.stopped", json!({"task": task_id})).await,
+            // Ended meanwhile, or gone: nothing to abort.
+            _ => continue,
+        };
+        // A failure (400/110 too: its status changed between the read and the call) is tried
+        // again next tick, from the status it has then.
+        if let Err(e) = result {
+            failed.push((task_id.clone(), e.to_string()));
+        }
+    }
+    failed
 }
 
 const POLL_FIELDS: [&str; 9] = [

@@ -312,6 +312,15 @@ impl LaunchAttempt {
         }
     }
 
+    /// Ends the attempt before its next call, for good: what it is launching is no longer
+    /// wanted (its instance was deleted). A clone of its own not enqueued is deleted first.
+    pub fn abandon(&mut self, why: &str) {
+        if self.outcome.is_none() {
+            let message = format!("stopped before {}: {why}", self.what());
+            self.fail(message, true);
+        }
+    }
+
     /// Feeds ClearML's answer to the current call.
     pub fn answer(&mut self, answer: Answer) {
         if self.outcome.is_some() {

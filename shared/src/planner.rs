@@ -263,7 +263,7 @@ pub fn plan_tick(
 }
 
 /// Plans one tick of a paused instance: no slot is decided or launched (its slots stay
-/// undecided; a resume is a save, and [`InstanceState::on_config_saved`] schedules from then),
+/// undecided; on resume, [`InstanceState::on_resumed`] schedules from then on),
 /// but the runs already out are still watched: polled until they end, and aborted past their
 /// execution limit. Pausing stops new work, not the care of what is running.
 pub fn plan_paused(state: &InstanceState, now: Instant) -> Plan {

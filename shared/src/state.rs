@@ -256,6 +256,16 @@ impl InstanceState {
         self.next_due = next_due(config, self);
     }
 
+    /// Call when the instance was resumed at `at` (idempotent): no task evaluates slots from
+    /// before it, so the slots that fell in the pause are neither launched nor told as missed
+    /// (pausing stops new work; resuming schedules from then on). Launches already pending
+    /// before the pause keep their own window.
+    pub fn on_resumed(&mut self, at: Instant) {
+        for ts in self.tasks.values_mut() {
+            ts.evaluated_until = ts.evaluated_until.max(at);
+        }
+    }
+
     /// The runtime launched `slot` as ClearML task `task_id`, enqueued at `started`: the slot is
     /// consumed and the clone becomes an open run (status queued until polled).
     pub fn record_launch(&mut self, slot: &SlotKey, task_id: impl Into<String>, started: Instant) {

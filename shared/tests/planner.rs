@@ -509,3 +509,30 @@ fn simulate(seed: u64) {
         expected.len()
     );
 }
+
+/// Paused at 05:30, resumed at 07:00: the 06:20 slot fell in the pause. It is neither launched
+/// nor told as missed; the task schedules from the resume on (README: "schedules from then on").
+#[test]
+fn slots_that_fell_in_a_pause_are_not_caught_up_on_resume() {
+    let saved = at(2025, 1, 10, 0, 0);
+    let cfg = config(
+        &DAILY.replace("\"daily\"", "\"daily\", \"catch_up\": \"all\""),
+        saved,
+    );
+    let mut state = InstanceState::default();
+    state.on_config_saved(&cfg, saved);
+    state = plan_tick("i", &cfg, &state, at(2025, 1, 10, 5, 30)).state;
+    // Paused ticks do not plan; the resume is a save (unchanged tasks keep their progress).
+    let resumed = at(2025, 1, 10, 7, 0);
+    state.on_config_saved(&cfg, resumed);
+    state.on_resumed(resumed);
+    let p = plan_tick("i", &cfg, &state, at(2025, 1, 10, 7, 1));
+    assert!(p.actions.is_empty(), "{:?}", p.actions);
+    assert_eq!(p.state.next_due, Some(at(2025, 1, 11, 6, 20)));
+    // Without the resume's mark the slot would be caught up (catch_up: all).
+    let mut unmarked = InstanceState::default();
+    unmarked.on_config_saved(&cfg, saved);
+    unmarked = plan_tick("i", &cfg, &unmarked, at(2025, 1, 10, 5, 30)).state;
+    let p = plan_tick("i", &cfg, &unmarked, at(2025, 1, 10, 7, 1));
+    assert_eq!(p.launches().count(), 1);
+}

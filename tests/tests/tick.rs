@@ -1077,3 +1077,109 @@ async fn racing_ticks_finish_a_failed_clean_up_once_and_tell_it_once() {
         .count();
     assert_eq!(told, 1, "told once: {log:#?}");
 }
+
+/// Starts the 06:20 tick with `tasks.clone` answering after 1.5 s, runs `meanwhile` while the
+/// launch awaits it, and waits for the tick.
+async fn during_a_slow_clone<F: std::future::Future<Output = ()>>(
+    clearml: &StandinHandle,
+    worker: &std::sync::Arc<WorkerProcess>,
+    meanwhile: F,
+) {
+    clearml.push_fault(ScriptedFault {
+        delay_ms: Some(1500),
+        ..ScriptedFault::new("tasks.clone", FaultKind::Delay)
+    });
+    let tick = {
+        let worker = worker.clone();
+        tokio::task::spawn_blocking(move || worker.trigger_scheduled(Some(slot_0620())))
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+    meanwhile.await;
+    tick.await.unwrap().unwrap();
+}
+
+/// A daily 06:20 instance whose worker a blocking tick can share.
+async fn shared_daily_instance() -> (StandinHandle, std::sync::Arc<WorkerProcess>, Api, String) {
+    let (clearml, worker, api, id) = daily_instance_with("enabled", json!(true)).await;
+    (clearml, std::sync::Arc::new(worker), api, id)
+}
+
+/// Paused while its launch awaited ClearML: the clone is not enqueued (the pause was answered
+/// first); once resumed, the retry enqueues that same clone, within the catch-up window.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_launch_out_when_the_instance_is_paused_is_not_enqueued_until_the_resume() {
+    let (clearml, worker, api, id) = shared_daily_instance().await;
+    during_a_slow_clone(&clearml, &worker, async {
+        api.post(&format!("/api/instances/{id}/pause"), &json!({}))
+            .await
+            .unwrap();
+    })
+    .await;
+    assert_eq!(clearml.records().clones.len(), 1);
+    assert_eq!(clearml.records().enqueues.len(), 0, "paused: not enqueued");
+    let log = log_messages(&dashboard(&api, &id).await).join("\n");
+    assert!(log.contains("the instance was paused"), "{log}");
+    // Paused ticks launch nothing.
+    worker
+        .trigger_scheduled(Some(slot_0620() + 2 * MINUTE))
+        .unwrap();
+    assert_eq!(clearml.records().enqueues.len(), 0);
+    api.post(&format!("/api/instances/{id}/resume"), &json!({}))
+        .await
+        .unwrap();
+    for m in 3..8 {
+        worker
+            .trigger_scheduled(Some(slot_0620() + m * MINUTE))
+            .unwrap();
+    }
+    let records = clearml.records();
+    assert_eq!(records.clones.len(), 1, "the retry took the clone it found");
+    assert_eq!(records.enqueues.len(), 1);
+    assert_eq!(records.enqueues[0].task, records.clones[0].id);
+}
+
+/// Deleted while its launch awaited ClearML: nothing is enqueued, and the clone is deleted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_launch_out_when_the_instance_is_deleted_enqueues_nothing_and_leaves_no_clone() {
+    let (clearml, worker, api, id) = shared_daily_instance().await;
+    during_a_slow_clone(&clearml, &worker, async {
+        let (status, _) = api
+            .send(
+                reqwest::Method::DELETE,
+                &format!("/api/instances/{id}"),
+                None,
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, 204);
+    })
+    .await;
+    let records = clearml.records();
+    assert_eq!(records.clones.len(), 1);
+    assert_eq!(records.enqueues.len(), 0, "deleted: not enqueued");
+    assert_eq!(records.deletes.len(), 1, "{:?}", records.deletes);
+    assert_eq!(records.deletes[0].task, records.clones[0].id);
+}
+
+/// A run deleted in ClearML has ended: it is shown as stopped and no longer polled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_deleted_in_clearml_ends_and_is_no_longer_polled() {
+    let (clearml, worker, api, id) = daily_instance_with("catch_up", json!("skip")).await;
+    worker.trigger_scheduled(Some(slot_0620())).unwrap();
+    let clone = clearml.records().clones[0].id.clone();
+    clearml.with_state(|s| s.tasks.retain(|t| t.doc["id"] != clone.as_str()));
+    worker
+        .trigger_scheduled(Some(slot_0620() + MINUTE))
+        .unwrap();
+    let dash = dashboard(&api, &id).await;
+    assert_eq!(dash["runs"]["items"][0]["status"], "stopped", "{dash}");
+    assert!(dash["runs"]["items"][0]["finished"].is_string(), "{dash}");
+    worker
+        .trigger_scheduled(Some(slot_0620() + 2 * MINUTE))
+        .unwrap();
+    let after = worker.tick_lines().pop().unwrap();
+    assert!(
+        after.contains("ticked=0") && after.contains("subrequests=0"),
+        "nothing left to poll: {after}"
+    );
+}

@@ -247,6 +247,10 @@ pub struct ConfigRecord {
     pub created_at: Instant,
     #[serde(default)]
     pub paused: bool,
+    /// When the instance was last resumed: its ticks schedule from then on (the slots that fell
+    /// in the pause are not caught up).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed_at: Option<Instant>,
     /// The configuration, in the import/export format.
     pub config: serde_json::Value,
     /// "Run now" requests not yet known to be handled (the tick records what it handled).

@@ -90,6 +90,7 @@ pub async fn create(req: &mut Request, here: &Here<'_>, id: &str) -> Answer {
         saved_at: now,
         created_at: now,
         paused: false,
+        resumed_at: None,
         config: Value::Null,
         run_now: vec![],
         shares: vec![],
@@ -189,8 +190,12 @@ pub async fn delete(here: &Here<'_>) -> Answer {
 
 pub async fn set_paused(here: &Here<'_>, paused: bool) -> Answer {
     let (mut record, config) = load(here.docs)?;
+    let now = http::now();
+    if record.paused && !paused {
+        record.resumed_at = Some(now);
+    }
     record.paused = paused;
-    let entry = save(here.docs, &mut record, &config, http::now())?;
+    let entry = save(here.docs, &mut record, &config, now)?;
     directory::save_entry(here.env, entry, false).await?;
     http::ok_json(&detail(&record, &config))
 }

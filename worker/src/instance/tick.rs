@@ -18,7 +18,7 @@
 use std::cell::RefCell;
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
-use scheduler_core::launch::{settle, Learned, Next};
+use scheduler_core::launch::{settle, Call, Learned, Next};
 use scheduler_core::notify::{About, EventKind, News};
 use scheduler_core::{
     given_up_line, launch_of, next_slot_due, plan_paused, plan_rerun, plan_run_now, plan_tick,
@@ -218,6 +218,9 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
         let paused = record.paused;
         if runtime.revision != record.revision && !paused {
             runtime.state.on_config_saved(&config, record.saved_at);
+            if let Some(resumed_at) = record.resumed_at {
+                runtime.state.on_resumed(resumed_at);
+            }
             runtime.revision = record.revision;
             runtime.push_log(line(
                 now,
@@ -321,7 +324,10 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
 
     // 3. Launches.
     match &clearml {
-        Ok(c) => launch_all(ctx, c, &config, id, tick_now, lease_ms, &mut report).await?,
+        Ok(c) => {
+            let planned = (&config, record.revision);
+            launch_all(ctx, c, planned, id, tick_now, lease_ms, &mut report).await?
+        }
         Err(why) => refuse_all(ctx, &config, id, tick_now, why)?,
     }
     if let Ok(c) = &clearml {
@@ -367,7 +373,7 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
 async fn launch_all(
     ctx: &Ctx<'_>,
     c: &ClearMl,
-    config: &InstanceConfig,
+    planned: (&InstanceConfig, u64),
     id: &str,
     now: Instant,
     lease_ms: i64,
@@ -388,10 +394,10 @@ async fn launch_all(
     }
     loop {
         while running.len() < MAX_PARALLEL_LAUNCHES && !exhausted && !cold {
-            match claim_next(ctx, config, id, &cache, c.budget, &mut reserved)? {
+            match claim_next(ctx, planned, id, &cache, c.budget, &mut reserved)? {
                 Some((attempt, slot, claimed_at, expected)) => {
                     cold = expected > expected_calls(&complete(), attempt.launch());
-                    running.push(drive(c, attempt, slot, claimed_at, lease_ms, expected))
+                    running.push(drive(ctx, c, attempt, slot, claimed_at, lease_ms, expected))
                 }
                 None => exhausted = true,
             }
@@ -438,18 +444,36 @@ fn expected_calls(
     n
 }
 
-/// Sync: claims the next unclaimed launch if the budget can pay for it.
+/// Sync: claims the next unclaimed launch if the budget can pay for it, as the configuration
+/// stands now: the tick awaited ClearML since it planned, and the instance may have been
+/// deleted, paused (nothing is claimed; its launches wait for the resume, within their
+/// window) or saved again (a task launches as it is now; a removed one not at all).
 fn claim_next(
     ctx: &Ctx<'_>,
-    config: &InstanceConfig,
+    (planned, planned_revision): (&InstanceConfig, u64),
     id: &str,
     cache: &ClearMlCache,
     budget: u32,
     reserved: &mut u32,
 ) -> Result<Option<(LaunchAttempt, SlotKey, i64, u32)>> {
-    if ctx.docs.get::<ConfigRecord>(CONFIG)?.is_none() {
+    let Some(record) = ctx.docs.get::<ConfigRecord>(CONFIG)? else {
         return Ok(None); // deleted meanwhile
+    };
+    if record.paused {
+        return Ok(None);
     }
+    let saved_since;
+    let config = if record.revision == planned_revision {
+        planned
+    } else {
+        match record.parse() {
+            Ok(c) => {
+                saved_since = c;
+                &saved_since
+            }
+            Err(_) => return Ok(None),
+        }
+    };
     let mut runtime = ctx.runtime()?;
     let wall = wall_ms();
     for (item, fire, rerun, attempts) in runtime.state.unclaimed() {
@@ -486,6 +510,7 @@ fn claim_next(
 /// Makes an attempt's calls until it ends; stops early if its claim's lease could run out
 /// before the next call's answer.
 async fn drive(
+    ctx: &Ctx<'_>,
     c: &ClearMl,
     mut attempt: LaunchAttempt,
     slot: SlotKey,
@@ -507,6 +532,24 @@ async fn drive(
         if !claim.calls_allowed_at(wall_ms(), lease_ms, call_ms) {
             attempt.stop("the launch has taken too long; it is retried");
             continue;
+        }
+        // The enqueue is what starts a run: not once the instance is deleted or paused (the
+        // user was told it was, while this launch awaited ClearML).
+        if matches!(call, Call::Enqueue { .. }) {
+            match ctx.docs.get::<ConfigRecord>(CONFIG) {
+                Ok(None) => {
+                    attempt.abandon("the instance was deleted");
+                    continue;
+                }
+                Ok(Some(r)) if r.paused => {
+                    attempt.stop(
+                        "the instance was paused; it is retried once resumed, within the \
+                         catch-up window",
+                    );
+                    continue;
+                }
+                _ => {}
+            }
         }
         let answer = calls::perform(c, &call).await;
         attempt.answer(answer);
@@ -533,50 +576,43 @@ fn settle_attempt(
     // Started = enqueued: the real clock, but never before the event that launched it (a test
     // or a catch-up may deliver an event "from the future").
     let started = now.max(Instant::from_unix_millis(wall_ms()));
-    if !settle(&mut runtime.state, slot, ctx.incarnation, outcome, started) {
-        return Ok(false);
-    }
     let l = attempt.launch();
+    if !settle(&mut runtime.state, slot, ctx.incarnation, outcome, started) {
+        // Not this attempt's to record (its claim was taken over), unless its task was removed
+        // from the configuration while it launched: a run it started is still a run, watched
+        // until it ends, shown and told.
+        let removed = !runtime.state.tasks.contains_key(&slot.item);
+        return Ok(match outcome {
+            Outcome::Launched {
+                task_id, status, ..
+            } if removed && !runtime.runs.iter().any(|r| &r.task_id == task_id) => {
+                runtime.state.record_launch(slot, task_id.clone(), started);
+                if *status != TaskStatus::Queued && *status != TaskStatus::Created {
+                    runtime.state.record_status(task_id, *status);
+                }
+                record_run(
+                    &mut runtime,
+                    slot,
+                    l,
+                    outcome,
+                    started,
+                    now,
+                    " (its task was removed from the configuration while it launched)",
+                );
+                ctx.store(runtime)?;
+                true
+            }
+            _ => false,
+        });
+    }
     let launched = match outcome {
-        Outcome::Launched {
-            task_id,
-            name,
-            project_id,
-            status,
-            reused,
-        } => {
-            runtime.push_run(ExecutedRun {
-                item: slot.item.clone(),
-                task_id: task_id.clone(),
-                slot: slot.fire,
-                rerun: slot.rerun,
-                started,
-                finished: None,
-                status: status_text(*status).into(),
-                project_id: project_id.clone(),
-                name: Some(name.clone()),
-            });
+        Outcome::Launched { reused, .. } => {
             let how = match (*reused, slot.rerun) {
                 (true, _) => " (found the clone an earlier attempt made)".to_string(),
                 (false, 0) => String::new(),
                 (false, n) => format!(" (rerun {n} of the slot {})", slot.fire),
             };
-            runtime.push_log(
-                line(
-                    now,
-                    Level::Info,
-                    format!(
-                        "Launched {} as ClearML task {task_id} on queue {}{how}",
-                        l.name, l.queue
-                    ),
-                )
-                .about(About {
-                    news: News::Launched,
-                    item: slot.item.clone(),
-                    slot: Some(slot.fire),
-                    task_id: Some(task_id.clone()),
-                }),
-            );
+            record_run(&mut runtime, slot, l, outcome, started, now, &how);
             true
         }
         Outcome::Failed {
@@ -624,6 +660,55 @@ fn settle_attempt(
     };
     ctx.store(runtime)?;
     Ok(launched)
+}
+
+/// A launched slot's run: on the dashboard, and the log line that tells it (`how` says more).
+fn record_run(
+    runtime: &mut Runtime,
+    slot: &SlotKey,
+    l: &scheduler_core::Launch,
+    outcome: &Outcome,
+    started: Instant,
+    now: Instant,
+    how: &str,
+) {
+    let Outcome::Launched {
+        task_id,
+        name,
+        project_id,
+        status,
+        ..
+    } = outcome
+    else {
+        return;
+    };
+    runtime.push_run(ExecutedRun {
+        item: slot.item.clone(),
+        task_id: task_id.clone(),
+        slot: slot.fire,
+        rerun: slot.rerun,
+        started,
+        finished: None,
+        status: status_text(*status).into(),
+        project_id: project_id.clone(),
+        name: Some(name.clone()),
+    });
+    runtime.push_log(
+        line(
+            now,
+            Level::Info,
+            format!(
+                "Launched {} as ClearML task {task_id} on queue {}{how}",
+                l.name, l.queue
+            ),
+        )
+        .about(About {
+            news: News::Launched,
+            item: slot.item.clone(),
+            slot: Some(slot.fire),
+            task_id: Some(task_id.clone()),
+        }),
+    );
 }
 
 /// Runs a clean-up for each slot given up: clones it left not enqueued are deleted; one that
@@ -834,7 +919,7 @@ async fn watch(
 ) -> Result<()> {
     let failed_aborts = abort(c, aborts).await;
     let (tasks, warning) = match poll {
-        Some(open) => read_statuses(c, id, open).await,
+        Some(open) => read_statuses(c, id, open, now).await,
         None => (vec![], None),
     };
     if failed_aborts.is_empty() && tasks.is_empty() && warning.is_none() {
@@ -918,7 +1003,12 @@ const POLL_FIELDS: [&str; 9] = [
 ];
 
 /// The instance's newest clones by its tag, plus any open run not among them.
-async fn read_statuses(c: &ClearMl, id: &str, open: &[String]) -> (Vec<Value>, Option<String>) {
+async fn read_statuses(
+    c: &ClearMl,
+    id: &str,
+    open: &[String],
+    now: Instant,
+) -> (Vec<Value>, Option<String>) {
     let recent = c
         .call(
             "tasks.get_all",
@@ -949,7 +1039,17 @@ async fn read_statuses(c: &ClearMl, id: &str, open: &[String]) -> (Vec<Value>, O
         .await
     {
         Ok(data) => {
-            tasks.extend(data["tasks"].as_array().cloned().unwrap_or_default());
+            let found = data["tasks"].as_array().cloned().unwrap_or_default();
+            // A run ClearML no longer has was deleted there: it has ended, as stopped (else it
+            // would be polled for ever, and hold back a single-instance task's next slots).
+            for gone in missing
+                .iter()
+                .filter(|id| !found.iter().any(|t| t["id"].as_str() == Some(id.as_str())))
+            {
+                tasks.push(json!({"id": gone, "status": "stopped",
+                    "status_reason": "deleted in ClearML", "status_changed": scheduler_core::api::iso(now)}));
+            }
+            tasks.extend(found);
             (tasks, None)
         }
         Err(e) => (

@@ -386,6 +386,23 @@ impl InstanceState {
         }
     }
 
+    /// `owner` stopped its launch of `slot` mid-way, not for anything ClearML said (its
+    /// invocation's call budget ran out): the launch waits for the next launcher at once, with
+    /// no backoff, as a retry (it may have cloned: the next attempt looks first).
+    pub fn record_launch_interrupted(&mut self, slot: &SlotKey, owner: &str) {
+        if let Some(p) = self
+            .tasks
+            .get_mut(&slot.item)
+            .and_then(|ts| ts.pending.iter_mut().find(|p| p.is(slot)))
+        {
+            if p.claim.as_ref().is_some_and(|c| c.owner == owner) {
+                p.claim = None;
+                p.attempts += 1;
+                p.last_error = Some("the launch was interrupted".into());
+            }
+        }
+    }
+
     /// Releases the claims of `owner` itself on launches it is not making (`live` says which
     /// it is), older than `lease_ms`: an error cut the invocation making them short. Like
     /// [`InstanceState::release_stale_claims`], each becomes a failed attempt retried at once.

@@ -1183,3 +1183,35 @@ async fn a_run_deleted_in_clearml_ends_and_is_no_longer_polled() {
         "nothing left to poll: {after}"
     );
 }
+
+/// The session expires again and again, and the sign-ins leave too few calls for the enqueue: the launch is handed on to the object's alarm (no further
+/// tick), not counted as failed, so even under `catch_up: skip` it launches once, on time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_launch_short_of_calls_mid_way_goes_on_in_the_alarm_not_as_a_failure() {
+    // 10 calls: a sign-in, the lookups, the clone, its check and the enqueue, and a little more.
+    let (clearml, worker) = standin_and_worker(&[("SUBREQUEST_BUDGET", "10")]).await;
+    let api = Api::new(&worker.url, TOKEN);
+    let mut config = daily_0620("default");
+    config["scheduled_tasks"][0]["catch_up"] = json!("skip");
+    let id = create(&api, &config).await;
+    // Each of these calls is answered 401 first: a sign-in and the call again, two calls more.
+    for endpoint in ["tasks.clone", "tasks.get_all", "tasks.enqueue"] {
+        clearml.push_fault(ScriptedFault::new(endpoint, FaultKind::ExpireTokens));
+    }
+    worker.trigger_scheduled(Some(slot_0620())).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while clearml.records().enqueues.is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let records = clearml.records();
+    let log = log_messages(&dashboard(&api, &id).await).join("\n");
+    let calls: Vec<&str> = records.calls.iter().map(|c| c.endpoint.as_str()).collect();
+    assert_eq!(
+        records.enqueues.len(),
+        1,
+        "{log}\n{calls:?}\n{}",
+        worker.log_text()
+    );
+    assert_eq!(records.clones.len(), 1, "cloned once");
+    assert!(!log.contains("failed"), "{log}");
+}

@@ -378,6 +378,11 @@ pub struct Unverified {
     pub reason: scheduler_core::SkipReason,
     /// Clean-ups that could not finish so far.
     pub tries: u32,
+    /// The tick (its minute) of the last try: one try a minute, however often the object's
+    /// alarm runs meanwhile (it may run every few seconds for launches left over), so the
+    /// tries left span minutes of ClearML being down, not seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tried_at: Option<Instant>,
 }
 
 /// One clone this instance launched, as the dashboard shows it.
@@ -429,6 +434,7 @@ impl Runtime {
                 slot,
                 reason,
                 tries: 0,
+                tried_at: None,
             });
         }
     }

@@ -284,6 +284,7 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
     let given_up: Vec<(SlotKey, SkipReason)> = runtime
         .unverified
         .iter()
+        .filter(|u| u.tried_at.is_none_or(|t| t.add_seconds(60) <= tick_now))
         .map(|u| (u.slot.clone(), u.reason.clone()))
         .collect();
     ctx.store(runtime)?;
@@ -387,6 +388,7 @@ async fn launch_all(
     let mut exhausted = false;
     // A launch with lookups to make runs alone: what it learns spares the others the lookups.
     let mut cold = false;
+    let mut claimed = 0u32;
     if !ctx.runtime()?.state.unclaimed().is_empty() {
         // One sign-in for all the launches about to run side by side.
         c.sign_in().await;
@@ -394,8 +396,10 @@ async fn launch_all(
     }
     loop {
         while running.len() < MAX_PARALLEL_LAUNCHES && !exhausted && !cold {
-            match claim_next(ctx, planned, id, &cache, c.budget, &mut reserved)? {
+            let first = claimed == 0;
+            match claim_next(ctx, planned, id, &cache, c.budget, &mut reserved, first)? {
                 Some((attempt, slot, claimed_at, expected)) => {
+                    claimed += 1;
                     cold = expected > expected_calls(&complete(), attempt.launch());
                     running.push(drive(ctx, c, attempt, slot, claimed_at, lease_ms, expected))
                 }
@@ -407,6 +411,12 @@ async fn launch_all(
         };
         // What it did not use goes back (what it used beyond is counted by the client).
         reserved = (reserved + attempt.calls()).saturating_sub(expected);
+        if attempt.outcome().is_none() {
+            // Stopped for the budget: handed on to the object's alarm, not a failed attempt.
+            hand_on(ctx, &attempt, &slot)?;
+            exhausted = true;
+            continue;
+        }
         if settle_attempt(ctx, &attempt, &slot, now)? {
             report.launched += 1;
         }
@@ -455,6 +465,7 @@ fn claim_next(
     cache: &ClearMlCache,
     budget: u32,
     reserved: &mut u32,
+    first: bool,
 ) -> Result<Option<(LaunchAttempt, SlotKey, i64, u32)>> {
     let Some(record) = ctx.docs.get::<ConfigRecord>(CONFIG)? else {
         return Ok(None); // deleted meanwhile
@@ -485,7 +496,10 @@ fn claim_next(
         };
         let known = cache.known(&launch, wall);
         let cost = expected_calls(&known, &launch);
-        if *reserved + cost > budget {
+        // Room for what a call keeps in hand (see `drive`): the last call planned still fits.
+        // The first launch of an invocation is tried whatever it is expected to cost: one
+        // costing more than a whole budget is handed on, from call to call, until it ends.
+        if *reserved + cost + CALLS_KEPT_IN_HAND - 1 > budget && !first {
             break;
         }
         if !runtime.state.claim(&slot, ctx.incarnation, wall) {
@@ -533,6 +547,11 @@ async fn drive(
             attempt.stop("the launch has taken too long; it is retried");
             continue;
         }
+        // Out of calls (a re-login or a retry cost more than planned): the attempt stops here,
+        // without an outcome, and the next invocation carries on (see `hand_on`).
+        if c.subrequests.get() + CALLS_KEPT_IN_HAND > c.budget {
+            return (attempt, slot, expected);
+        }
         // The enqueue is what starts a run: not once the instance is deleted or paused (the
         // user was told it was, while this launch awaited ClearML).
         if matches!(call, Call::Enqueue { .. }) {
@@ -554,6 +573,29 @@ async fn drive(
         let answer = calls::perform(c, &call).await;
         attempt.answer(answer);
     }
+}
+
+/// The calls an attempt needs in hand to make its next call: the call, and a sign-in and the
+/// call again if ClearML answers that the session expired.
+const CALLS_KEPT_IN_HAND: u32 = 3;
+
+/// Sync: a launch stopped before its next call for want of calls left in this invocation goes
+/// back to the unclaimed launches, for the object's alarm (an invocation with a budget of its
+/// own, seconds later): as a first attempt if it made no call, else as a retry that looks for
+/// its clone first. Never a failed attempt: nothing failed, and no backoff delays it.
+fn hand_on(ctx: &Ctx<'_>, attempt: &LaunchAttempt, slot: &SlotKey) -> Result<()> {
+    ctx.live
+        .borrow_mut()
+        .remove(&(slot.item.clone(), slot.fire.unix_seconds()));
+    let mut runtime = ctx.runtime()?;
+    if attempt.calls() == 0 {
+        runtime.state.unclaim(slot, ctx.incarnation);
+    } else {
+        runtime
+            .state
+            .record_launch_interrupted(slot, ctx.incarnation);
+    }
+    ctx.store(runtime)
 }
 
 /// Sync: records an attempt's outcome in the latest state. Returns whether it launched.
@@ -733,6 +775,7 @@ async fn clean_up(
         let mut runtime = ctx.runtime()?;
         let Some(tries) = runtime.clean_up_of(slot).map(|u| {
             u.tries += 1;
+            u.tried_at = Some(now);
             u.tries
         }) else {
             // A tick running beside this one finished this clean-up and told it.

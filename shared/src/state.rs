@@ -375,14 +375,8 @@ impl InstanceState {
     /// Gives a claimed launch back unattempted (the owner's call budget ran out before it made
     /// any call): it waits for the next launcher, as a first attempt.
     pub fn unclaim(&mut self, slot: &SlotKey, owner: &str) {
-        if let Some(p) = self
-            .tasks
-            .get_mut(&slot.item)
-            .and_then(|ts| ts.pending.iter_mut().find(|p| p.is(slot)))
-        {
-            if p.claim.as_ref().is_some_and(|c| c.owner == owner) {
-                p.claim = None;
-            }
+        if let Some(p) = self.held_by(slot, owner) {
+            p.claim = None;
         }
     }
 
@@ -390,17 +384,20 @@ impl InstanceState {
     /// invocation's call budget ran out): the launch waits for the next launcher at once, with
     /// no backoff, as a retry (it may have cloned: the next attempt looks first).
     pub fn record_launch_interrupted(&mut self, slot: &SlotKey, owner: &str) {
-        if let Some(p) = self
-            .tasks
-            .get_mut(&slot.item)
-            .and_then(|ts| ts.pending.iter_mut().find(|p| p.is(slot)))
-        {
-            if p.claim.as_ref().is_some_and(|c| c.owner == owner) {
-                p.claim = None;
-                p.attempts += 1;
-                p.last_error = Some("the launch was interrupted".into());
-            }
+        if let Some(p) = self.held_by(slot, owner) {
+            p.claim = None;
+            p.attempts += 1;
+            p.last_error = Some("the launch was interrupted".into());
         }
+    }
+
+    /// The pending launch of `slot`, if `owner` holds its claim.
+    fn held_by(&mut self, slot: &SlotKey, owner: &str) -> Option<&mut PendingLaunch> {
+        self.tasks
+            .get_mut(&slot.item)?
+            .pending
+            .iter_mut()
+            .find(|p| p.is(slot) && p.claim.as_ref().is_some_and(|c| c.owner == owner))
     }
 
     /// Releases the claims of `owner` itself on launches it is not making (`live` says which

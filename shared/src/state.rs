@@ -406,37 +406,26 @@ impl InstanceState {
     pub fn release_abandoned_claims(
         &mut self,
         owner: &str,
-        live: impl Fn(&str, Instant) -> bool,
+        live: impl Fn(&str, Instant, u32) -> bool,
         wall_ms: i64,
         lease_ms: i64,
     ) -> Vec<(String, Instant)> {
-        let abandoned: Vec<(String, Instant)> = self
-            .tasks
-            .iter()
-            .flat_map(|(item, ts)| {
-                ts.pending
-                    .iter()
-                    .filter(|p| {
-                        p.state == PendingState::InFlight
-                            && p.claim
-                                .as_ref()
-                                .is_some_and(|c| c.owner == owner && wall_ms - c.at_ms >= lease_ms)
-                            && !live(item, p.fire)
-                    })
-                    .map(move |p| (item.clone(), p.fire))
-            })
-            .collect();
-        for (item, fire) in &abandoned {
-            if let Some(p) = self
-                .tasks
-                .get_mut(item)
-                .and_then(|ts| ts.pending.iter_mut().find(|p| p.fire == *fire))
-            {
-                p.state = PendingState::Failed;
-                p.attempts += 1;
-                p.claim = None;
-                p.retry_at = None;
-                p.last_error = Some("the launch was cut short".into());
+        let mut abandoned = Vec::new();
+        for (item, ts) in self.tasks.iter_mut() {
+            for p in ts.pending.iter_mut() {
+                let cut_short = p.state == PendingState::InFlight
+                    && p.claim
+                        .as_ref()
+                        .is_some_and(|c| c.owner == owner && wall_ms - c.at_ms >= lease_ms)
+                    && !live(item, p.fire, p.rerun);
+                if cut_short {
+                    p.state = PendingState::Failed;
+                    p.attempts += 1;
+                    p.claim = None;
+                    p.retry_at = None;
+                    p.last_error = Some("the launch was cut short".into());
+                    abandoned.push((item.clone(), p.fire));
+                }
             }
         }
         abandoned

@@ -33,8 +33,8 @@ pub struct Instance {
     /// Random per incarnation of the object: the owner of the launch claims it makes.
     incarnation: String,
     runtime: RefCell<Option<Runtime>>,
-    /// The launches this incarnation is making right now (item, fire in seconds).
-    live: RefCell<std::collections::BTreeSet<(String, i64)>>,
+    /// The launches this incarnation is making right now.
+    live: RefCell<std::collections::BTreeSet<tick::LiveKey>>,
 }
 
 impl DurableObject for Instance {

@@ -73,7 +73,7 @@ pub struct Ctx<'a> {
     pub runtime: &'a RefCell<Option<Runtime>>,
     /// The launches this incarnation is making right now: a claim of its own not among them was
     /// abandoned (an error cut its invocation short) and is released like a dead owner's.
-    pub live: &'a RefCell<std::collections::BTreeSet<(String, i64)>>,
+    pub live: &'a RefCell<std::collections::BTreeSet<LiveKey>>,
 }
 
 impl Ctx<'_> {
@@ -196,7 +196,7 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
         let live = ctx.live.borrow();
         released.extend(runtime.state.release_abandoned_claims(
             ctx.incarnation,
-            |item, fire| live.contains(&(item.to_string(), fire.unix_seconds())),
+            |item, fire, rerun| live.contains(&(item.to_string(), fire.unix_seconds(), rerun)),
             wall_ms(),
             lease_ms,
         ));
@@ -243,15 +243,32 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
             if runtime.run_now_done.contains(request) {
                 continue;
             }
-            if let Some(run_now) = plan_run_now(
+            match plan_run_now(
                 id,
                 &config,
                 &runtime.state,
                 &request.item,
                 request.requested_at,
             ) {
-                runtime.state = run_now.state;
-                actions.extend(run_now.actions);
+                Some(run_now) => {
+                    runtime.state = run_now.state;
+                    actions.extend(run_now.actions);
+                }
+                // The request was answered 202: say why it starts nothing new.
+                None => {
+                    if let Some(task) = config.task(&request.item) {
+                        runtime.push_log(line(
+                            now,
+                            Level::Info,
+                            format!(
+                                "Run now of {}: its run for {} is already being launched or \
+                                 running; not launched again",
+                                task.display_name(),
+                                request.requested_at
+                            ),
+                        ));
+                    }
+                }
             }
             runtime.run_now_done.push(request.clone());
         }
@@ -389,6 +406,10 @@ async fn launch_all(
     // A launch with lookups to make runs alone: what it learns spares the others the lookups.
     let mut cold = false;
     let mut claimed = 0u32;
+    let mut making = Making {
+        live: ctx.live,
+        keys: Vec::new(),
+    };
     if !ctx.runtime()?.state.unclaimed().is_empty() {
         // One sign-in for all the launches about to run side by side.
         c.sign_in().await;
@@ -400,6 +421,7 @@ async fn launch_all(
             match claim_next(ctx, planned, id, &cache, c.budget, &mut reserved, first)? {
                 Some((attempt, slot, claimed_at, expected)) => {
                     claimed += 1;
+                    making.keys.push(live_key(&slot));
                     cold = expected > expected_calls(&complete(), attempt.launch());
                     running.push(drive(ctx, c, attempt, slot, claimed_at, lease_ms, expected))
                 }
@@ -430,6 +452,31 @@ async fn launch_all(
     }
     report.left = ctx.runtime()?.state.unclaimed().len() as u32;
     Ok(())
+}
+
+/// A launch this incarnation is making, in `Ctx::live`: its slot (item, fire in seconds,
+/// rerun).
+pub type LiveKey = (String, i64, u32);
+
+fn live_key(slot: &SlotKey) -> LiveKey {
+    (slot.item.clone(), slot.fire.unix_seconds(), slot.rerun)
+}
+
+/// The launches one `launch_all` claimed, forgotten from `Ctx::live` however it ends: an error
+/// that cuts it short drops the attempts under way, and their claims must then look abandoned
+/// (released after the lease), not made for ever.
+struct Making<'a> {
+    live: &'a RefCell<std::collections::BTreeSet<LiveKey>>,
+    keys: Vec<LiveKey>,
+}
+
+impl Drop for Making<'_> {
+    fn drop(&mut self) {
+        let mut live = self.live.borrow_mut();
+        for key in &self.keys {
+            live.remove(key);
+        }
+    }
 }
 
 /// Everything cached.
@@ -505,9 +552,7 @@ fn claim_next(
         if !runtime.state.claim(&slot, ctx.incarnation, wall) {
             continue;
         }
-        ctx.live
-            .borrow_mut()
-            .insert((slot.item.clone(), slot.fire.unix_seconds()));
+        ctx.live.borrow_mut().insert(live_key(&slot));
         *reserved += cost;
         ctx.store(runtime)?;
         return Ok(Some((
@@ -584,9 +629,7 @@ const CALLS_KEPT_IN_HAND: u32 = 3;
 /// own, seconds later): as a first attempt if it made no call, else as a retry that looks for
 /// its clone first. Never a failed attempt: nothing failed, and no backoff delays it.
 fn hand_on(ctx: &Ctx<'_>, attempt: &LaunchAttempt, slot: &SlotKey) -> Result<()> {
-    ctx.live
-        .borrow_mut()
-        .remove(&(slot.item.clone(), slot.fire.unix_seconds()));
+    ctx.live.borrow_mut().remove(&live_key(slot));
     let mut runtime = ctx.runtime()?;
     if attempt.calls() == 0 {
         runtime.state.unclaim(slot, ctx.incarnation);
@@ -605,9 +648,7 @@ fn settle_attempt(
     slot: &SlotKey,
     now: Instant,
 ) -> Result<bool> {
-    ctx.live
-        .borrow_mut()
-        .remove(&(slot.item.clone(), slot.fire.unix_seconds()));
+    ctx.live.borrow_mut().remove(&live_key(slot));
     let Some(outcome) = attempt.outcome() else {
         return Ok(false);
     };

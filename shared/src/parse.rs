@@ -367,12 +367,14 @@ fn parse_task(
     let execution_limit_hours = match obj.get("execution_limit_hours") {
         None | Some(Value::Null) => None,
         Some(Value::Number(n)) => match n.as_f64() {
-            Some(h) if h > 0.0 && h <= limits::MAX_EXECUTION_LIMIT_HOURS => Some(h),
+            // At least a minute: ticks come a minute apart, and a shorter limit would abort
+            // every run at its first poll.
+            Some(h) if h * 60.0 >= 1.0 - 1e-9 && h <= limits::MAX_EXECUTION_LIMIT_HOURS => Some(h),
             _ => {
                 errs.push(
                     join(path, "execution_limit_hours"),
                     format!(
-                        "{n} is out of range; use a number of hours above 0 and at most {}",
+                        "{n} is out of range; use a number of hours from 0.0167 (one minute) to {}",
                         // Whole hours: a float's Display would cost the browser app its
                         // formatting code.
                         limits::MAX_EXECUTION_LIMIT_HOURS as u32

@@ -113,33 +113,58 @@ impl DurableObject for Directory {
 
     async fn alarm(&self) -> Result<Response> {
         let docs = Docs::open(self.state.storage().sql())?;
-        self.publish_or_retry(&docs).await;
+        if docs.get::<u64>(PUBLISHED)?.unwrap_or(0) < docs.get::<u64>(CHANGES)?.unwrap_or(0) {
+            self.publish_or_retry(&docs).await;
+        }
         Response::ok("")
     }
 }
+
+/// Rows counting the changes of the entries, and the change the last publication held: an
+/// alarm publishes while they differ.
+const CHANGES: &str = "entries_changes";
+const PUBLISHED: &str = "entries_published";
+/// How soon the alarm publishes a change that did not reach KV.
+const PUBLISH_RETRY: std::time::Duration = std::time::Duration::from_millis(1500);
 
 impl Directory {
     /// Publishes the list; if KV refuses (it takes one write a second per key), the change is
     /// kept all the same (the Directory is the authority, and the API answers from it) and the
     /// object's alarm publishes it again shortly.
+    ///
+    /// The alarm is set first, in the same write as the change (called with no await since
+    /// it): an object killed before its KV write still publishes, from that alarm. It is taken
+    /// back once a publication holds every change.
     async fn publish_or_retry(&self, docs: &Docs) {
-        if let Err(e) = self.publish(docs).await {
-            worker::console_error!("publishing the instance list to KV failed ({e}); retrying");
-            let _ = self
-                .state
-                .storage()
-                // An offset from now (workers-rs reads an integer as milliseconds from now).
-                .set_alarm(std::time::Duration::from_millis(1500))
-                .await;
+        let storage = self.state.storage();
+        // An offset from now (workers-rs reads an integer as milliseconds from now).
+        let _ = storage.set_alarm(PUBLISH_RETRY).await;
+        match self.publish(docs).await {
+            Ok(()) => {
+                let caught_up = docs.get::<u64>(PUBLISHED).ok().flatten()
+                    >= docs.get::<u64>(CHANGES).ok().flatten();
+                if caught_up {
+                    let _ = storage.delete_alarm().await;
+                }
+            }
+            Err(e) => {
+                worker::console_error!("publishing the instance list to KV failed ({e}); retrying");
+                let _ = storage.set_alarm(PUBLISH_RETRY).await;
+            }
         }
     }
 
-    /// Writes the entries as they are now to KV `index`. Under the lock, so a slower earlier
-    /// write never lands after a later one.
+    /// Writes the entries as they are now to KV `index`, then records which change that was.
+    /// Under the lock, so a slower earlier write never lands after a later one.
     async fn publish(&self, docs: &Docs) -> Result<()> {
         let _guard = self.publishing.lock().await;
         let index: Index = docs.get(ENTRIES)?.unwrap_or_default();
-        Kv::open(&self.env)?.put(INDEX, &index).await
+        let change = docs.get::<u64>(CHANGES)?.unwrap_or(0);
+        Kv::open(&self.env)?.put(INDEX, &index).await?;
+        if docs.get::<u64>(PUBLISHED)?.unwrap_or(0) < change {
+            docs.put(PUBLISHED, &change)?;
+        }
+        Ok(())
     }
 }
 
@@ -155,7 +180,14 @@ fn apply_entry(docs: &Docs, change: EntryChange) -> Result<bool> {
         None => return Ok(false),
     }
     docs.put(ENTRIES, &index)?;
+    count_change(docs)?;
     Ok(true)
+}
+
+/// Counts a change of the entries, in the same write (synchronous).
+fn count_change(docs: &Docs) -> Result<()> {
+    let n = docs.get::<u64>(CHANGES)?.unwrap_or(0);
+    docs.put(CHANGES, &(n + 1))
 }
 
 /// Drops instances from the entries and the ticker (synchronous). Returns whether any was listed.
@@ -167,6 +199,7 @@ fn remove(docs: &Docs, ids: &[String]) -> Result<bool> {
         return Ok(false);
     }
     docs.put(ENTRIES, &index)?;
+    count_change(docs)?;
     let mut ticker: Ticker = docs.get(TICKER)?.unwrap_or_default();
     ticker.instances.retain(|id, _| !ids.contains(id));
     docs.put(TICKER, &ticker)?;

@@ -237,8 +237,9 @@ pub struct IndexEntry {
     pub next_run: Option<Instant>,
 }
 
-/// Row `config` of an instance's object: its configuration as the API saved it.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Row `config` of an instance's object: its configuration as the API saved it. Its `Debug`
+/// leaves the configuration out: it holds the channels' URLs and signing secrets.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct ConfigRecord {
     pub id: String,
     pub revision: u64,
@@ -273,6 +274,17 @@ pub struct ShareEntry {
     /// The first characters of the token.
     pub hint: String,
     pub created_at: Instant,
+}
+
+impl std::fmt::Debug for ConfigRecord {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConfigRecord")
+            .field("id", &self.id)
+            .field("revision", &self.revision)
+            .field("paused", &self.paused)
+            .field("config", &"(not shown: it holds secrets)")
+            .finish_non_exhaustive()
+    }
 }
 
 impl ConfigRecord {

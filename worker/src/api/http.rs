@@ -143,12 +143,18 @@ pub async fn body_text(req: &mut Request) -> std::result::Result<String, ApiErro
             Err(_) => return Err(ApiError::bad_request("Content-Length is not a number")),
         }
     }
-    let bytes = req
-        .bytes()
-        .await
-        .map_err(|_| ApiError::bad_request("the body could not be read"))?;
-    if bytes.len() > MAX_BODY {
-        return Err(too_large());
+    // Read as it arrives and cut off past the limit: a body sent without Content-Length
+    // (chunked) is never buffered whole.
+    let mut bytes = Vec::new();
+    if let Ok(mut stream) = req.stream() {
+        use futures_util::StreamExt as _;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|_| ApiError::bad_request("the body could not be read"))?;
+            if bytes.len() + chunk.len() > MAX_BODY {
+                return Err(too_large());
+            }
+            bytes.extend_from_slice(&chunk);
+        }
     }
     String::from_utf8(bytes).map_err(|e| {
         ApiError::bad_request(format!(

@@ -97,7 +97,17 @@ pub async fn create(req: &mut Request, here: &Here<'_>, id: &str) -> Answer {
         origin: origin_of(req),
     };
     let entry = save(here.docs, &mut record, &config, now)?;
-    directory::save_entry(here.env, entry, true).await?;
+    if let Err(e) = directory::save_entry(here.env, entry, true).await {
+        // Not listed, it would never be ticked, and a retry would make a second one: nothing
+        // of it is kept.
+        worker::console_error!("listing new instance {id} failed: {e}");
+        here.docs.delete_all()?;
+        return Err(ApiError::new(
+            503,
+            "unavailable",
+            "the instance could not be listed, so nothing was created; try again in a moment",
+        ));
+    }
     Ok(tagged(
         http::json_response(201, &detail(&record, &config)),
         &record,

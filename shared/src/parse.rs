@@ -259,8 +259,13 @@ fn string(
             None
         }
         Some(Value::String(s)) => {
+            // Values are kept without surrounding spaces (ClearML finds " default" nowhere).
+            let s = s.trim();
             let chars = s.chars().count();
-            if s.trim().is_empty() {
+            // Zero-width characters alone look empty too.
+            if s.chars()
+                .all(|c| matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}'))
+            {
                 errs.push(
                     p,
                     "is empty; write a value or remove the field if it is optional",
@@ -273,7 +278,7 @@ fn string(
                 );
                 None
             } else {
-                Some(s.clone())
+                Some(s.to_string())
             }
         }
         Some(v) => {
@@ -351,7 +356,24 @@ fn parse_task(
         false,
         limits::MAX_ID,
         errs,
-    );
+    )
+    .and_then(|name| {
+        // As clearml-server stores a project's name: each `/` part trimmed, empty parts
+        // dropped ("A / B/" is "A/B"), so the name looked up is the name it has.
+        let parts: Vec<&str> = name
+            .split('/')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        if parts.is_empty() {
+            errs.push(
+                join(path, "destination_project"),
+                "has no name between its '/'; write a project such as \"Scheduled/retrain\"",
+            );
+            return None;
+        }
+        Some(parts.join("/"))
+    });
     let queue = string(obj, "queue", path, true, limits::MAX_ID, errs);
     let timezone =
         string(obj, "timezone", path, false, limits::MAX_ID, errs).unwrap_or_else(|| "UTC".into());
@@ -488,6 +510,16 @@ fn parameters(
             }
             for (k, v) in m {
                 let kp = format!("{p}.{k}");
+                // ClearML needs both a section and a name: "Args/" or "/batch" fail every launch.
+                if k.split_once('/').is_some_and(|(section, name)| {
+                    section.trim().is_empty() || name.trim().is_empty()
+                }) {
+                    errs.push(
+                        &kp,
+                        "needs a section and a name around its '/', like \"Args/batch\"",
+                    );
+                    continue;
+                }
                 if k.trim().is_empty() || k.chars().count() > limits::MAX_ID {
                     errs.push(
                         &kp,

@@ -329,3 +329,37 @@ fn task_ids_may_not_start_with_a_dot() {
         assert!(errs.errors()[0].message.contains("starts with '.'"), "{id}");
     }
 }
+
+/// Values as ClearML will know them: no surrounding spaces, a project's name as clearml-server
+/// stores it; and a parameter needs a section and a name.
+#[test]
+fn values_are_kept_as_clearml_names_them() {
+    let doc = r#"{"format": "clearml-task-scheduler/v1", "name": " Nightly ", "scheduled_tasks": [
+        {"id": "a", "base_task_id": " abc ", "queue": " default", "recurrence": "daily",
+         "times": ["06:20"], "destination_project": " Team / Scheduled//retrain/ "}]}"#;
+    let config = parse_config(doc, now()).unwrap();
+    let t = &config.scheduled_tasks()[0];
+    assert_eq!(config.name(), "Nightly");
+    assert_eq!((t.base_task_id(), t.queue()), ("abc", "default"));
+    assert_eq!(t.destination_project(), Some("Team/Scheduled/retrain"));
+    for (field, value) in [
+        ("destination_project", "\" / \""),
+        ("name", "\"\u{200B}\u{200B}\""),
+    ] {
+        let doc = format!(
+            r#"{{"format": "clearml-task-scheduler/v1", "name": "x", "scheduled_tasks": [
+            {{"id": "a", "base_task_id": "b", "queue": "q", "recurrence": "daily", "times": ["06:20"], "{field}": {value}}}]}}"#
+        );
+        let errs = parse_config(&doc, now()).unwrap_err();
+        assert_eq!(errs.errors()[0].path, format!("scheduled_tasks[0].{field}"));
+    }
+    let doc = r#"{"format": "clearml-task-scheduler/v1", "name": "x", "scheduled_tasks": [
+        {"id": "a", "base_task_id": "b", "queue": "q", "recurrence": "daily", "times": ["06:20"],
+         "task_parameters": {"Args/": "1", "/batch": "2", "Args/ok": "3"}}]}"#;
+    let errs = parse_config(doc, now()).unwrap_err();
+    assert_eq!(errs.len(), 2, "{errs}");
+    assert!(
+        errs.errors()[0].message.contains("section and a name"),
+        "{errs}"
+    );
+}

@@ -1366,3 +1366,33 @@ async fn a_chunked_body_past_the_limit_is_refused() {
         "Kept"
     );
 }
+
+/// An every-minute task in a zone has a planned tick in every pixel column of the week ahead
+/// (the search skips to the next column once one has its tick, and misses none).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_timeline_of_an_every_minute_task_fills_every_column_ahead() {
+    let worker = start(&[("ADMIN_TOKEN", ADMIN)]);
+    let c = Client::new(&worker);
+    let config = json!({"format": "clearml-task-scheduler/v1", "name": "Busy", "scheduled_tasks": [
+        {"id": "m", "base_task_id": "b", "queue": "q", "recurrence": "cron", "cron": "* * * * *",
+         "timezone": "Europe/Berlin"},
+        {"id": "h", "base_task_id": "b", "queue": "q", "recurrence": "cron", "cron": "0 * * * *"}]});
+    let r = c.admin("POST", "/api/instances", Some(config)).await;
+    let id = r.json()["id"].as_str().unwrap().to_string();
+    let svg = c
+        .get(&format!("/api/instances/{id}/timeline.svg"))
+        .await
+        .text;
+    let rows: Vec<&str> = svg.split("<text x=\"6\"").collect();
+    // A row's marks come before the next text (the next row's name, or the legend).
+    let planned = |row: &str| {
+        let marks = row.split("<text").next().unwrap_or_default();
+        marks.matches("fill=\"#5b6ee1\"").count()
+    };
+    // 710 columns for 14 days: the week ahead is 355 of them (one more for the edge).
+    let every_minute = planned(rows[1]);
+    assert!((355..=356).contains(&every_minute), "{every_minute}");
+    // Hourly: 168 hours ahead, each in a column of its own (a column is about 28 minutes).
+    let hourly = planned(rows[2]);
+    assert!((167..=168).contains(&hourly), "{hourly}");
+}

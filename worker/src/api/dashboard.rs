@@ -24,6 +24,9 @@ use crate::store::{
     share_key, ConfigRecord, Docs, ExecutedRun, Kv, Runtime, ShareEntry, ShareRecord, RUNTIME,
 };
 
+/// ClearML-form rows shown per scheduled task.
+const MAX_CLEARML_ROWS: usize = 24;
+
 const DEFAULT_PAGE_SIZE: usize = 50;
 const MAX_PAGE_SIZE: usize = 500;
 /// Share links an instance may have.
@@ -88,7 +91,14 @@ fn data(
         .scheduled_tasks()
         .iter()
         .map(|t| {
-            let rows: Vec<String> = t.dashboard_rows().into_iter().map(|r| r.text).collect();
+            let mut rows: Vec<String> = t.dashboard_rows().into_iter().map(|r| r.text).collect();
+            // A monthly task has a row per day and time (up to hundreds): the answer, polled
+            // every few seconds, lists the first ones and counts the rest.
+            if rows.len() > MAX_CLEARML_ROWS {
+                let more = rows.len() - MAX_CLEARML_ROWS;
+                rows.truncate(MAX_CLEARML_ROWS);
+                rows.push(format!("… and {more} more"));
+            }
             let next = (!record.paused && t.enabled())
                 .then(|| t.schedule().next_fire_after(now))
                 .flatten();

@@ -57,6 +57,9 @@ pub fn render(config: &InstanceConfig, paused: bool, runtime: &Runtime, now: Ins
     let start = now.unix_seconds() - 7 * DAY;
     let end = now.unix_seconds() + 7 * DAY;
     let x = |t: i64| LEFT + (t - start) * (RIGHT - LEFT) / (end - start);
+    // The first second drawn in column `c` (x's inverse, rounded up).
+    let column_start =
+        |c: i64| start + ((c - LEFT) * (end - start) + (RIGHT - LEFT) - 1) / (RIGHT - LEFT);
     let tasks = config.scheduled_tasks();
     let shown = tasks.len().min(MAX_ROWS);
     let known: BTreeSet<&str> = tasks.iter().map(|t| t.id()).collect();
@@ -105,14 +108,17 @@ pub fn render(config: &InstanceConfig, paused: bool, runtime: &Runtime, now: Ins
         if paused || !t.enabled() {
             continue;
         }
-        // Planned runs: one tick per pixel column at most.
+        // Planned runs: one tick per pixel column at most, so once a column has one the search
+        // goes on from the next column (an every-minute task costs a search per column, not
+        // one per minute of the week).
         let mut columns = BTreeSet::new();
         let mut at = now;
         for _ in 0..MAX_FIRES {
             match t.schedule().next_fire_after(at) {
                 Some(f) if f.unix_seconds() <= end => {
-                    columns.insert(x(f.unix_seconds()));
-                    at = f;
+                    let c = x(f.unix_seconds());
+                    columns.insert(c);
+                    at = f.max(Instant::from_unix_seconds(column_start(c + 1) - 1));
                 }
                 _ => break,
             }

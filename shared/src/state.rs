@@ -230,7 +230,9 @@ impl InstanceState {
     /// Call when a configuration is saved (created, imported or edited) at `saved_at`.
     ///
     /// New and edited tasks start from `saved_at`: their first slot is the first fire strictly
-    /// after it (a daily 06:20 saved at 10:00 first fires tomorrow). Unchanged tasks keep their
+    /// after it (a daily 06:20 saved at 10:00 first fires tomorrow). An edited task still
+    /// decides the slot of the save's own minute if no tick has (an edit at 06:20:07 before the
+    /// 06:20 tick ran), and never decides again what a tick already decided. Unchanged tasks keep their
     /// progress; tasks no longer in the config are forgotten (their open runs are still polled
     /// and aborted).
     pub fn on_config_saved(&mut self, config: &InstanceConfig, saved_at: Instant) {
@@ -241,7 +243,13 @@ impl InstanceState {
                 Some(ts) if ts.fingerprint == fp => ts,
                 Some(mut ts) => {
                     ts.fingerprint = fp;
-                    ts.evaluated_until = saved_at;
+                    // From the save on, but the save's own minute is still this task's to
+                    // decide (a tick running late, its minute before the save, must not lose
+                    // the slot of that minute), and never back before what a tick decided.
+                    let minute = saved_at.unix_seconds().div_euclid(60) * 60;
+                    ts.evaluated_until = ts
+                        .evaluated_until
+                        .max(Instant::from_unix_seconds(minute - 1));
                     ts
                 }
                 None => TaskState {

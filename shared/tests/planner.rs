@@ -304,7 +304,11 @@ fn edited_task_restarts_from_save_and_state_is_small_json() {
     assert_eq!(state.tasks["d"].evaluated_until, at(2025, 1, 10, 5, 0));
     let edited = config(&DAILY.replace("06:20", "05:10"), saved);
     state.on_config_saved(&edited, at(2025, 1, 10, 5, 30));
-    assert_eq!(state.tasks["d"].evaluated_until, at(2025, 1, 10, 5, 30));
+    // From the save's minute on (that minute itself not yet decided).
+    assert_eq!(
+        state.tasks["d"].evaluated_until,
+        at(2025, 1, 10, 5, 30).add_seconds(-1)
+    );
     assert_eq!(state.next_due, Some(at(2025, 1, 11, 5, 10)));
     let json = serde_json::to_string(&state).unwrap();
     assert!(json.len() < 200, "{json}");
@@ -535,4 +539,28 @@ fn slots_that_fell_in_a_pause_are_not_caught_up_on_resume() {
     unmarked = plan_tick("i", &cfg, &unmarked, at(2025, 1, 10, 5, 30)).state;
     let p = plan_tick("i", &cfg, &unmarked, at(2025, 1, 10, 7, 1));
     assert_eq!(p.launches().count(), 1);
+}
+
+/// The 06:20 tick runs late, after an edit saved at 06:20:07 (the queue changed): the slot of
+/// 06:20 is decided under the edit, not lost. A tick that ran during the save is not undone.
+#[test]
+fn an_edit_just_after_a_fire_whose_tick_is_late_keeps_the_slot() {
+    let saved = at(2025, 1, 10, 0, 0);
+    let cfg = config(DAILY, saved);
+    let mut state = InstanceState::default();
+    state.on_config_saved(&cfg, saved);
+    state = plan_tick("i", &cfg, &state, at(2025, 1, 10, 6, 19)).state;
+    let edited = config(&DAILY.replace("\"q\"", "\"q2\""), saved);
+    state.on_config_saved(&edited, at(2025, 1, 10, 6, 20).add_seconds(7));
+    let p = plan_tick("i", &edited, &state, at(2025, 1, 10, 6, 20));
+    let launches: Vec<_> = p.launches().collect();
+    assert_eq!(launches.len(), 1);
+    assert_eq!(launches[0].queue, "q2");
+    // Saved again at 06:20:30 (the 06:20 tick ran meanwhile): 06:20 is not decided again.
+    let mut state = p.state;
+    state.on_config_saved(&cfg, at(2025, 1, 10, 6, 20).add_seconds(30));
+    assert!(plan_tick("i", &cfg, &state, at(2025, 1, 10, 6, 21))
+        .launches()
+        .next()
+        .is_none());
 }

@@ -158,8 +158,10 @@ pub async fn replace(req: &mut Request, here: &Here<'_>) -> Answer {
     let now = http::now();
     let expected = if_match(req)?;
     let mut config = parse_body(req, now).await?;
-    // Read after the body has arrived: from here to the save nothing awaits.
+    // Read after the body has arrived: from here to the save nothing awaits. The save's time
+    // too (a tick may have run during the upload: the save is after it).
     let (mut record, previous) = load(here.docs)?;
+    let now = http::now();
     if let Some(expected) = expected.filter(|e| *e != record.revision) {
         return Err(ApiError::new(
             412,

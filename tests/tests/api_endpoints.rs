@@ -1396,3 +1396,46 @@ async fn the_timeline_of_an_every_minute_task_fills_every_column_ahead() {
     let hourly = planned(rows[2]);
     assert!((167..=168).contains(&hourly), "{hourly}");
 }
+
+/// The Bearer scheme in any case; a 401 says which scheme it wants; a configuration that is not
+/// JSON at all is `invalid_json`, naming where it broke.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_schemes_and_broken_json_are_answered_as_http_says() {
+    let worker = start(&[("ADMIN_TOKEN", ADMIN)]);
+    let c = Client::new(&worker);
+    let lower = c
+        .http
+        .get(format!("{}/api/instances", c.base))
+        .header("Authorization", format!("bearer {ADMIN}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lower.status(), 200);
+    let r = c.send("GET", "/api/instances", None, None).await;
+    assert_eq!(
+        (r.status, r.header("www-authenticate").as_str()),
+        (401, "Bearer")
+    );
+    let r = c
+        .send(
+            "POST",
+            "/api/instances",
+            Some(ADMIN),
+            Some(b"{\"name\": ".to_vec()),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (400, "invalid_json"),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.json()["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("line 1"),
+        "{}",
+        r.text
+    );
+}

@@ -26,7 +26,12 @@ pub fn require_admin(req: &Request, env: &Env) -> Result<(), ApiError> {
         .ok()
         .flatten()
         .unwrap_or_default();
-    let Some(given) = header.strip_prefix("Bearer ").map(str::trim) else {
+    // The scheme is case-insensitive (RFC 9110): "bearer x" is a Bearer token too.
+    let given = header
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("Bearer"))
+        .map(|(_, token)| token.trim());
+    let Some(given) = given else {
         return Err(ApiError::new(
             401,
             "unauthorized",

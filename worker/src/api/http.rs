@@ -87,6 +87,9 @@ impl ApiError {
         if let Some(allow) = self.allow {
             let _ = resp.headers_mut().set("Allow", allow);
         }
+        if self.status == 401 {
+            let _ = resp.headers_mut().set("WWW-Authenticate", "Bearer");
+        }
         resp
     }
 }
@@ -175,7 +178,9 @@ pub fn parse_json(text: &str) -> std::result::Result<Value, ApiError> {
         ApiError::new(
             400,
             "invalid_json",
-            format!("the body is not valid JSON: {e}"),
+            format!(
+                "the body is not valid JSON: {e}; check for a missing comma, quote or bracket there"
+            ),
         )
     })
 }

@@ -373,6 +373,8 @@ pub fn waiting_run_nows(record: &ConfigRecord, runtime: Option<&Runtime>) -> Vec
 
 async fn parse_body(req: &mut Request, now: Instant) -> Result<InstanceConfig, ApiError> {
     let text = http::body_text(req).await?;
+    // Not JSON at all: `invalid_json`, naming line and column, as everywhere else.
+    http::parse_json(&text)?;
     parse_any_config(&text, now).map_err(ApiError::invalid)
 }
 

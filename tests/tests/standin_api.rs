@@ -725,6 +725,16 @@ async fn stopped_dequeue_and_edit_hyper_params() {
     assert_eq!(t["status"], "stopped");
     assert!(t.get("completed").is_some(), "stopped sets completed");
     assert!(t.get("started").is_none());
+    // Only a draft is deleted without force (clearml-server's delete_task: 400/123).
+    let a = c.call("tasks.delete", json!({"task": id})).await.unwrap();
+    assert_eq!(a.codes(), (400, 123));
+    assert!(srv.task(&id).is_some());
+    let a = c
+        .call("tasks.delete", json!({"task": id, "force": true}))
+        .await
+        .unwrap();
+    assert_eq!(a.status, 200);
+    assert!(srv.task(&id).is_none());
 
     // failed does not set completed.
     let id2 = c

@@ -115,6 +115,10 @@ impl ApiError {
         Self::build(400, 110, "invalid task status", extra, kwargs)
     }
 
+    pub fn task_cannot_be_deleted(extra: Option<&str>, kwargs: &[Kw]) -> Self {
+        Self::build(400, 123, "task cannot be deleted", extra, kwargs)
+    }
+
     pub fn invalid_project_id(id: &str) -> Self {
         Self::build(400, 401, "invalid project id", None, &[Kw::S("id", id)])
     }

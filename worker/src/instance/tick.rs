@@ -417,6 +417,8 @@ async fn launch_all(
     }
     loop {
         while running.len() < MAX_PARALLEL_LAUNCHES && !exhausted && !cold {
+            // Never reserve less than was spent (sign-ins again cost calls nobody planned).
+            reserved = reserved.max(c.subrequests.get());
             let first = claimed == 0;
             match claim_next(ctx, planned, id, &cache, c.budget, &mut reserved, first)? {
                 Some((attempt, slot, claimed_at, expected)) => {

@@ -493,18 +493,28 @@ pub fn enqueue(state: &mut State, req: &Req, ctx: &Ctx) -> Result<Value, ApiErro
     Ok(res)
 }
 
-/// `tasks.delete`: removes the task (and its queue entries). Without `force` a task in
-/// progress is refused (400/110), as clearml-server does.
+/// `tasks.delete`: removes the task (and its queue entries). Without `force` only a draft
+/// (`created`) or archived task is deleted; any other is refused with 400/123 "due to status,
+/// use force=True", as clearml-server's `delete_task` does.
 pub fn delete(state: &mut State, req: &Req, ctx: &Ctx) -> Result<Value, ApiError> {
     let task_id = req.required_str("task")?;
     let force = req.bool_or("force", false)?;
     let _ = req.bool_or("move_to_trash", false)?;
     let task = task_for_writing(state, &task_id)?;
     let status = task.status().to_string();
-    if status == "in_progress" && !force {
-        return Err(ApiError::invalid_task_status(
-            Some("Cannot delete a task in progress without force"),
-            &[Kw::S("id", &task_id), Kw::S("status", &status)],
+    let archived = task
+        .doc
+        .get("system_tags")
+        .and_then(Value::as_array)
+        .is_some_and(|tags| tags.iter().any(|t| t == "archived"));
+    if status != "created" && !archived && !force {
+        return Err(ApiError::task_cannot_be_deleted(
+            Some("due to status, use force=True"),
+            &[
+                Kw::S("task", &task_id),
+                Kw::S("expected", "created"),
+                Kw::S("current", &status),
+            ],
         ));
     }
     state.tasks.retain(|t| t.id() != task_id);

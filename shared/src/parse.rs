@@ -391,7 +391,12 @@ fn parse_task(
         Some(Value::Number(n)) => match n.as_f64() {
             // At least a minute: ticks come a minute apart, and a shorter limit would abort
             // every run at its first poll.
-            Some(h) if h * 60.0 >= 1.0 - 1e-9 && h <= limits::MAX_EXECUTION_LIMIT_HOURS => Some(h),
+            // Kept to a millionth of an hour (under a tenth of a second): a number with that
+            // few digits is printed and read back exactly, so the export stays byte-stable
+            // (serde_json's reading of 17-digit numbers is not always the closest double).
+            Some(h) if h * 60.0 >= 1.0 - 1e-9 && h <= limits::MAX_EXECUTION_LIMIT_HOURS => {
+                Some((h * 1e6).round() / 1e6)
+            }
             _ => {
                 errs.push(
                     join(path, "execution_limit_hours"),

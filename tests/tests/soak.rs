@@ -611,6 +611,26 @@ async fn one_day_under_faults_duplicates_skips_and_a_restart_launches_every_slot
     };
     if !orphans.is_empty() {
         println!("soak: clones neither enqueued nor deleted: {orphans:?}");
+        // What the instance said of each one's slot.
+        for c in records
+            .clones
+            .iter()
+            .filter(|c| !enqueued.contains(c.id.as_str()))
+        {
+            let tag = |prefix: &str| {
+                c.system_tags
+                    .iter()
+                    .find_map(|t| t.strip_prefix(prefix).map(str::to_string))
+            };
+            let (Some(inst), Some(slot)) = (tag("sched-instance:"), tag("sched-v1:")) else {
+                continue;
+            };
+            let minute = slot.rsplit(':').next().and_then(|m| m.parse().ok());
+            if let Some(minute) = minute {
+                let slot = (inst, c.id.clone(), minute);
+                show_what_was_said(&api, &told, &slot, "orphan").await;
+            }
+        }
     }
     let duplicate_ids = {
         let ids: Vec<&str> = told.iter().filter_map(|b| b["id"].as_str()).collect();

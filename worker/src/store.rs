@@ -237,6 +237,16 @@ pub struct IndexEntry {
     pub next_run: Option<Instant>,
 }
 
+/// What a tick checks of row `config` between its awaits (is the instance still there, paused,
+/// at which revision), read without building the configuration (a 500-task one is a large
+/// document, and these checks run at every store and every launch).
+#[derive(Debug, Clone, Copy, Deserialize)]
+pub struct ConfigHead {
+    pub revision: u64,
+    #[serde(default)]
+    pub paused: bool,
+}
+
 /// Row `config` of an instance's object: its configuration as the API saved it. Its `Debug`
 /// leaves the configuration out: it holds the channels' URLs and signing secrets.
 #[derive(Clone, Serialize, Deserialize)]

@@ -32,8 +32,8 @@ use worker::{Env, Result};
 use super::calls;
 use crate::clearml::{ClearMl, Credentials, DEFAULT_CALL_TIMEOUT_SECONDS};
 use crate::store::{
-    ClearMlCache, ConfigRecord, Docs, ExecutedRun, LastRun, Runtime, TickerEntry, CLEARML_CACHE,
-    CONFIG, RUNTIME,
+    ClearMlCache, ConfigHead, ConfigRecord, Docs, ExecutedRun, LastRun, Runtime, TickerEntry,
+    CLEARML_CACHE, CONFIG, RUNTIME,
 };
 
 /// Cloudflare Free allows 50 subrequests per invocation (a tick request to the object, or its
@@ -87,7 +87,7 @@ impl Ctx<'_> {
     /// Keeps `runtime` as the current one; writes it unless only its clocks changed. Nothing
     /// is written once the instance is deleted (a tick still running must not bring it back).
     pub(super) fn store(&self, mut runtime: Runtime) -> Result<()> {
-        if self.docs.get::<ConfigRecord>(CONFIG)?.is_none() {
+        if self.docs.get::<ConfigHead>(CONFIG)?.is_none() {
             *self.runtime.borrow_mut() = None;
             return Ok(());
         }
@@ -516,22 +516,22 @@ fn claim_next(
     reserved: &mut u32,
     first: bool,
 ) -> Result<Option<(LaunchAttempt, SlotKey, i64, u32)>> {
-    let Some(record) = ctx.docs.get::<ConfigRecord>(CONFIG)? else {
+    let Some(head) = ctx.docs.get::<ConfigHead>(CONFIG)? else {
         return Ok(None); // deleted meanwhile
     };
-    if record.paused {
+    if head.paused {
         return Ok(None);
     }
     let saved_since;
-    let config = if record.revision == planned_revision {
+    let config = if head.revision == planned_revision {
         planned
     } else {
-        match record.parse() {
-            Ok(c) => {
+        match ctx.docs.get::<ConfigRecord>(CONFIG)?.map(|r| r.parse()) {
+            Some(Ok(c)) => {
                 saved_since = c;
                 &saved_since
             }
-            Err(_) => return Ok(None),
+            _ => return Ok(None),
         }
     };
     let mut runtime = ctx.runtime()?;
@@ -602,7 +602,7 @@ async fn drive(
         // The enqueue is what starts a run: not once the instance is deleted or paused (the
         // user was told it was, while this launch awaited ClearML).
         if matches!(call, Call::Enqueue { .. }) {
-            match ctx.docs.get::<ConfigRecord>(CONFIG) {
+            match ctx.docs.get::<ConfigHead>(CONFIG) {
                 Ok(None) => {
                     attempt.abandon("the instance was deleted");
                     continue;
@@ -654,7 +654,7 @@ fn settle_attempt(
     let Some(outcome) = attempt.outcome() else {
         return Ok(false);
     };
-    if ctx.docs.get::<ConfigRecord>(CONFIG)?.is_none() {
+    if ctx.docs.get::<ConfigHead>(CONFIG)?.is_none() {
         return Ok(false); // deleted meanwhile
     }
     let mut runtime = ctx.runtime()?;

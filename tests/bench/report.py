@@ -321,7 +321,7 @@ def bench(d, out, command, seconds):
     if appb and appb.strip():
         lines += ["Time to interactive of the dashboard with 1,000 scheduled rows and 1,000 runs "
                   "(synthetic data, `#/bench/1000`) in headless Chromium, from "
-                  "`tests/tests/app_bench.rs` (three cold loads, each in a fresh browser profile, then three "
+                  "`tests/tests/app_bench.rs` (seven cold loads, each in a fresh browser profile, then seven "
                   "warm ones; its own figures, as printed). The peer (`static`), measured the same way in "
                   "the same run: the page the app drew, saved as static HTML (same tables and stylesheet, "
                   "no app) and served from loopback, i.e. what the browser needs to show the dashboard at "

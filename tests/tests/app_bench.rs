@@ -1,9 +1,12 @@
 //! A browser benchmark, not a timed test: the dashboard with 1,000 scheduled rows and 1,000
 //! runs (synthetic data, `#/bench/1000`), rendered in headless Chromium. It prints how long
 //! the render and the first paint after it took, and the time since navigation:
-//! - cold: three loads, each in a fresh browser profile (nothing cached: the wasm is downloaded
+//! - cold: seven loads, each in a fresh browser profile (nothing cached: the wasm is downloaded
 //!   and compiled, as for a first visit);
-//! - warm: three more loads in the last browser (HTTP cache and compiled wasm at hand).
+//! - warm: seven more loads in the last browser (HTTP cache and compiled wasm at hand).
+//!
+//! Seven of each, for the app and its peer alike: a cold load on this machine varies by a
+//! factor of two from one load to the next, and a median of three moved with it.
 //!
 //! The peer, measured the same way in the same run: the page the app drew, saved as a static
 //! HTML file (the same tables and stylesheet, no script but the one that reads the clock at the
@@ -16,6 +19,9 @@ use axum::response::Html;
 use axum::routing::get;
 use scheduler_e2e::browser::Browser;
 use scheduler_e2e::harness::{WorkerOptions, WorkerProcess};
+
+/// Loads of each kind (cold, warm; app, static peer).
+const ROUNDS: usize = 7;
 
 /// Loads the bench page and returns its result line, after checking the tables it drew, with
 /// when the app's wasm had finished downloading (`wasm_ms`, from the browser's Resource Timing:
@@ -95,7 +101,7 @@ async fn dashboard_of_1000_rows_and_1000_runs_time_to_interactive() {
     let worker = WorkerProcess::start(WorkerOptions::default()).unwrap();
     let mut figures = Vec::new();
     let mut browser = None;
-    for round in 0..3 {
+    for round in 0..ROUNDS {
         if let Some(b) = browser.take() {
             Browser::close(b).await.unwrap();
         }
@@ -107,7 +113,7 @@ async fn dashboard_of_1000_rows_and_1000_runs_time_to_interactive() {
         browser = Some(b);
     }
     let b = browser.unwrap();
-    for round in 0..3 {
+    for round in 0..ROUNDS {
         let url = format!("{}/?r=warm{round}#/bench/1000", worker.url);
         figures.push(format!("warm {}", load(&b, &url).await));
     }
@@ -119,7 +125,7 @@ async fn dashboard_of_1000_rows_and_1000_runs_time_to_interactive() {
     let app = axum::Router::new().route("/", get(move || async move { Html(page.clone()) }));
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let mut peer_browser = None;
-    for round in 0..3 {
+    for round in 0..ROUNDS {
         if let Some(p) = peer_browser.take() {
             Browser::close(p).await.unwrap();
         }
@@ -130,7 +136,7 @@ async fn dashboard_of_1000_rows_and_1000_runs_time_to_interactive() {
         peer_browser = Some(p);
     }
     let p = peer_browser.unwrap();
-    for round in 0..3 {
+    for round in 0..ROUNDS {
         let line = load_static(&p, &format!("{peer_url}/?r=warm{round}")).await;
         figures.push(format!("static warm {line}"));
     }

@@ -758,8 +758,8 @@ fn parameters(params: &BTreeMap<String, String>) -> Vec<Parameter> {
 }
 
 /// Reports an attempt's outcome into the instance's state, if `owner` still holds the slot's
-/// claim (a released claim's late outcome is ignored: the retry owns the slot now). Returns
-/// whether it was recorded.
+/// claim (a released claim's late outcome is ignored: the retry owns the slot now), or if it
+/// launched a task removed from the configuration meanwhile. Returns whether it was recorded.
 ///
 /// Launched: the slot becomes an open run. A transient failure: retried after a backoff. A
 /// permanent one: the slot is consumed.
@@ -775,7 +775,12 @@ pub fn settle(
             .iter()
             .any(|p| p.is(slot) && p.claim.as_ref().is_some_and(|c| c.owner == owner))
     });
-    if !held {
+    // A task removed from the configuration while its launch was out has no state left to
+    // hold the claim; a run that launch started is still a run, watched until it ends.
+    let removed_and_launched = !state.tasks.contains_key(&slot.item)
+        && matches!(outcome, Outcome::Launched { task_id, .. }
+            if !state.runs.iter().any(|r| &r.task_id == task_id));
+    if !held && !removed_and_launched {
         return false;
     }
     match outcome {

@@ -418,25 +418,12 @@ impl InstanceState {
         wall_ms: i64,
         lease_ms: i64,
     ) -> Vec<(String, Instant)> {
-        let mut abandoned = Vec::new();
-        for (item, ts) in self.tasks.iter_mut() {
-            for p in ts.pending.iter_mut() {
-                let cut_short = p.state == PendingState::InFlight
-                    && p.claim
-                        .as_ref()
-                        .is_some_and(|c| c.owner == owner && wall_ms - c.at_ms >= lease_ms)
-                    && !live(item, p.fire, p.rerun);
-                if cut_short {
-                    p.state = PendingState::Failed;
-                    p.attempts += 1;
-                    p.claim = None;
-                    p.retry_at = None;
-                    p.last_error = Some("the launch was cut short".into());
-                    abandoned.push((item.clone(), p.fire));
-                }
-            }
-        }
-        abandoned
+        self.release_claims("the launch was cut short", |item, p| {
+            p.claim
+                .as_ref()
+                .is_some_and(|c| c.owner == owner && wall_ms - c.at_ms >= lease_ms)
+                && !live(item, p.fire, p.rerun)
+        })
     }
 
     /// Releases the claims of owners other than `owner` older than `lease_ms` at `wall_ms`:
@@ -448,24 +435,34 @@ impl InstanceState {
         wall_ms: i64,
         lease_ms: i64,
     ) -> Vec<(String, Instant)> {
-        let mut released = Vec::new();
+        self.release_claims("the launch was interrupted", |_, p| {
+            p.claim
+                .as_ref()
+                .is_some_and(|c| c.owner != owner && wall_ms - c.at_ms >= lease_ms)
+        })
+    }
+
+    /// Makes each in-flight launch `released` picks a failed attempt, retried at once (in
+    /// recovery mode), its claim dropped. Returns them as `(item, fire)`.
+    fn release_claims(
+        &mut self,
+        why: &str,
+        released: impl Fn(&str, &PendingLaunch) -> bool,
+    ) -> Vec<(String, Instant)> {
+        let mut out = Vec::new();
         for (item, ts) in self.tasks.iter_mut() {
             for p in ts.pending.iter_mut() {
-                let stale = p
-                    .claim
-                    .as_ref()
-                    .is_some_and(|c| c.owner != owner && wall_ms - c.at_ms >= lease_ms);
-                if p.state == PendingState::InFlight && stale {
+                if p.state == PendingState::InFlight && released(item, p) {
                     p.state = PendingState::Failed;
                     p.attempts += 1;
                     p.claim = None;
                     p.retry_at = None;
-                    p.last_error = Some("the launch was interrupted".into());
-                    released.push((item.clone(), p.fire));
+                    p.last_error = Some(why.into());
+                    out.push((item.clone(), p.fire));
                 }
             }
         }
-        released
+        out
     }
 
     /// A poll found `task_id` in `status`. Returns the run if it has finished (and is thereby

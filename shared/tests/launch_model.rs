@@ -1054,3 +1054,35 @@ fn a_permanent_failure_whose_delete_fails_leaves_the_clone_to_a_retry_that_delet
     assert!(clearml.orphans().is_empty());
     assert!(clearml.enqueued.is_empty());
 }
+
+/// A task removed from the configuration while its launch was out: the run that launch
+/// started is still recorded (watched until it ends); a failure of it is not.
+#[test]
+fn a_launch_whose_task_was_removed_meanwhile_is_still_a_run() {
+    let config = config(false);
+    let mut state = InstanceState::default();
+    state.on_config_saved(&config, at(0, 0));
+    state = plan_tick("inst", &config, &state, at(6, 20)).state;
+    let slot = SlotKey::new("inst", "a", at(6, 20));
+    assert!(state.claim(&slot, "me", 0));
+    let mut other = config_with(false, "").to_stored_value();
+    other["scheduled_tasks"][0]["id"] = "b".into();
+    let other = scheduler_core::parse_config_value(&other, None).unwrap();
+    state.on_config_saved(&other, at(6, 20));
+    let failed = Outcome::Failed {
+        message: "x".into(),
+        permanent: false,
+    };
+    assert!(!settle(&mut state, &slot, "me", &failed, at(6, 21)));
+    let launched = Outcome::Launched {
+        task_id: "t1".into(),
+        name: "n".into(),
+        project_id: None,
+        status: TaskStatus::Queued,
+        reused: false,
+    };
+    assert!(settle(&mut state, &slot, "me", &launched, at(6, 21)));
+    assert_eq!(state.runs.len(), 1);
+    // Told once: the same outcome again is not a second run.
+    assert!(!settle(&mut state, &slot, "me", &launched, at(6, 21)));
+}

@@ -1319,7 +1319,15 @@ async fn a_save_from_a_stale_revision_is_refused_and_writes_nothing() {
             .contains("If-Match"),
         "{body}"
     );
-    // Without If-Match, the save replaces revision 3.
+    // Two editors of revision 3 save at the same moment: one wins, the other writes nothing.
+    let (x, y) = tokio::join!(put("Left", Some("\"3\"")), put("Right", Some("\"3\"")));
+    let mut statuses = [x.unwrap().status().as_u16(), y.unwrap().status().as_u16()];
+    statuses.sort();
+    assert_eq!(statuses, [200, 412]);
+    let now = c.get(&path).await.json();
+    assert_eq!(now["revision"], 4, "one save stored: {now}");
+    assert!(now["name"] == "Left" || now["name"] == "Right", "{now}");
+    // Without If-Match, the save replaces revision 4.
     let blind = put("Blind", None).await.unwrap();
     assert_eq!(blind.status(), 200);
     assert_eq!(c.get(&path).await.json()["name"], "Blind");

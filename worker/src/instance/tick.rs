@@ -662,37 +662,16 @@ fn settle_attempt(
     // or a catch-up may deliver an event "from the future").
     let started = now.max(Instant::from_unix_millis(wall_ms()));
     let l = attempt.launch();
+    let removed = !runtime.state.tasks.contains_key(&slot.item);
     if !settle(&mut runtime.state, slot, ctx.incarnation, outcome, started) {
-        // Not this attempt's to record (its claim was taken over), unless its task was removed
-        // from the configuration while it launched: a run it started is still a run, watched
-        // until it ends, shown and told.
-        let removed = !runtime.state.tasks.contains_key(&slot.item);
-        return Ok(match outcome {
-            Outcome::Launched {
-                task_id, status, ..
-            } if removed && !runtime.runs.iter().any(|r| &r.task_id == task_id) => {
-                runtime.state.record_launch(slot, task_id.clone(), started);
-                if *status != TaskStatus::Queued && *status != TaskStatus::Created {
-                    runtime.state.record_status(task_id, *status);
-                }
-                record_run(
-                    &mut runtime,
-                    slot,
-                    l,
-                    outcome,
-                    started,
-                    now,
-                    " (its task was removed from the configuration while it launched)",
-                );
-                ctx.store(runtime)?;
-                true
-            }
-            _ => false,
-        });
+        return Ok(false);
     }
     let launched = match outcome {
         Outcome::Launched { reused, .. } => {
             let how = match (*reused, slot.rerun) {
+                _ if removed => {
+                    " (its task was removed from the configuration while it launched)".to_string()
+                }
                 (true, _) => " (found the clone an earlier attempt made)".to_string(),
                 (false, 0) => String::new(),
                 (false, n) => format!(" (rerun {n} of the slot {})", slot.fire),

@@ -35,18 +35,7 @@ impl Browser {
     }
 
     async fn launch(downloads: Option<&std::path::Path>, extra_args: &[&str]) -> Result<Self> {
-        let port = free_port();
-        let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
-        let driver = Command::new(&driver_bin)
-            .arg(format!("--port={port}"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
-            .with_context(|| {
-                format!("start {driver_bin} (scripts/setup.sh --browser installs it)")
-            })?;
+        let (mut driver, mut port) = spawn_driver()?;
         let profile = TempDir::new("chromium")?;
         let mut args: Vec<String> = [
             "--headless=new",
@@ -77,13 +66,17 @@ impl Browser {
                 },
             }),
         );
-        let url = format!("http://127.0.0.1:{port}");
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let start = Instant::now();
         let client = loop {
+            // chromedriver exits at once when its port was taken after free_port read it
+            // (parallel tests): start it again on another port.
+            if driver.try_wait()?.is_some() {
+                (driver, port) = spawn_driver()?;
+            }
             match ClientBuilder::new(connector.clone())
                 .capabilities(caps.clone())
-                .connect(&url)
+                .connect(&format!("http://127.0.0.1:{port}"))
                 .await
             {
                 Ok(c) => break c,
@@ -239,4 +232,19 @@ impl Drop for Browser {
             .status();
         let _ = self.driver.wait();
     }
+}
+
+/// Starts chromedriver on a free loopback port.
+fn spawn_driver() -> Result<(std::process::Child, u16)> {
+    let port = free_port();
+    let driver_bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "chromedriver".into());
+    let driver = Command::new(&driver_bin)
+        .arg(format!("--port={port}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .process_group(0)
+        .spawn()
+        .with_context(|| format!("start {driver_bin} (scripts/setup.sh --browser installs it)"))?;
+    Ok((driver, port))
 }

@@ -24,6 +24,18 @@ pub fn free_port() -> u16 {
         .expect("bind an ephemeral port on loopback")
 }
 
+/// The address in wrangler's `Ready on http://127.0.0.1:PORT` line, if printed yet.
+fn ready_url(log: &str) -> Option<String> {
+    let at = log.find("Ready on http://")? + "Ready on ".len();
+    let url: String = log[at..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '/' | '.'))
+        .collect();
+    url.rsplit_once(':')
+        .is_some_and(|(_, port)| !port.is_empty() && port != "0")
+        .then_some(url)
+}
+
 /// PATH with the project's Node 22 and npm tools first (what scripts/env.sh sets).
 pub fn tool_path() -> String {
     let root = repo_root();
@@ -89,11 +101,19 @@ impl WorkerProcess {
                 (t.path.clone(), Some(t))
             }
         };
-        let port = free_port();
-        let inspector = free_port();
+        // Port 0 for both sockets: workerd binds them itself, so no other process can take
+        // a port between our choosing it and wrangler binding it (a free port read and
+        // released here once lost that race under a parallel test run). The address
+        // is read back from wrangler's "Ready on" line.
+        static STARTED: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let name = format!(
+            "{}-{}",
+            std::process::id(),
+            STARTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        );
         let logs = root.join("target/e2e-logs");
         std::fs::create_dir_all(&logs)?;
-        let log_path = logs.join(format!("wrangler-{port}.log"));
+        let log_path = logs.join(format!("wrangler-{name}.log"));
         let log = std::fs::File::create(&log_path)?;
         let mut cmd = Command::new(root.join("node_modules/.bin/wrangler"));
         cmd.current_dir(&root)
@@ -102,8 +122,7 @@ impl WorkerProcess {
             .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
             .env("WRANGLER_LOG_PATH", root.join("target/wrangler-logs"))
             .args(["dev", "--local", "--test-scheduled", "--ip", "127.0.0.1"])
-            .args(["--port", &port.to_string()])
-            .args(["--inspector-port", &inspector.to_string()])
+            .args(["--port", "0", "--inspector-port", "0"])
             .arg("--persist-to")
             .arg(&persist_to)
             .arg("--show-interactive-dev-session=false")
@@ -115,7 +134,7 @@ impl WorkerProcess {
         // Vars go through an env file: then wrangler reads no `.dev.vars` (which
         // scripts/dev.sh writes), shows the values as "(hidden)", and they stay off
         // the process command line.
-        let env_file = logs.join(format!("vars-{port}.env"));
+        let env_file = logs.join(format!("vars-{name}.env"));
         let mut lines = String::new();
         for (k, v) in &opts.vars {
             let quoted = v.replace('\\', "\\\\").replace('"', "\\\"");
@@ -128,7 +147,7 @@ impl WorkerProcess {
             .context("start wrangler (run scripts/setup.sh first)")?;
         let mut worker = WorkerProcess {
             child,
-            url: format!("http://127.0.0.1:{port}"),
+            url: String::new(),
             persist_to,
             log_path,
             env_file,
@@ -139,9 +158,10 @@ impl WorkerProcess {
         Ok(worker)
     }
 
+    /// Waits for wrangler's "Ready on <url>" line, sets `url`, then waits for
+    /// `/api/health` to answer 200.
     fn wait_ready(&mut self, limit: Duration) -> Result<()> {
         let start = Instant::now();
-        let health = format!("{}/api/health", self.url);
         while start.elapsed() < limit {
             if let Some(status) = self.child.try_wait()? {
                 bail!(
@@ -149,7 +169,16 @@ impl WorkerProcess {
                     self.log_tail()
                 );
             }
-            if let Ok(resp) = blocking_get(&health) {
+            if self.url.is_empty() {
+                if let Some(url) = ready_url(&self.log_text()) {
+                    self.url = url;
+                }
+            }
+            if self.url.is_empty() {
+                std::thread::sleep(Duration::from_millis(250));
+                continue;
+            }
+            if let Ok(resp) = blocking_get(&format!("{}/api/health", self.url)) {
                 if resp.0 == 200 {
                     return Ok(());
                 }

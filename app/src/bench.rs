@@ -74,26 +74,27 @@ fn synthetic(n: usize) -> Dashboard {
 
 #[component]
 pub fn Bench(n: usize) -> impl IntoView {
-    let data = RwSignal::new(None::<Dashboard>);
+    // The data is at hand when the page starts (as a dashboard's answer is when it arrives):
+    // the figure is building it, drawing it, and the browser's layout and paint after.
+    let t0 = now_ms();
+    let data = RwSignal::new(Some(synthetic(n)));
     let result = RwSignal::new(String::from("running"));
-    let started = now_ms();
-    request_animation_frame(move || {
-        let t0 = now_ms();
-        data.set(Some(synthetic(n)));
-        leptos::task::spawn_local(async move {
-            // The views' effects have run: the tables are in the DOM.
-            leptos::task::tick().await;
-            let rendered = now_ms();
-            // The next frame is when the browser has laid out and painted them.
+    leptos::task::spawn_local(async move {
+        // The views' effects have run: the tables are in the DOM.
+        leptos::task::tick().await;
+        let rendered = now_ms();
+        // The next frame lays them out and paints them; the frame after it starts once that
+        // is done (the static peer reads its clock the same way).
+        request_animation_frame(move || {
             request_animation_frame(move || {
                 let painted = now_ms();
                 result.set(format!(
                     "rows={n} runs={n} render_ms={} paint_ms={} since_navigation_ms={}",
                     (rendered - t0) as u64,
                     (painted - t0) as u64,
-                    painted.max(started) as u64
+                    painted as u64
                 ));
-            });
+            })
         });
     });
     view! {

@@ -2,8 +2,10 @@
 //! refreshed every few seconds. Through a share link it is read-only (no controls).
 //!
 //! Rows are keyed (`<For>`): a refresh that changes nothing touches no DOM, and one that does
-//! changes only what changed. A scheduled row stays the same element while its values change
-//! (Pause becomes Resume in place), so the keyboard focus and the scroll position stay put.
+//! changes only what changed. A scheduled row is keyed by its setting (task, queue, schedule:
+//! what only an edit changes), drawn once with plain cells; its state (enabled, next run, Run
+//! requested) is the only part with signals, updated in place: Pause becomes Resume in the
+//! same element, so the keyboard focus and the scroll position stay put.
 
 use crate::api::{Api, DashboardOf, MAX_PAGE};
 use crate::route::dashboard_href;
@@ -227,8 +229,40 @@ fn show_all(id: &'static str, total: Signal<usize>, shown: RwSignal<usize>) -> i
     }
 }
 
-/// A scheduled row as shown: the answer's row and whether a Run now waits for the tick.
-type Shown = (ScheduledRow, bool);
+/// What only an edit of the configuration changes in a scheduled row. It is the row's key: a
+/// row whose setting changed is drawn anew, so these cells need no signal of their own.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct RowSetting {
+    item: String,
+    base_task_id: String,
+    project: Option<String>,
+    queue: String,
+    clearml_rows: Vec<String>,
+    description: String,
+}
+
+impl RowSetting {
+    fn of(r: &ScheduledRow) -> Self {
+        RowSetting {
+            item: r.item.clone(),
+            base_task_id: r.base_task_id.clone(),
+            project: r.project.clone(),
+            queue: r.queue.clone(),
+            clearml_rows: r.clearml_rows.clone(),
+            description: r.description.clone(),
+        }
+    }
+}
+
+/// What ticks and actions change in a scheduled row: updated in place, so the row stays the
+/// same element (Pause becomes Resume under the keyboard focus).
+#[derive(Clone, Debug, PartialEq)]
+struct RowState {
+    enabled: bool,
+    next_run: Option<String>,
+    /// A Run now waits for the tick.
+    requested: bool,
+}
 
 #[component]
 fn ScheduledTable(
@@ -237,25 +271,33 @@ fn ScheduledTable(
     act: Callback<(Option<String>, &'static str)>,
 ) -> impl IntoView {
     let shown = RwSignal::new(FIRST_ROWS);
-    // Each row reads itself from here by its item, so a refresh updates rows in place.
-    let by_item = Memo::new(move |_| {
+    // The shown rows' states by item: each row reads its own from here, so a refresh updates
+    // rows in place.
+    let states = Memo::new(move |_| {
+        let n = shown.get();
         data.with(|d| {
             let Some(d) = d else { return HashMap::new() };
             d.scheduled
                 .iter()
+                .take(n)
                 .map(|r| {
                     let requested = d.run_now_pending.iter().any(|p| p.item == r.item);
-                    (r.item.clone(), (r.clone(), requested))
+                    let state = RowState {
+                        enabled: r.enabled,
+                        next_run: r.next_run.clone(),
+                        requested,
+                    };
+                    (r.item.clone(), state)
                 })
-                .collect::<HashMap<String, Shown>>()
+                .collect::<HashMap<String, RowState>>()
         })
     });
-    let items = move || {
+    let settings = move || {
         let n = shown.get();
         data.with(|d| {
             d.iter()
                 .flat_map(|d| d.scheduled.iter().take(n))
-                .map(|r| r.item.clone())
+                .map(RowSetting::of)
                 .collect::<Vec<_>>()
         })
     };
@@ -274,8 +316,8 @@ fn ScheduledTable(
                                 {owner.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
                             </tr></thead>
                             <tbody>
-                                <For each=items key=|item| item.clone() let:item>
-                                    <ScheduledRowView item by_item owner act/>
+                                <For each=settings key=RowSetting::clone let:setting>
+                                    <ScheduledRowView setting states owner act/>
                                 </For>
                             </tbody>
                         </table>
@@ -288,62 +330,69 @@ fn ScheduledTable(
 
 #[component]
 fn ScheduledRowView(
-    item: String,
-    by_item: Memo<HashMap<String, Shown>>,
+    setting: RowSetting,
+    states: Memo<HashMap<String, RowState>>,
     owner: bool,
     act: Callback<(Option<String>, &'static str)>,
 ) -> impl IntoView {
-    let row = {
+    let RowSetting {
+        item,
+        base_task_id,
+        project,
+        queue,
+        clearml_rows,
+        description,
+    } = setting;
+    let state = {
         let item = item.clone();
-        Memo::new(move |_| by_item.with(|m| m.get(&item).cloned()))
+        Memo::new(move |_| states.with(|m| m.get(&item).cloned()))
     };
-    let get = move |f: fn(&ScheduledRow) -> String| {
-        move || row.with(|r| r.as_ref().map(|(r, _)| f(r)).unwrap_or_default())
+    let enabled = move || state.with(|s| s.as_ref().is_none_or(|s| s.enabled));
+    let next_run = move || {
+        let (enabled, next, requested) = state.with(|s| {
+            s.as_ref().map_or((true, None, false), |s| {
+                (s.enabled, s.next_run.clone(), s.requested)
+            })
+        });
+        let next = if enabled {
+            Either::Left(time_or(next, "—"))
+        } else {
+            Either::Right(view! { <span class="badge paused">"Paused"</span> })
+        };
+        (
+            next,
+            requested.then(|| view! { " "<span class="badge">"Run requested"</span> }),
+        )
     };
-    let enabled = move || row.with(|r| r.as_ref().is_none_or(|(r, _)| r.enabled));
-    let requested = move || row.with(|r| r.as_ref().is_some_and(|(_, q)| *q));
-    let project = move || {
-        row.with(|r| {
-            r.as_ref()
-                .and_then(|(r, _)| r.project.as_ref())
-                .map(|p| format!("Destination project: {p}"))
-        })
-    };
-    let item = StoredValue::new(item);
-    let run = move |_| act.run((Some(item.get_value()), "run"));
-    let toggle = move |_| {
-        act.run((
-            Some(item.get_value()),
-            if enabled() { "pause" } else { "resume" },
-        ))
-    };
+    let actions = owner.then(|| {
+        let item = StoredValue::new(item.clone());
+        let run = move |_| act.run((Some(item.get_value()), "run"));
+        let toggle = move |_| {
+            act.run((
+                Some(item.get_value()),
+                if enabled() { "pause" } else { "resume" },
+            ))
+        };
+        view! {
+            <td class="row-actions">
+                <button class="small run-now" on:click=run>"Run now"</button>
+                <button class="small task-toggle" on:click=toggle>
+                    {move || if enabled() { "Pause" } else { "Resume" }}
+                </button>
+            </td>
+        }
+    });
     view! {
-        <tr class=move || (!enabled()).then_some("disabled") data-item=item.get_value()>
-            <td class="mono" title=project>{get(|r| r.base_task_id.clone())}</td>
-            <td>{get(|r| r.queue.clone())}</td>
+        <tr class=move || (!enabled()).then_some("disabled") data-item=item>
+            <td class="mono" title=project.map(|p| format!("Destination project: {p}"))>{base_task_id}</td>
+            <td>{queue}</td>
             // One line per time of day, as ClearML's dashboard has one row per time.
             <td class="mono schedule">
-                {move || row.with(|r| r.as_ref().map(|(r, _)| r.clearml_rows.clone()).unwrap_or_default())
-                    .into_iter().map(|line| view! { <div>{line}</div> }).collect_view()}
+                {clearml_rows.into_iter().map(|line| view! { <div>{line}</div> }).collect_view()}
             </td>
-            <td>{get(|r| r.description.clone())}</td>
-            <td>
-                {move || if enabled() {
-                    let next = row.with(|r| r.as_ref().and_then(|(r, _)| r.next_run.clone()));
-                    Either::Left(time_or(next, "—"))
-                } else {
-                    Either::Right(view! { <span class="badge paused">"Paused"</span> })
-                }}
-                {move || requested().then(|| view! { " "<span class="badge">"Run requested"</span> })}
-            </td>
-            {owner.then(|| view! {
-                <td class="row-actions">
-                    <button class="small run-now" on:click=run>"Run now"</button>
-                    <button class="small task-toggle" on:click=toggle>
-                        {move || if enabled() { "Pause" } else { "Resume" }}
-                    </button>
-                </td>
-            })}
+            <td>{description}</td>
+            <td>{next_run}</td>
+            {actions}
         </tr>
     }
 }

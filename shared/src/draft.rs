@@ -329,10 +329,12 @@ mod tests {
 
     #[test]
     fn the_drafts_task_is_what_the_core_validates() {
-        let mut d = TaskDraft::default();
-        d.base_task_id = "b1".into();
-        d.times = vec!["06:20".into(), "25:00".into()];
-        d.timezone = "Europe/London".into();
+        let d = TaskDraft {
+            base_task_id: "b1".into(),
+            times: vec!["06:20".into(), "25:00".into()],
+            timezone: "Europe/London".into(),
+            ..TaskDraft::default()
+        };
         let doc = serde_json::json!({"format": crate::FORMAT_V1, "name": "n", "scheduled_tasks": [d.to_task()]});
         let errors = crate::parse_config_value(&doc, None).unwrap_err();
         let (top, per_task) = split_by_task(&errors.into_iter().collect::<Vec<_>>(), 1);

@@ -446,7 +446,7 @@ impl Runtime {
     }
 
     /// Keeps a slot given up as still to clean up (once), in the same write as the give-up.
-    pub fn to_clean_up(
+    pub fn keep_to_clean_up(
         &mut self,
         slot: scheduler_core::SlotKey,
         reason: scheduler_core::SkipReason,

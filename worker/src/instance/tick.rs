@@ -283,7 +283,7 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
                 Action::Skip {
                     slot,
                     reason: reason @ (SkipReason::LaunchFailed { .. } | SkipReason::OutcomeUnknown),
-                } => runtime.to_clean_up(slot, reason),
+                } => runtime.keep_to_clean_up(slot, reason),
                 // Launches are taken from the state's unclaimed list below.
                 Action::Launch(_) | Action::Skip { .. } => {}
                 Action::Abort {

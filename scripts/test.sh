@@ -7,6 +7,7 @@ cd "$ROOT"
 
 fail() { echo; echo "FAIL: $*"; exit 1; }
 
+cargo fmt --all --check || fail "formatting: run cargo fmt --all"
 bash scripts/setup.sh --browser || fail "setup"
 bash scripts/build.sh || fail "build of the app and the worker"
 cargo build -p scheduler-core --target wasm32-unknown-unknown --quiet || fail "shared/ for wasm32"

@@ -115,19 +115,53 @@ async fn list_dashboard_and_share_buttons_act_through_the_api() {
     })
     .await
     .unwrap();
+    // Marked now: while only the row's state changes, the row stays the same element.
+    b.client
+        .execute(
+            "document.querySelector('#scheduled tr[data-item=\"retrain\"]').dataset.seen = '1'",
+            vec![],
+        )
+        .await
+        .unwrap();
     b.click("#scheduled .task-toggle").await.unwrap();
     eventually(&api, &path, "task paused", |v| {
         v["body"]["config"]["scheduled_tasks"][0]["enabled"] == false
     })
     .await;
-    // The row is redrawn (Pause becomes Resume) and the new button has the focus, so a
-    // keyboard user keeps their place.
+    // Pause becomes Resume in place and the button keeps the focus, so a keyboard user keeps
+    // their place.
     b.wait_text("#scheduled .task-toggle", 10, |t| t == "Resume")
         .await
         .unwrap();
     assert_eq!(
         focused_within(&b, "small task-toggle|Resume").await,
         "small task-toggle|Resume"
+    );
+    let seen =
+        "return document.querySelector('#scheduled tr[data-item=\"retrain\"]').dataset.seen || ''";
+    let marked = b.client.execute(seen, vec![]).await.unwrap();
+    assert_eq!(marked, json!("1"), "paused in place, not drawn anew");
+    // An edit made elsewhere (here through the API) changes the row's setting: the next refresh
+    // draws the row anew, with its new queue and its state (paused) kept.
+    let mut config = api.get(&path).await.unwrap()["config"].clone();
+    config["scheduled_tasks"][0]["queue"] = json!("gpu-nightly");
+    let saved = api
+        .send(reqwest::Method::PUT, &path, Some(&config))
+        .await
+        .unwrap();
+    assert_eq!(saved.0, 200, "{}", saved.1);
+    let redrawn = b
+        .wait_text("#scheduled tr[data-item='retrain']", 15, |t| {
+            t.contains("gpu-nightly")
+        })
+        .await
+        .unwrap();
+    assert!(redrawn.contains("Paused"), "{redrawn}");
+    let marked = b.client.execute(seen, vec![]).await.unwrap();
+    assert_eq!(
+        marked,
+        json!(""),
+        "a row whose setting changed is a new element"
     );
 
     // Share: the link made through the API is listed and revoked from the page.

@@ -1,4 +1,4 @@
-//! Runs the worker under workerd (`wrangler dev --local`) on free loopback ports,
+//! Runs the worker under workerd (`wrangler dev --local`) on loopback ports workerd picks itself,
 //! and kills everything it started when dropped, also when a test panics.
 
 use anyhow::{bail, Context, Result};

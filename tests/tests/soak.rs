@@ -470,6 +470,7 @@ async fn one_day_under_faults_duplicates_skips_and_a_restart_launches_every_slot
 
     // The dashboards: runs, log lines, what the log says about misses, deferrals and failures.
     let mut runs = 0u64;
+    let mut run_ids: BTreeSet<String> = BTreeSet::new();
     let mut log_lines = 0u64;
     let mut missed_logged = 0u64;
     // Slots whose launch kept failing until their catch-up window closed.
@@ -485,6 +486,11 @@ async fn one_day_under_faults_duplicates_skips_and_a_restart_launches_every_slot
             .await
             .unwrap();
         runs += dash["runs"]["total"].as_u64().unwrap_or(0);
+        for r in dash["runs"]["items"].as_array().into_iter().flatten() {
+            if let Some(t) = r["task_id"].as_str() {
+                run_ids.insert(t.to_string());
+            }
+        }
         log_lines += dash["log"]["total"].as_u64().unwrap_or(0);
         // Every page of the log (the busiest instance writes more than one).
         let mut items: Vec<Value> = dash["log"]["items"].as_array().cloned().unwrap_or_default();
@@ -594,6 +600,44 @@ async fn one_day_under_faults_duplicates_skips_and_a_restart_launches_every_slot
         .collect();
     for slot in false_alarms.iter().take(3) {
         show_what_was_said(&api, &told, slot, "told as failed although launched").await;
+    }
+    // Enqueued clones no dashboard shows as a run: which, what their instance said of their
+    // slot, and whether the run shows a few seconds later (a write still on its way).
+    let unshown: Vec<&standin::records::CloneRecord> = records
+        .clones
+        .iter()
+        .filter(|c| enqueued.contains(c.id.as_str()) && !run_ids.contains(&c.id))
+        .collect();
+    for c in &unshown {
+        let tag = |prefix: &str| {
+            c.system_tags
+                .iter()
+                .find_map(|t| t.strip_prefix(prefix).map(str::to_string))
+        };
+        println!(
+            "soak: enqueued but not on the dashboard: {} {:?} dropped={}",
+            c.id, c.system_tags, c.response_dropped
+        );
+        let (Some(inst), Some(slot)) = (tag("sched-instance:"), tag("sched-v1:")) else {
+            continue;
+        };
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let later = api
+            .get(&format!(
+                "/api/instances/{inst}/dashboard?runs_page_size=500"
+            ))
+            .await
+            .unwrap();
+        let shown_later = later["runs"]["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|r| r["task_id"] == c.id.as_str());
+        println!("soak: ... shown 3 s later: {shown_later}");
+        if let Some(minute) = slot.rsplit(':').next().and_then(|m| m.parse().ok()) {
+            let slot = (inst, String::new(), minute);
+            show_what_was_said(&api, &told, &slot, "not on the dashboard").await;
+        }
     }
     let orphans: Vec<String> = {
         let deleted: BTreeSet<&str> = records.deletes.iter().map(|d| d.task.as_str()).collect();

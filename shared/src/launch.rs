@@ -759,7 +759,10 @@ fn parameters(params: &BTreeMap<String, String>) -> Vec<Parameter> {
 
 /// Reports an attempt's outcome into the instance's state, if `owner` still holds the slot's
 /// claim (a released claim's late outcome is ignored: the retry owns the slot now), or if it
-/// launched a task removed from the configuration meanwhile. Returns whether it was recorded.
+/// launched a slot no longer pending at all: its task removed from the configuration
+/// meanwhile, or the slot given up while the attempt was still out (its clean-up listed the
+/// slot's clones before this one landed). A run that started is a run, watched until it ends.
+/// Returns whether it was recorded.
 ///
 /// Launched: the slot becomes an open run. A transient failure: retried after a backoff. A
 /// permanent one: the slot is consumed.
@@ -770,17 +773,18 @@ pub fn settle(
     outcome: &Outcome,
     at: Instant,
 ) -> bool {
-    let held = state.tasks.get(&slot.item).is_some_and(|ts| {
-        ts.pending
-            .iter()
-            .any(|p| p.is(slot) && p.claim.as_ref().is_some_and(|c| c.owner == owner))
-    });
-    // A task removed from the configuration while its launch was out has no state left to
-    // hold the claim; a run that launch started is still a run, watched until it ends.
-    let removed_and_launched = !state.tasks.contains_key(&slot.item)
+    let held = state.holds(slot, owner);
+    // A slot no longer pending (its task removed, or the slot given up) has no claim left to
+    // hold; a run its launch started is still a run. One still pending under another owner's
+    // claim is that owner's: it finds this clone by its tag.
+    let pending = state
+        .tasks
+        .get(&slot.item)
+        .is_some_and(|ts| ts.pending.iter().any(|p| p.is(slot)));
+    let launched_unowned = !pending
         && matches!(outcome, Outcome::Launched { task_id, .. }
             if !state.runs.iter().any(|r| &r.task_id == task_id));
-    if !held && !removed_and_launched {
+    if !held && !launched_unowned {
         return false;
     }
     match outcome {

@@ -399,6 +399,15 @@ impl InstanceState {
         }
     }
 
+    /// Whether `owner` holds the claim on `slot`'s pending launch.
+    pub fn holds(&self, slot: &SlotKey, owner: &str) -> bool {
+        self.tasks.get(&slot.item).is_some_and(|ts| {
+            ts.pending
+                .iter()
+                .any(|p| p.is(slot) && p.claim.as_ref().is_some_and(|c| c.owner == owner))
+        })
+    }
+
     /// The pending launch of `slot`, if `owner` holds its claim.
     fn held_by(&mut self, slot: &SlotKey, owner: &str) -> Option<&mut PendingLaunch> {
         self.tasks

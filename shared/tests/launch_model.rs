@@ -1086,3 +1086,47 @@ fn a_launch_whose_task_was_removed_meanwhile_is_still_a_run() {
     // Told once: the same outcome again is not a second run.
     assert!(!settle(&mut state, &slot, "me", &launched, at(6, 21)));
 }
+
+/// A slot given up while its launch was still out (no outcome came within its window; its
+/// clean-up listed the slot's clones before this launch's clone landed): the run that launch
+/// started is still recorded, once. One still pending under another owner's claim is not.
+#[test]
+fn a_launch_that_lands_after_its_slot_was_given_up_is_still_a_run() {
+    let config = config(false);
+    let mut state = InstanceState::default();
+    state.on_config_saved(&config, at(0, 0));
+    state = plan_tick("inst", &config, &state, at(6, 20)).state;
+    let slot = SlotKey::new("inst", "a", at(6, 20));
+    assert!(state.claim(&slot, "me", 0));
+    let launched = Outcome::Launched {
+        task_id: "t1".into(),
+        name: "n".into(),
+        project_id: None,
+        status: TaskStatus::Queued,
+        reused: false,
+    };
+    // Another owner holds the slot now: its attempt finds this clone by its tag.
+    let mut taken = state.clone();
+    taken.tasks.get_mut("a").unwrap().pending[0].claim = Some(scheduler_core::Claim {
+        owner: "other".into(),
+        at_ms: 1,
+    });
+    assert!(!settle(&mut taken, &slot, "me", &launched, at(6, 21)));
+    assert!(taken.runs.is_empty());
+    // Hours later, the planner gives the slot up (its outcome never came).
+    state = plan_tick("inst", &config, &state, at(6, 20).add_seconds(6 * 3600)).state;
+    assert!(
+        state.tasks["a"].pending.iter().all(|p| !p.is(&slot)),
+        "given up: {:?}",
+        state.tasks["a"].pending
+    );
+    let failed = Outcome::Failed {
+        message: "x".into(),
+        permanent: false,
+    };
+    assert!(!settle(&mut state, &slot, "me", &failed, at(12, 21)));
+    assert!(settle(&mut state, &slot, "me", &launched, at(12, 21)));
+    assert_eq!(state.runs.len(), 1);
+    assert_eq!(state.runs[0].task_id, "t1");
+    assert!(!settle(&mut state, &slot, "me", &launched, at(12, 21)));
+}

@@ -663,6 +663,22 @@ fn settle_attempt(
     let started = now.max(Instant::from_unix_millis(wall_ms()));
     let l = attempt.launch();
     let removed = !runtime.state.tasks.contains_key(&slot.item);
+    let given_up = !removed
+        && runtime
+            .state
+            .tasks
+            .get(&slot.item)
+            .is_some_and(|ts| !ts.pending.iter().any(|p| p.is(slot)));
+    // A launch whose claim is gone, of a run already on the dashboard (another attempt found
+    // this clone and recorded it, and it may have ended since, leaving the state's open runs),
+    // is not recorded twice.
+    if let Outcome::Launched { task_id, .. } = outcome {
+        if runtime.runs.iter().any(|r| &r.task_id == task_id)
+            && !runtime.state.holds(slot, ctx.incarnation)
+        {
+            return Ok(false);
+        }
+    }
     if !settle(&mut runtime.state, slot, ctx.incarnation, outcome, started) {
         return Ok(false);
     }
@@ -672,6 +688,9 @@ fn settle_attempt(
                 _ if removed => {
                     " (its task was removed from the configuration while it launched)".to_string()
                 }
+                _ if given_up => " (its slot had been given up while this launch was still \
+                                   out; it launched after all)"
+                    .to_string(),
                 (true, _) => " (found the clone an earlier attempt made)".to_string(),
                 (false, 0) => String::new(),
                 (false, n) => format!(" (rerun {n} of the slot {})", slot.fire),

@@ -1055,16 +1055,33 @@ fn a_permanent_failure_whose_delete_fails_leaves_the_clone_to_a_retry_that_delet
     assert!(clearml.enqueued.is_empty());
 }
 
-/// A task removed from the configuration while its launch was out: the run that launch
-/// started is still recorded (watched until it ends); a failure of it is not.
-#[test]
-fn a_launch_whose_task_was_removed_meanwhile_is_still_a_run() {
+/// The 06:20 slot of task `a`, planned and claimed by "me".
+fn claimed_0620() -> (InstanceConfig, InstanceState, SlotKey) {
     let config = config(false);
     let mut state = InstanceState::default();
     state.on_config_saved(&config, at(0, 0));
     state = plan_tick("inst", &config, &state, at(6, 20)).state;
     let slot = SlotKey::new("inst", "a", at(6, 20));
     assert!(state.claim(&slot, "me", 0));
+    (config, state, slot)
+}
+
+/// An attempt's outcome: launched as ClearML task `t1`.
+fn launched_t1() -> Outcome {
+    Outcome::Launched {
+        task_id: "t1".into(),
+        name: "n".into(),
+        project_id: None,
+        status: TaskStatus::Queued,
+        reused: false,
+    }
+}
+
+/// A task removed from the configuration while its launch was out: the run that launch
+/// started is still recorded (watched until it ends); a failure of it is not.
+#[test]
+fn a_launch_whose_task_was_removed_meanwhile_is_still_a_run() {
+    let (_, mut state, slot) = claimed_0620();
     let mut other = config_with(false, "").to_stored_value();
     other["scheduled_tasks"][0]["id"] = "b".into();
     let other = scheduler_core::parse_config_value(&other, None).unwrap();
@@ -1074,13 +1091,7 @@ fn a_launch_whose_task_was_removed_meanwhile_is_still_a_run() {
         permanent: false,
     };
     assert!(!settle(&mut state, &slot, "me", &failed, at(6, 21)));
-    let launched = Outcome::Launched {
-        task_id: "t1".into(),
-        name: "n".into(),
-        project_id: None,
-        status: TaskStatus::Queued,
-        reused: false,
-    };
+    let launched = launched_t1();
     assert!(settle(&mut state, &slot, "me", &launched, at(6, 21)));
     assert_eq!(state.runs.len(), 1);
     // Told once: the same outcome again is not a second run.
@@ -1092,19 +1103,8 @@ fn a_launch_whose_task_was_removed_meanwhile_is_still_a_run() {
 /// started is still recorded, once. One still pending under another owner's claim is not.
 #[test]
 fn a_launch_that_lands_after_its_slot_was_given_up_is_still_a_run() {
-    let config = config(false);
-    let mut state = InstanceState::default();
-    state.on_config_saved(&config, at(0, 0));
-    state = plan_tick("inst", &config, &state, at(6, 20)).state;
-    let slot = SlotKey::new("inst", "a", at(6, 20));
-    assert!(state.claim(&slot, "me", 0));
-    let launched = Outcome::Launched {
-        task_id: "t1".into(),
-        name: "n".into(),
-        project_id: None,
-        status: TaskStatus::Queued,
-        reused: false,
-    };
+    let (config, mut state, slot) = claimed_0620();
+    let launched = launched_t1();
     // Another owner holds the slot now: its attempt finds this clone by its tag.
     let mut taken = state.clone();
     taken.tasks.get_mut("a").unwrap().pending[0].claim = Some(scheduler_core::Claim {

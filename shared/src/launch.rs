@@ -760,8 +760,9 @@ fn parameters(params: &BTreeMap<String, String>) -> Vec<Parameter> {
 /// Reports an attempt's outcome into the instance's state, if `owner` still holds the slot's
 /// claim (a released claim's late outcome is ignored: the retry owns the slot now), or if it
 /// launched a slot no longer pending at all: its task removed from the configuration
-/// meanwhile, or the slot given up while the attempt was still out (its clean-up listed the
-/// slot's clones before this one landed). A run that started is a run, watched until it ends.
+/// meanwhile, or the slot given up while the attempt was still out (its claim released as
+/// stale, its window passed, and its clean-up listed the slot's clones before this one
+/// landed; the planner never gives up a claimed slot itself). A run that started is a run, watched until it ends.
 /// Returns whether it was recorded.
 ///
 /// Launched: the slot becomes an open run. A transient failure: retried after a backoff. A

@@ -464,9 +464,13 @@ fn plan_task(instance_id: &str, task: &ScheduledTask, st: &mut InstanceState, ou
                     },
                 });
             }
+            // A claimed launch is its owner's: it reports the outcome, or its lease runs out
+            // and the claim becomes a failed attempt (retried, or given up with a clean-up).
+            // Giving it up here, while a call of it may still land, would race that call.
             PendingState::InFlight
-                if now.unix_seconds() - p.due().unix_seconds()
-                    > window * 60 + 60 + IN_FLIGHT_GRACE_SECONDS =>
+                if p.claim.is_none()
+                    && now.unix_seconds() - p.due().unix_seconds()
+                        > window * 60 + 60 + IN_FLIGHT_GRACE_SECONDS =>
             {
                 out.log(
                     Level::Warn,
@@ -1109,6 +1113,30 @@ mod rerun_tests {
         assert_eq!(told.len(), 1);
         assert!(told[0].about.is_some());
         assert!(late.state.tasks["a"].pending.is_empty());
+    }
+
+    #[test]
+    fn a_claimed_launch_is_never_given_up_for_want_of_an_outcome_only_an_unclaimed_one() {
+        let (config, state, fire) = setup("");
+        let plan = plan_tick("i", &config, &state, fire);
+        let slot = plan.launches().next().expect("a launch").slot.clone();
+        let gave_up = |plan: &Plan| {
+            plan.actions.iter().any(|a| {
+                matches!(a, Action::Skip { slot: s, reason: SkipReason::OutcomeUnknown } if *s == slot)
+            })
+        };
+        // Far past the catch-up window and the grace: a claimed launch stays its owner's (its
+        // call may still land; the lease turns it into a failed attempt if the owner died).
+        let long_after = fire.add_seconds(6 * 3600);
+        let mut claimed = plan.state.clone();
+        assert!(claimed.claim(&slot, "owner", 0));
+        let later = plan_tick("i", &config, &claimed, long_after);
+        assert!(!gave_up(&later), "{:?}", later.actions);
+        assert!(later.state.claim_of(&slot).is_some());
+        // Unclaimed (nobody took it on), it is given up.
+        let unclaimed = plan_tick("i", &config, &plan.state, long_after);
+        assert!(gave_up(&unclaimed), "{:?}", unclaimed.actions);
+        assert!(unclaimed.state.tasks["a"].pending.is_empty());
     }
 }
 

@@ -1098,9 +1098,9 @@ fn a_launch_whose_task_was_removed_meanwhile_is_still_a_run() {
     assert!(!settle(&mut state, &slot, "me", &launched, at(6, 21)));
 }
 
-/// A slot given up while its launch was still out (no outcome came within its window; its
-/// clean-up listed the slot's clones before this launch's clone landed): the run that launch
-/// started is still recorded, once. One still pending under another owner's claim is not.
+/// A slot given up while its launch was still out (its claim released, the slot out of its
+/// window; its clean-up listed the slot's clones before this launch's clone landed): the run
+/// that launch started is still recorded, once. One still pending under another owner's claim is not.
 #[test]
 fn a_launch_that_lands_after_its_slot_was_given_up_is_still_a_run() {
     let (config, mut state, slot) = claimed_0620();
@@ -1113,7 +1113,14 @@ fn a_launch_that_lands_after_its_slot_was_given_up_is_still_a_run() {
     });
     assert!(!settle(&mut taken, &slot, "me", &launched, at(6, 21)));
     assert!(taken.runs.is_empty());
-    // Hours later, the planner gives the slot up (its outcome never came).
+    // A claimed slot is never given up for want of an outcome: it stays "me"'s.
+    let kept = plan_tick("inst", &config, &state, at(6, 20).add_seconds(6 * 3600)).state;
+    assert!(kept.claim_of(&slot).is_some());
+    // Its claim released as stale (a failed attempt), hours later the planner gives it up.
+    assert_eq!(
+        state.release_stale_claims("other", 600_000, 300_000).len(),
+        1
+    );
     state = plan_tick("inst", &config, &state, at(6, 20).add_seconds(6 * 3600)).state;
     assert!(
         state.tasks["a"].pending.iter().all(|p| !p.is(&slot)),

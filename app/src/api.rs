@@ -8,7 +8,8 @@
 use gloo_net::http::{Request, RequestBuilder};
 use leptos::prelude::*;
 use scheduler_core::api::{
-    ChannelTest, Dashboard, ErrorBody, Health, InstanceDetail, InstanceList, NewShare, ShareList,
+    ChannelTest, Dashboard, ErrorBody, Health, InstanceDetail, InstanceList, NewShare,
+    RunNowAccepted, ShareList,
 };
 use scheduler_core::ValidationError;
 use serde::de::DeserializeOwned;
@@ -194,21 +195,32 @@ impl Api {
         serde_json::from_str(&text).map_err(|e| bad_answer(&e.to_string()))
     }
 
-    pub async fn delete(self, id: &str) -> Result<String, ApiError> {
+    pub async fn delete(self, id: &str) -> Result<(), ApiError> {
         let path = format!("/api/instances/{}", seg(id));
-        self.text("DELETE", &path, None, true).await
+        self.text("DELETE", &path, None, true).await.map(drop)
     }
 
     /// `action` is `pause` or `resume`.
-    pub async fn set_instance(self, id: &str, action: &str) -> Result<String, ApiError> {
+    pub async fn set_instance(self, id: &str, action: &str) -> Result<InstanceDetail, ApiError> {
         let path = format!("/api/instances/{}/{action}", seg(id));
-        self.text("POST", &path, None, true).await
+        self.json("POST", &path, None, true).await
     }
 
-    /// `action` is `pause`, `resume` or `run`.
-    pub async fn task_action(self, id: &str, item: &str, action: &str) -> Result<String, ApiError> {
+    /// `action` is `pause` or `resume`.
+    pub async fn set_task(
+        self,
+        id: &str,
+        item: &str,
+        action: &str,
+    ) -> Result<InstanceDetail, ApiError> {
         let path = format!("/api/instances/{}/tasks/{}/{action}", seg(id), seg(item));
-        self.text("POST", &path, Some("{}".into()), true).await
+        self.json("POST", &path, Some("{}".into()), true).await
+    }
+
+    /// Asks for a run of task `item` at the next tick.
+    pub async fn run_now(self, id: &str, item: &str) -> Result<RunNowAccepted, ApiError> {
+        let path = format!("/api/instances/{}/tasks/{}/run", seg(id), seg(item));
+        self.json("POST", &path, Some("{}".into()), true).await
     }
 
     /// The configuration file as the server exports it.

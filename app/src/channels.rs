@@ -40,16 +40,6 @@ pub fn channel_path(i: usize) -> String {
     format!("notifications.channels[{i}]")
 }
 
-fn event_label(k: EventKind) -> &'static str {
-    match k {
-        EventKind::LaunchFailed => "Launch failed",
-        EventKind::SlotMissed => "Slot missed",
-        EventKind::RunFailed => "Run failed",
-        EventKind::RunStuck => "Run stuck in its queue",
-        EventKind::Recovered => "Recovered",
-    }
-}
-
 #[component]
 pub fn ChannelsSection(
     channels: RwSignal<Vec<ChannelRowState>>,
@@ -198,7 +188,7 @@ fn ChannelRow(
                                     d.events.sort();
                                 });
                             }/>
-                        {event_label(k)}
+                        {k.label()}
                     </label>
                 }).collect_view()}
             </fieldset>

@@ -17,6 +17,7 @@ use leptos::task::spawn_local;
 use scheduler_core::api::{Dashboard as Dash, LogEntry, Run, ScheduledRow};
 use scheduler_core::export_file_name;
 use scheduler_core::markup::Markup;
+use scheduler_core::notify::EventKind;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -119,17 +120,18 @@ pub fn DashboardView(
     let act = Callback::new(move |(item, action): (Option<String>, &'static str)| {
         let Some(id) = owner.get_value() else { return };
         spawn_local(async move {
-            let res = match &item {
-                Some(item) => api.task_action(&id, item, action).await,
-                None => api.set_instance(&id, action).await,
+            let done = format!("Done: {action}.");
+            let res = match (&item, action) {
+                (Some(item), "run") => api.run_now(&id, item).await.map(|run| {
+                    format!(
+                        "Run requested at {}: it starts at the next tick.",
+                        utc(&run.requested_at)
+                    )
+                }),
+                (Some(item), _) => api.set_task(&id, item, action).await.map(|_| done),
+                (None, _) => api.set_instance(&id, action).await.map(|_| done),
             };
-            note.set(Some(match res {
-                Ok(_) if action == "run" => {
-                    "Run requested: it starts at the next tick.".to_string()
-                }
-                Ok(_) => format!("Done: {action}."),
-                Err(e) => e.message,
-            }));
+            note.set(Some(res.unwrap_or_else(|e| e.message)));
             refresh.run(());
         });
     });
@@ -434,7 +436,7 @@ fn RunsTable(data: Signal<Option<Dash>>, older: Callback<&'static str>) -> impl 
         let n = shown.get();
         data.with(|d| {
             let runs = d.iter().flat_map(|d| d.runs.items.iter().take(n));
-            run_rows(runs).into_string()
+            run_rows(runs)
         })
     });
     let have = Signal::derive(move || data.with(|d| d.as_ref().map_or(0, |d| d.runs.items.len())));
@@ -451,7 +453,7 @@ fn RunsTable(data: Signal<Option<Dash>>, older: Callback<&'static str>) -> impl 
                                 <th scope="col">"Started"</th><th scope="col">"Finished"</th><th scope="col">"Status"</th>
                                 <th scope="col" class="num">"Duration"</th><th scope="col">"Task ID"</th>
                             </tr></thead>
-                            <tbody inner_html=rows></tbody>
+                            <tbody inner_html=inner_html(rows)></tbody>
                         </table>
                     </div>
                     {show_all("runs-all", have, shown)}
@@ -531,7 +533,7 @@ fn LogList(data: Signal<Option<Dash>>, older: Callback<&'static str>) -> impl In
                     .text(&l.message)
                     .lit("</span></li>");
             }
-            m.into_string()
+            m
         })
     });
     let have = Signal::derive(move || data.with(|d| d.as_ref().map_or(0, |d| d.log.items.len())));
@@ -542,7 +544,7 @@ fn LogList(data: Signal<Option<Dash>>, older: Callback<&'static str>) -> impl In
             Either::Left(view! { <p class="muted empty">"The log is empty."</p> })
         } else {
             Either::Right(view! {
-                    <ol class="log" id="log" inner_html=lines></ol>
+                    <ol class="log" id="log" inner_html=inner_html(lines)></ol>
                     {more("log-more", "log lines", have, total, Callback::new(move |_| older.run("log")))}
             })
         }
@@ -560,7 +562,7 @@ fn DeliveryList(data: Signal<Option<Dash>>) -> impl IntoView {
                 m.lit("<tr><td>");
                 time_markup(&mut m, Some(&n.at), "");
                 m.lit("</td><td>")
-                    .text(&n.event.replace('_', " "))
+                    .text(EventKind::label_of(&n.event))
                     .lit(if n.count > 1 { " ×" } else { "" })
                     .text(&if n.count > 1 {
                         n.count.to_string()
@@ -581,7 +583,7 @@ fn DeliveryList(data: Signal<Option<Dash>>) -> impl IntoView {
                     .text(n.last_error.as_deref().unwrap_or(""))
                     .lit("</td></tr>");
             }
-            m.into_string()
+            m
         })
     });
     let any =
@@ -600,12 +602,18 @@ fn DeliveryList(data: Signal<Option<Dash>>) -> impl IntoView {
                             <th scope="col">"Channel"</th><th scope="col">"State"</th>
                             <th scope="col" class="num">"Attempts"</th><th scope="col">"Last error"</th>
                         </tr></thead>
-                        <tbody inner_html=rows></tbody>
+                        <tbody inner_html=inner_html(rows)></tbody>
                     </table>
                 </div>
             })
         }
     }
+}
+
+/// An element's `innerHTML` from [`Markup`]: the app's one way to put markup text on the page,
+/// so what reaches it was built from literals and escaped values only.
+fn inner_html(markup: Memo<Markup>) -> impl Fn() -> String + Send + Sync + Copy + 'static {
+    move || markup.with(|m| m.as_str().to_owned())
 }
 
 fn level_name(l: &LogEntry) -> &'static str {

@@ -82,7 +82,9 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
         top_errors.set(Vec::new());
     };
     // An edit fills the form from the saved configuration; a new instance starts with one
-    // blank row.
+    // blank row. Loaded once into the form's own state (not kept as a resource to read: from
+    // then on the form is the user's; a `LocalResource` and an effect copying it cost the
+    // editor chunk 3.6 KB gzipped, measured, for the same behaviour).
     let from_server = id.is_some();
     spawn_local(async move {
         let config = match id {

@@ -28,7 +28,7 @@ pub fn InstanceList() -> impl IntoView {
     let message = RwSignal::new(None::<String>);
     // Loading, empty or not: the table is drawn once and then keeps its rows in place.
     let state = Memo::new(move |_| items.with(|i| i.as_ref().map(Vec::is_empty)));
-    let done = Callback::new(move |res: Result<String, ApiError>| match res {
+    let done = Callback::new(move |res: Result<(), ApiError>| match res {
         Ok(_) => {
             message.set(None);
             list.refetch();
@@ -82,7 +82,7 @@ pub fn InstanceList() -> impl IntoView {
 #[component]
 fn InstanceTable(
     items: RwSignal<Option<Vec<InstanceSummary>>>,
-    done: Callback<Result<String, ApiError>>,
+    done: Callback<Result<(), ApiError>>,
 ) -> impl IntoView {
     let ids = move || items.with(|l| l.iter().flatten().map(|i| i.id.clone()).collect::<Vec<_>>());
     view! {
@@ -109,7 +109,7 @@ fn InstanceTable(
 fn InstanceRow(
     id: String,
     items: RwSignal<Option<Vec<InstanceSummary>>>,
-    done: Callback<Result<String, ApiError>>,
+    done: Callback<Result<(), ApiError>>,
 ) -> impl IntoView {
     let api = expect_context::<Api>();
     let me = {
@@ -124,7 +124,9 @@ fn InstanceRow(
     let id = StoredValue::new(id);
     let toggle = move |_| {
         let action = if paused() { "resume" } else { "pause" };
-        spawn_local(async move { done.run(api.set_instance(&id.get_value(), action).await) });
+        spawn_local(
+            async move { done.run(api.set_instance(&id.get_value(), action).await.map(drop)) },
+        );
     };
     let delete = move || {
         spawn_local(async move {

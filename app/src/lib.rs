@@ -7,6 +7,7 @@
 //! | [`instances`] | the instances list, import of a configuration file |
 //! | [`form`] | the instance form (create and edit): the whole form as state |
 //! | [`task_row`] | one scheduled task of the form, with its live preview (computed here) |
+//! | [`channels`] | the form's notification channels (secrets write-only, Send test) |
 //! | [`dashboard`] | the dashboard (also read-only through a share link), the timeline |
 //! | [`share`] | share links and embed code |
 //! | [`zones`] | time zone data, fetched from the worker the first time a zone is used |

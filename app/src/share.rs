@@ -7,6 +7,7 @@ use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use scheduler_core::api::{NewShare, ShareInfo};
+use scheduler_core::markup::Markup;
 
 /// The app's read-only dashboard URL for a share token (hash route, served at `/`).
 fn app_url(share: &NewShare, origin: &str) -> String {
@@ -37,12 +38,22 @@ fn embed_codes(share: &NewShare, origin: &str) -> [(&'static str, &'static str, 
         (
             "embed-img",
             "Embed code (image)",
-            format!("<img src=\"{svg}\" alt=\"Task Scheduler timeline\">"),
+            Markup::default()
+                .lit("<img src=\"")
+                .text(&svg)
+                .lit("\" alt=\"Task Scheduler timeline\">")
+                .as_str()
+                .to_owned(),
         ),
         (
             "embed-iframe",
             "Embed code (iframe)",
-            format!("<iframe src=\"{svg}\" title=\"Task Scheduler timeline\" width=\"800\" height=\"300\"></iframe>"),
+            Markup::default()
+                .lit("<iframe src=\"")
+                .text(&svg)
+                .lit("\" title=\"Task Scheduler timeline\" width=\"800\" height=\"300\"></iframe>")
+                .as_str()
+                .to_owned(),
         ),
     ]
 }

@@ -127,7 +127,6 @@ pub struct Dashboard {
     /// The scheduler log, newest first.
     pub log: Page<LogEntry>,
     /// Notifications, newest first: pending, delivered and given up (the newest kept).
-    #[serde(default)]
     pub notifications: Vec<DeliveryInfo>,
 }
 
@@ -174,7 +173,6 @@ pub struct Run {
     /// The slot's fire instant.
     pub slot: String,
     /// 0: the slot's first run; n: its n-th rerun after a failed run (task `retry`).
-    #[serde(default)]
     pub rerun: u32,
     /// When it was enqueued.
     pub started: String,
@@ -248,7 +246,6 @@ pub struct Page<T> {
     pub total: usize,
     pub pages: usize,
     /// How many older ones were dropped from storage for good (the list keeps the newest).
-    #[serde(default)]
     pub dropped: u64,
 }
 

@@ -387,6 +387,11 @@ impl Weekday {
     pub fn cron_index(self) -> u32 {
         (self as u32 + 1) % 7
     }
+
+    /// The weekday of cron number `i` (0 = Sunday .. 6 = Saturday; 7 is Sunday too).
+    pub fn from_cron_index(i: u32) -> Weekday {
+        Weekday::ALL[((i + 6) % 7) as usize]
+    }
 }
 
 /// A day of the month in a monthly recurrence.

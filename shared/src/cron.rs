@@ -74,11 +74,6 @@ impl Field {
     }
 }
 
-const MONTHS: [&str; 12] = [
-    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
-];
-const DAYS: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
-
 /// Parses a 5-field cron expression. The error names the field and says what is allowed.
 pub(crate) fn parse(expr: &str) -> Result<CronSpec, String> {
     let fields: Vec<&str> = expr.split_whitespace().collect();
@@ -201,13 +196,18 @@ fn parse_field(text: &str, field: Field, spec: &mut CronSpec) -> Result<(), Stri
 
 fn value(text: &str, field: Field) -> Result<u32, String> {
     let (min, max) = field.range();
-    let names: &[&str] = match field {
-        Field::Month => &MONTHS,
-        Field::Dow => &DAYS,
-        _ => &[],
+    // JAN..DEC and SUN..SAT: the first three letters of the English names.
+    let abbreviates = |name: &str| text.len() == 3 && name[..3].eq_ignore_ascii_case(text);
+    let named = match field {
+        Field::Month => crate::describe::MONTH_NAMES
+            .iter()
+            .position(|m| abbreviates(m))
+            .map(|i| i as u32 + 1),
+        Field::Dow => (0..7).find(|&d| abbreviates(crate::Weekday::from_cron_index(d).title())),
+        _ => None,
     };
-    if let Some(i) = names.iter().position(|n| *n == text) {
-        return Ok(i as u32 + if field == Field::Month { 1 } else { 0 });
+    if let Some(v) = named {
+        return Ok(v);
     }
     match text.parse::<u32>() {
         Ok(v) if (min..=max).contains(&v) => Ok(v),

@@ -171,7 +171,9 @@ impl ScheduledTask {
     }
 }
 
-const MONTH_NAMES: [&str; 12] = [
+/// English month names, January first: the one list (cron's JAN..DEC and the timeline's
+/// "Nov 30" are their first three letters).
+pub const MONTH_NAMES: [&str; 12] = [
     "January",
     "February",
     "March",
@@ -185,15 +187,11 @@ const MONTH_NAMES: [&str; 12] = [
     "November",
     "December",
 ];
-const DAY_NAMES: [&str; 7] = [
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-];
+/// The English name of cron weekday `d` (0 = Sunday).
+fn day_name(d: u32) -> &'static str {
+    crate::Weekday::from_cron_index(d).title()
+}
+
 const NTH: [&str; 5] = ["first", "second", "third", "fourth", "fifth"];
 
 /// Set bits of `mask` in `lo..=hi`.
@@ -294,17 +292,13 @@ fn describe_days(days: &Days) -> String {
         let mut v = vec![];
         let plain = bits(u64::from(days.dow), 0, 6);
         if !plain.is_empty() {
-            v.push(ranges(&plain, |d| DAY_NAMES[d as usize].to_string()));
+            v.push(ranges(&plain, |d| day_name(d).to_string()));
         }
         for b in bits(days.nth, 0, 34) {
-            v.push(format!(
-                "the {} {}",
-                NTH[(b % 5) as usize],
-                DAY_NAMES[(b / 5) as usize]
-            ));
+            v.push(format!("the {} {}", NTH[(b % 5) as usize], day_name(b / 5)));
         }
         for d in bits(u64::from(days.dow_last), 0, 6) {
-            v.push(format!("the last {}", DAY_NAMES[d as usize]));
+            v.push(format!("the last {}", day_name(d)));
         }
         if v.is_empty() {
             None

@@ -793,7 +793,11 @@ pub fn settle(
             task_id, status, ..
         } => {
             state.record_launch(slot, task_id.clone(), at);
-            if *status != TaskStatus::Queued && *status != TaskStatus::Created {
+            // Found running (a retry that took over an enqueued clone): so it is. Found ended
+            // already (the run finished before the retry came): it stays open until the next
+            // status poll ends it as every run ends: told, rerun if its task says so, with
+            // ClearML's finish time. Recorded as ended here, it would be none of these.
+            if *status == TaskStatus::InProgress {
                 state.record_status(task_id, *status);
             }
         }

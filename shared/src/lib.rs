@@ -65,8 +65,8 @@ pub use errors::{ValidationError, ValidationErrors};
 pub use launch::{LaunchAttempt, Outcome};
 pub use parse::{parse_config, parse_config_value, parse_stored_config};
 pub use planner::{
-    given_up_line, launch_of, plan_paused, plan_rerun, plan_run_now, plan_tick, run_ended,
-    stuck_line, Action, Found, Launch, Level, LogLine, Plan, SkipReason, StuckRun,
+    clean_up_launch, given_up_line, launch_of, plan_paused, plan_rerun, plan_run_now, plan_tick,
+    run_ended, stuck_line, Action, Found, Launch, Level, LogLine, Plan, SkipReason, StuckRun,
 };
 pub use schedule::Schedule;
 pub use sdk::{parse_any_config, parse_sdk_schedule};

@@ -33,6 +33,11 @@ impl Markup {
         self
     }
 
+    /// An attribute with a number: ` name="n"`.
+    pub fn attr(&mut self, name: &'static str, n: i64) -> &mut Markup {
+        self.lit(" ").lit(name).lit("=\"").num(n).lit("\"")
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -191,17 +191,19 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
 }
 
 fn title(event: &str) -> (&'static str, &'static str) {
-    match EventKind::from_name(event) {
-        Some(EventKind::LaunchFailed) => (":rotating_light:", "Launch failed"),
-        Some(EventKind::SlotMissed) => (":warning:", "Slot missed"),
-        Some(EventKind::RunFailed) => (":x:", "Run failed"),
-        Some(EventKind::RunStuck) => (":hourglass:", "Run stuck in its queue"),
-        Some(EventKind::Recovered) => (":white_check_mark:", "Recovered"),
-        None => (":wave:", "Test message"),
-    }
+    let emoji = match EventKind::from_name(event) {
+        Some(EventKind::LaunchFailed) => ":rotating_light:",
+        Some(EventKind::SlotMissed) => ":warning:",
+        Some(EventKind::RunFailed) => ":x:",
+        Some(EventKind::RunStuck) => ":hourglass:",
+        Some(EventKind::Recovered) => ":white_check_mark:",
+        None => ":wave:",
+    };
+    (emoji, EventKind::label_of(event))
 }
 
-/// Slack's escaping for text in a message: `&`, `<` and `>`.
+/// Slack's escaping for text in a message: `&`, `<` and `>` (Slack decodes only these three;
+/// [`crate::markup::escaped`]'s `&quot;` would show as is).
 fn slack_escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")

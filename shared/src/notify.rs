@@ -84,7 +84,27 @@ impl EventKind {
             EventKind::Recovered => "recovered",
         }
     }
+
+    /// What people read: "Run stuck in its queue" (the form's check boxes, the messages'
+    /// titles, the dashboard's notification list).
+    pub fn label(self) -> &'static str {
+        match self {
+            EventKind::LaunchFailed => "Launch failed",
+            EventKind::SlotMissed => "Slot missed",
+            EventKind::RunFailed => "Run failed",
+            EventKind::RunStuck => "Run stuck in its queue",
+            EventKind::Recovered => "Recovered",
+        }
+    }
+
+    /// The label of a message's `event` field: a kind's, or that of a channel's test message.
+    pub fn label_of(event: &str) -> &'static str {
+        EventKind::from_name(event).map_or(TEST_MESSAGE_LABEL, EventKind::label)
+    }
 }
+
+/// The label of a channel's test message (its `event` is `test`).
+pub const TEST_MESSAGE_LABEL: &str = "Test message";
 
 /// Something that happened to one task.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -129,6 +129,9 @@ pub enum SkipReason {
     LaunchFailed { attempts: u32, error: String },
     /// The runtime never reported the outcome of the launch.
     OutcomeUnknown,
+    /// The task left the configuration while a launch of the slot had started (a retry
+    /// pending, or an attempt out): what that launch left in ClearML is cleaned up.
+    TaskRemoved,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -228,9 +231,14 @@ pub fn plan_tick(
         now,
         actions: Vec::new(),
     };
-    // Tasks no longer in the config are forgotten; tasks without state (a config stored without
-    // `on_config_saved`) start now.
-    st.tasks.retain(|id, _| config.task(id).is_some());
+    // Tasks no longer in the config are forgotten (what their started launches left is cleaned
+    // up); tasks without state (a config stored without `on_config_saved`) start now.
+    for (item, fire, rerun) in st.forget_removed_tasks(config) {
+        out.actions.push(Action::Skip {
+            slot: SlotKey::new(instance_id, &item, fire).rerun(rerun),
+            reason: SkipReason::TaskRemoved,
+        });
+    }
     for task in config.scheduled_tasks() {
         if !st.tasks.contains_key(task.id()) {
             out.log(
@@ -588,10 +596,27 @@ pub fn launch_of(
     ))
 }
 
-/// The line for a slot given up ([`Action::Skip`] with [`SkipReason::LaunchFailed`] or
-/// [`SkipReason::OutcomeUnknown`]) once the runtime's clean-up asked ClearML about it: a clone
-/// found enqueued after all (its answer had been lost: the slot did
-/// launch, news of a success); otherwise a failure, told to the channels.
+/// The launch a clean-up of `slot` works from: its task's, or, the task removed from the
+/// configuration since, one named by the task's id (a clean-up only lists the slot's clones by
+/// their tag and deletes those never enqueued).
+pub fn clean_up_launch(instance_id: &str, config: &InstanceConfig, slot: &SlotKey) -> Launch {
+    launch_of(instance_id, config, &slot.item, slot.fire, slot.rerun, 1).unwrap_or_else(|| Launch {
+        slot: slot.clone(),
+        tag: slot.tag(),
+        name: slot.item.clone(),
+        base_task_id: String::new(),
+        queue: String::new(),
+        destination_project: None,
+        task_parameters: Default::default(),
+        retry: 1,
+    })
+}
+
+/// The line for a slot given up ([`Action::Skip`] with [`SkipReason::LaunchFailed`],
+/// [`SkipReason::OutcomeUnknown`] or [`SkipReason::TaskRemoved`]) once the runtime's clean-up
+/// asked ClearML about it: a clone found enqueued after all (its answer had been lost: the slot
+/// did launch, news of a success); otherwise a failure, told to the channels (but for a task
+/// removed on purpose: logged only).
 pub fn given_up_line(
     slot: &SlotKey,
     name: &str,
@@ -615,6 +640,27 @@ pub fn given_up_line(
             ),
         )
         .about(about(News::Launched, Some(task_id))),
+        Found::Nothing | Found::Unchecked if *reason == SkipReason::TaskRemoved => {
+            let (level, left) = match found {
+                Found::Nothing => (Level::Info, "nothing of it is left in ClearML".to_string()),
+                _ => (
+                    Level::Warn,
+                    format!(
+                        "whether it left a clone in ClearML could not be checked (look for tag {})",
+                        slot.tag()
+                    ),
+                ),
+            };
+            LogLine::new(
+                now,
+                level,
+                format!(
+                    "{name} was not launched for {}: its task was removed from the configuration \
+                     while its launch was under way; {left}",
+                    slot.fire
+                ),
+            )
+        }
         Found::Nothing | Found::Unchecked => {
             let (kind, why) = match reason {
                 SkipReason::LaunchFailed { attempts, error } => (
@@ -1138,6 +1184,35 @@ mod rerun_tests {
         assert!(gave_up(&unclaimed), "{:?}", unclaimed.actions);
         assert!(unclaimed.state.tasks["a"].pending.is_empty());
     }
+
+    #[test]
+    fn a_removed_task_s_started_launches_are_handed_to_the_clean_up_never_attempted_ones_not() {
+        let (config, state, fire) = setup("");
+        let plan = plan_tick("i", &config, &state, fire);
+        let slot = plan.launches().next().expect("a launch").slot.clone();
+        let other = crate::parse_config(
+            r#"{"format":"clearml-task-scheduler/v1","name":"n","scheduled_tasks":[
+            {"id":"b","base_task_id":"b","queue":"gpu","recurrence":"daily","times":["06:20"]}]}"#,
+            fire,
+        )
+        .unwrap();
+        // Planned, never attempted: nothing can be in ClearML.
+        let mut untried = plan.state.clone();
+        assert!(untried.on_config_saved(&other, fire).is_empty());
+        // A failed attempt (its clone kept for the retry), then the task removed.
+        let mut failed = plan.state.clone();
+        assert!(failed.claim(&slot, "me", 0));
+        failed.record_launch_failed(&slot, "HTTP 503");
+        assert_eq!(
+            failed.clone().on_config_saved(&other, fire),
+            [("a".to_string(), fire, 0)]
+        );
+        // A configuration stored without `on_config_saved`: the planner says so itself.
+        let later = plan_tick("i", &other, &failed, fire.add_seconds(60));
+        assert!(later.actions.iter().any(|a| matches!(a,
+            Action::Skip { slot: s, reason: SkipReason::TaskRemoved } if *s == slot)));
+        assert!(!later.state.tasks.contains_key("a"));
+    }
 }
 
 #[cfg(test)]
@@ -1178,5 +1253,18 @@ mod given_up_tests {
             News::Failed(EventKind::SlotMissed)
         );
         assert!(unknown.message.contains(&slot.tag()), "{}", unknown.message);
+        // A task removed on purpose: logged, not told to the channels.
+        let removed = given_up_line(&slot, "a", &SkipReason::TaskRemoved, Found::Nothing, now);
+        assert!(removed.about.is_none());
+        assert_eq!(removed.level, Level::Info);
+        assert!(removed.message.contains("removed from the configuration"));
+        let ran = given_up_line(
+            &slot,
+            "a",
+            &SkipReason::TaskRemoved,
+            Found::Enqueued("t9"),
+            now,
+        );
+        assert_eq!(ran.about.as_ref().unwrap().news, News::Launched);
     }
 }

@@ -72,6 +72,68 @@ impl Instant {
         Instant(self.0.saturating_add(seconds))
     }
 
+    /// Parses RFC 3339 (`2026-11-26T06:20:00Z`, `2026-11-26T07:20:00.5+01:00`; also `+0100`),
+    /// floored to the second: the API's times, and ClearML's.
+    pub fn parse_rfc3339(s: &str) -> Option<Instant> {
+        let b = s.as_bytes();
+        if b.len() < 20 || !s.is_ascii() {
+            return None;
+        }
+        let num = |r: std::ops::Range<usize>| -> Option<u32> {
+            let part = s.get(r)?;
+            if part.bytes().all(|c| c.is_ascii_digit()) {
+                part.parse().ok()
+            } else {
+                None
+            }
+        };
+        if b[4] != b'-'
+            || b[7] != b'-'
+            || !matches!(b[10], b'T' | b't' | b' ')
+            || b[13] != b':'
+            || b[16] != b':'
+        {
+            return None;
+        }
+        let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+        let (hour, minute, second) = (num(11..13)?, num(14..16)?, num(17..19)?);
+        if second > 60 {
+            return None;
+        }
+        let mut i = 19;
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            let start = i;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+            }
+            if i == start {
+                return None;
+            }
+        }
+        let offset = match &s[i..] {
+            "Z" | "z" => 0,
+            rest if (rest.len() == 6 && &rest[3..4] == ":" || rest.len() == 5)
+                && (rest.starts_with('+') || rest.starts_with('-')) =>
+            {
+                let h = num(i + 1..i + 3)?;
+                let m = num(i + rest.len() - 2..i + rest.len())?;
+                if h > 23 || m > 59 {
+                    return None;
+                }
+                let o = i64::from(h * 3600 + m * 60);
+                if rest.starts_with('-') {
+                    -o
+                } else {
+                    o
+                }
+            }
+            _ => return None,
+        };
+        let base = Instant::from_utc(year as i32, month, day, hour, minute)?;
+        Some(base.add_seconds(i64::from(second.min(59)) - offset))
+    }
+
     /// The UTC civil date and time `(year, month, day, hour, minute, second)`.
     pub fn to_utc(self) -> (i32, u32, u32, u32, u32, u32) {
         let days = self.0.div_euclid(86_400);
@@ -92,6 +154,30 @@ impl fmt::Display for Instant {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_is_read_back_with_fractions_and_offsets() {
+        let t = Instant::from_utc(2026, 11, 25, 14, 7).unwrap();
+        assert_eq!(Instant::parse_rfc3339(&t.to_string()), Some(t));
+        for s in [
+            "2026-11-25T14:07:00.123+00:00",
+            "2026-11-25T15:07:00.123456+01:00",
+            "2026-11-25 13:07:00-0100",
+            "2026-11-25t14:07:00z",
+        ] {
+            assert_eq!(Instant::parse_rfc3339(s), Some(t), "{s}");
+        }
+        for s in [
+            "2026-11-25T14:07:00",
+            "2026-11-25T14:07Z",
+            "2026-02-30T14:07:00Z",
+            "2026-11-25T14:07:00.Z",
+            "2026-11-25T14:07:00+1:00",
+            "2026-11-25T14:07:00+24:00",
+        ] {
+            assert_eq!(Instant::parse_rfc3339(s), None, "{s}");
+        }
+    }
 
     #[test]
     fn display_and_millis() {

@@ -1137,3 +1137,23 @@ fn a_launch_that_lands_after_its_slot_was_given_up_is_still_a_run() {
     assert_eq!(state.runs[0].task_id, "t1");
     assert!(!settle(&mut state, &slot, "me", &launched, at(12, 21)));
 }
+
+/// A retry that finds the slot's clone already ended (its enqueue's answer was lost, or the
+/// worker died before recording it, and the run finished meanwhile): the run is recorded open,
+/// so the next status poll ends it as every run ends (told, rerun if asked), not dropped.
+#[test]
+fn a_clone_found_already_ended_is_recorded_open_for_the_poll_to_end() {
+    let (_, mut state, slot) = claimed_0620();
+    let found_done = Outcome::Launched {
+        task_id: "t1".into(),
+        name: "n".into(),
+        project_id: None,
+        status: TaskStatus::Failed,
+        reused: true,
+    };
+    assert!(settle(&mut state, &slot, "me", &found_done, at(6, 40)));
+    assert_eq!(state.runs.len(), 1, "open until the poll reads it");
+    let ended = state.record_status("t1", TaskStatus::Failed);
+    assert!(ended.is_some(), "the poll ends it, so it is told and rerun");
+    assert!(state.runs.is_empty());
+}

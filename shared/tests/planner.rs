@@ -440,6 +440,7 @@ fn simulate(seed: u64) {
                             SkipReason::PreviousRunning { .. } => "running",
                             SkipReason::LaunchFailed { .. } => "failed",
                             SkipReason::OutcomeUnknown => "unknown",
+                            SkipReason::TaskRemoved => "removed",
                         };
                         outcomes
                             .entry((slot.item.clone(), slot.fire))

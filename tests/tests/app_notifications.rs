@@ -62,7 +62,7 @@ async fn channels_are_configured_tested_and_their_deliveries_shown() {
         .await
         .unwrap();
     assert!(
-        row.contains("launch failed") && row.contains("ops"),
+        row.contains("Launch failed") && row.contains("ops"),
         "{row}"
     );
     b.scroll_to("#notifications").await.unwrap();

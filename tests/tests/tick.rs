@@ -1215,3 +1215,102 @@ async fn a_launch_short_of_calls_mid_way_goes_on_in_the_alarm_not_as_a_failure()
     assert_eq!(records.clones.len(), 1, "cloned once");
     assert!(!log.contains("failed"), "{log}");
 }
+
+/// A launch whose enqueue failed keeps its clone for the retry. The task removed from the
+/// configuration before that retry, the clone is deleted (nothing is left behind un-enqueued)
+/// and the log says why; the channels are not told (the task was removed on purpose).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clone_kept_for_a_retry_is_deleted_when_its_task_is_removed() {
+    let (clearml, worker, api, id) = daily_instance_with("enabled", json!(true)).await;
+    clearml.push_fault(ScriptedFault::new("tasks.enqueue", FaultKind::Http500));
+    worker.trigger_scheduled(Some(slot_0620())).unwrap();
+    let r = clearml.records();
+    assert_eq!(
+        (r.clones.len(), r.enqueues.len()),
+        (1, 0),
+        "kept for a retry"
+    );
+    let kept = r.clones[0].id.clone();
+    let mut other = daily_0620("default");
+    other["scheduled_tasks"][0]["id"] = json!("evaluate");
+    other["scheduled_tasks"][0]["times"] = json!(["23:00"]);
+    let (status, answer) = api
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/instances/{id}"),
+            Some(&other),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{answer}");
+    for m in 1..4 {
+        worker
+            .trigger_scheduled(Some(slot_0620() + m * MINUTE))
+            .unwrap();
+    }
+    let r = clearml.records();
+    assert_eq!(r.enqueues.len(), 0, "the removed task is not launched");
+    let deleted: Vec<&str> = r.deletes.iter().map(|d| d.task.as_str()).collect();
+    assert_eq!(deleted, [kept.as_str()], "the kept clone is deleted");
+    let dash = dashboard(&api, &id).await;
+    let log = log_messages(&dash).join("\n");
+    assert!(
+        log.contains("its task was removed from the configuration while its launch was under way; nothing of it is left in ClearML"),
+        "{log}"
+    );
+}
+
+/// The enqueue's answer is lost after ClearML enqueued the clone, and the run has finished by
+/// the time the retry finds it: the retry records the run, and the next status poll ends it as
+/// every run ends, with its finish time and its "completed" line, never a negative duration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_ended_before_its_retry_found_it_is_ended_by_the_poll() {
+    let (clearml, worker, api, id) = daily_instance_with_agent().await;
+    clearml.push_fault(ScriptedFault::new(
+        "tasks.enqueue",
+        FaultKind::DropConnection,
+    ));
+    worker.trigger_scheduled(Some(slot_0620())).unwrap();
+    let r = clearml.records();
+    assert_eq!(
+        r.enqueues.len(),
+        1,
+        "ClearML enqueued it; its answer was lost"
+    );
+    let task = r.enqueues[0].task.clone();
+    // The stand-in's agent runs it to the end.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let t = clearml.task(&task).expect("the clone is in the stand-in");
+        if t["status"] == "completed" {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the agent ran it: {t}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    for m in 1..4 {
+        worker
+            .trigger_scheduled(Some(slot_0620() + m * MINUTE))
+            .unwrap();
+    }
+    let r = clearml.records();
+    assert_eq!((r.clones.len(), r.enqueues.len()), (1, 1), "launched once");
+    let dash = dashboard(&api, &id).await;
+    assert_eq!(dash["runs"]["total"], 1, "{dash}");
+    let run = &dash["runs"]["items"][0];
+    assert_eq!(run["task_id"], task.as_str());
+    assert_eq!(run["status"], "completed", "{run}");
+    assert!(run["finished"].is_string(), "{run}");
+    assert!(
+        run["duration_seconds"].as_i64().is_some_and(|d| d >= 0),
+        "{run}"
+    );
+    let log = log_messages(&dash).join("\n");
+    assert!(
+        log.contains(&format!("Run {task} of {} completed", demo::TASK_TRAIN)),
+        "{log}"
+    );
+}

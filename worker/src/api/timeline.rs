@@ -4,8 +4,9 @@
 //! `<img>` or `<iframe>` anywhere, through a share token (`/embed/{token}/timeline.svg`).
 
 use std::collections::BTreeSet;
-use std::fmt::Write;
 
+use scheduler_core::describe::MONTH_NAMES;
+use scheduler_core::markup::Markup;
 use scheduler_core::{InstanceConfig, Instant};
 
 use super::dashboard::resolve_share;
@@ -71,25 +72,35 @@ pub fn render(config: &InstanceConfig, paused: bool, runtime: &Runtime, now: Ins
     let plot_bottom = TOP + ROW * rows.max(1) as i64;
     let height = plot_bottom + 44;
 
-    let mut s = String::with_capacity(16 * 1024);
-    let _ = write!(
-        s,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" viewBox="0 0 {WIDTH} {height}" font-family="system-ui, sans-serif" font-size="11"><title>{} — runs of the last 7 days and the next 7 days (UTC)</title><rect width="100%" height="100%" fill="#ffffff"/>"##,
-        esc(config.name())
-    );
+    let mut s = Markup::with_capacity(16 * 1024);
+    s.lit(r#"<svg xmlns="http://www.w3.org/2000/svg""#)
+        .attr("width", WIDTH)
+        .attr("height", height)
+        .lit(r#" viewBox="0 0 "#)
+        .num(WIDTH)
+        .lit(" ")
+        .num(height)
+        .lit(r##"" font-family="system-ui, sans-serif" font-size="11"><title>"##)
+        .text(config.name())
+        .lit(r##" — runs of the last 7 days and the next 7 days (UTC)</title><rect width="100%" height="100%" fill="#ffffff"/>"##);
     // Day grid: a line and a label at each UTC midnight.
     let mut day = start.div_euclid(DAY) * DAY + DAY;
     while day < end {
         let xd = x(day);
         let (_, m, d, ..) = Instant::from_unix_seconds(day).to_utc();
-        let _ = write!(
-            s,
-            r##"<line x1="{xd}" y1="{}" x2="{xd}" y2="{plot_bottom}" stroke="#e3e3e3"/><text x="{}" y="{}" fill="#666">{} {d}</text>"##,
-            TOP - 6,
-            xd + 2,
-            TOP - 10,
-            MONTHS[(m as usize).saturating_sub(1) % 12]
-        );
+        s.lit("<line")
+            .attr("x1", xd)
+            .attr("y1", TOP - 6)
+            .attr("x2", xd)
+            .attr("y2", plot_bottom)
+            .lit(r##" stroke="#e3e3e3"/><text"##)
+            .attr("x", xd + 2)
+            .attr("y", TOP - 10)
+            .lit(r##" fill="#666">"##)
+            .text(&MONTH_NAMES[(m as usize).saturating_sub(1) % 12][..3])
+            .lit(" ")
+            .num(i64::from(d))
+            .lit("</text>");
         day += DAY;
     }
     // Rows.
@@ -97,14 +108,24 @@ pub fn render(config: &InstanceConfig, paused: bool, runtime: &Runtime, now: Ins
     for (i, t) in tasks.iter().take(shown).enumerate() {
         let y = row_y(i);
         let mid = y + ROW / 2;
-        let fill = if i % 2 == 0 { "#f7f7f9" } else { "#ffffff" };
-        let _ = write!(
-            s,
-            r##"<rect x="0" y="{y}" width="{WIDTH}" height="{ROW}" fill="{fill}"/><text x="6" y="{}" fill="{}">{}</text>"##,
-            mid + 4,
-            if t.enabled() { "#222" } else { "#999" },
-            esc(&clip(t.display_name(), 26))
-        );
+        s.lit(r#"<rect x="0""#)
+            .attr("y", y)
+            .attr("width", WIDTH)
+            .attr("height", ROW)
+            .lit(if i % 2 == 0 {
+                r##" fill="#f7f7f9"/>"##
+            } else {
+                r##" fill="#ffffff"/>"##
+            })
+            .lit(r#"<text x="6""#)
+            .attr("y", mid + 4)
+            .lit(if t.enabled() {
+                r##" fill="#222">"##
+            } else {
+                r##" fill="#999">"##
+            })
+            .text(&clip(t.display_name(), 26))
+            .lit("</text>");
         if paused || !t.enabled() {
             continue;
         }
@@ -124,33 +145,30 @@ pub fn render(config: &InstanceConfig, paused: bool, runtime: &Runtime, now: Ins
             }
         }
         for c in columns {
-            let _ = write!(
-                s,
-                r##"<rect x="{c}" y="{}" width="2" height="{}" fill="#5b6ee1"/>"##,
-                y + 5,
-                ROW - 10
-            );
+            s.lit("<rect")
+                .attr("x", c)
+                .attr("y", y + 5)
+                .lit(r#" width="2""#)
+                .attr("height", ROW - 10)
+                .lit(r##" fill="#5b6ee1"/>"##);
         }
     }
     if has_other {
         let y = row_y(shown);
-        let _ = write!(
-            s,
-            r##"<text x="6" y="{}" fill="#999">removed tasks</text>"##,
-            y + ROW / 2 + 4
-        );
+        s.lit(r#"<text x="6""#)
+            .attr("y", y + ROW / 2 + 4)
+            .lit(r##" fill="#999">removed tasks</text>"##);
     }
     if tasks.len() > shown {
         let y = row_y(shown + usize::from(has_other));
-        let _ = write!(
-            s,
-            r##"<text x="6" y="{}" fill="#999">+{} more tasks</text>"##,
-            y + ROW / 2 + 4,
-            tasks.len() - shown
-        );
+        s.lit(r#"<text x="6""#)
+            .attr("y", y + ROW / 2 + 4)
+            .lit(r##" fill="#999">+"##)
+            .num((tasks.len() - shown) as i64)
+            .lit(" more tasks</text>");
     }
     // Executed runs: a dot at the slot, coloured by status (the newest per pixel wins).
-    let mut dots: std::collections::BTreeMap<(usize, i64), &str> =
+    let mut dots: std::collections::BTreeMap<(usize, i64), &'static str> =
         std::collections::BTreeMap::new();
     for r in &runtime.runs {
         let t = r.slot.unix_seconds();
@@ -165,54 +183,58 @@ pub fn render(config: &InstanceConfig, paused: bool, runtime: &Runtime, now: Ins
         dots.insert((row, x(t)), status_colour(&r.status));
     }
     for ((row, cx), colour) in dots {
-        let _ = write!(
-            s,
-            r##"<circle cx="{cx}" cy="{}" r="4" fill="{colour}"/>"##,
-            row_y(row) + ROW / 2
-        );
+        s.lit("<circle")
+            .attr("cx", cx)
+            .attr("cy", row_y(row) + ROW / 2)
+            .lit(r#" r="4" fill=""#)
+            .lit(colour)
+            .lit(r#""/>"#);
     }
     // Now, and the legend.
     let xn = x(now.unix_seconds());
-    let _ = write!(
-        s,
-        r##"<line x1="{xn}" y1="{}" x2="{xn}" y2="{plot_bottom}" stroke="#d33" stroke-dasharray="3 2"/><text x="{}" y="{}" fill="#d33">now</text>"##,
-        TOP - 20,
-        xn + 3,
-        TOP - 22
-    );
+    s.lit("<line")
+        .attr("x1", xn)
+        .attr("y1", TOP - 20)
+        .attr("x2", xn)
+        .attr("y2", plot_bottom)
+        .lit(r##" stroke="#d33" stroke-dasharray="3 2"/><text"##)
+        .attr("x", xn + 3)
+        .attr("y", TOP - 22)
+        .lit(r##" fill="#d33">now</text>"##);
     let ly = plot_bottom + 24;
     let mut lx = LEFT;
-    let _ = write!(
-        s,
-        r##"<rect x="{lx}" y="{}" width="2" height="12" fill="#5b6ee1"/><text x="{}" y="{}" fill="#444">planned</text>"##,
-        ly - 10,
-        lx + 6,
-        ly
-    );
+    s.lit("<rect")
+        .attr("x", lx)
+        .attr("y", ly - 10)
+        .lit(r##" width="2" height="12" fill="#5b6ee1"/><text"##)
+        .attr("x", lx + 6)
+        .attr("y", ly)
+        .lit(r##" fill="#444">planned</text>"##);
     lx += 70;
     for (label, colour) in LEGEND {
-        let _ = write!(
-            s,
-            r##"<circle cx="{lx}" cy="{}" r="4" fill="{colour}"/><text x="{}" y="{ly}" fill="#444">{label}</text>"##,
-            ly - 4,
-            lx + 8
-        );
+        s.lit("<circle")
+            .attr("cx", lx)
+            .attr("cy", ly - 4)
+            .lit(r#" r="4" fill=""#)
+            .lit(colour)
+            .lit(r#""/><text"#)
+            .attr("x", lx + 8)
+            .attr("y", ly)
+            .lit(r##" fill="#444">"##)
+            .lit(label)
+            .lit("</text>");
         lx += 18 + 7 * label.len() as i64;
     }
     if paused {
-        let _ = write!(
-            s,
-            r##"<text x="{}" y="{ly}" fill="#d33">instance paused</text>"##,
-            RIGHT - 100
-        );
+        s.lit("<text")
+            .attr("x", RIGHT - 100)
+            .attr("y", ly)
+            .lit(r##" fill="#d33">instance paused</text>"##);
     }
-    s.push_str("</svg>");
-    s
+    s.lit("</svg>");
+    s.into_string()
 }
 
-const MONTHS: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
 const LEGEND: [(&str, &str); 5] = [
     ("completed", "#2e9e44"),
     ("running", "#2f7ed8"),
@@ -234,6 +256,3 @@ fn status_colour(status: &str) -> &'static str {
 fn clip(s: &str, max: usize) -> String {
     super::truncate(s, max)
 }
-
-/// XML text escaping: the core's, the one escaping of the product.
-use scheduler_core::markup::escaped as esc;

@@ -21,9 +21,9 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use scheduler_core::launch::{settle, Call, Learned, Next};
 use scheduler_core::notify::{About, EventKind, News};
 use scheduler_core::{
-    given_up_line, launch_of, next_slot_due, plan_paused, plan_rerun, plan_run_now, plan_tick,
-    run_ended, stuck_line, Action, Found, InstanceConfig, Instant, LaunchAttempt, Level, LogLine,
-    Outcome, SkipReason, SlotKey, StuckRun, TaskStatus,
+    clean_up_launch, given_up_line, launch_of, next_slot_due, plan_paused, plan_rerun,
+    plan_run_now, plan_tick, run_ended, stuck_line, Action, Found, InstanceConfig, Instant,
+    LaunchAttempt, Level, LogLine, Outcome, SkipReason, SlotKey, StuckRun, TaskStatus,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -217,7 +217,11 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
     if let Some(now) = now {
         let paused = record.paused;
         if runtime.revision != record.revision && !paused {
-            runtime.state.on_config_saved(&config, record.saved_at);
+            // Launches of removed tasks that had started: what they left is cleaned up.
+            for (item, fire, rerun) in runtime.state.on_config_saved(&config, record.saved_at) {
+                let slot = SlotKey::new(id, &item, fire).rerun(rerun);
+                runtime.keep_to_clean_up(slot, SkipReason::TaskRemoved);
+            }
             if let Some(resumed_at) = record.resumed_at {
                 runtime.state.on_resumed(resumed_at);
             }
@@ -282,7 +286,10 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
                 Action::Log(l) => runtime.push_log(l),
                 Action::Skip {
                     slot,
-                    reason: reason @ (SkipReason::LaunchFailed { .. } | SkipReason::OutcomeUnknown),
+                    reason:
+                        reason @ (SkipReason::LaunchFailed { .. }
+                        | SkipReason::OutcomeUnknown
+                        | SkipReason::TaskRemoved),
                 } => runtime.keep_to_clean_up(slot, reason),
                 // Launches are taken from the state's unclaimed list below.
                 Action::Launch(_) | Action::Skip { .. } => {}
@@ -539,8 +546,12 @@ fn claim_next(
     for (item, fire, rerun, attempts) in runtime.state.unclaimed() {
         let slot = SlotKey::new(id, item.as_str(), fire).rerun(rerun);
         let Some(launch) = launch_of(id, config, &item, fire, rerun, attempts) else {
-            // The task was removed from the configuration meanwhile.
+            // The task was removed from the configuration meanwhile: what an earlier attempt
+            // left is cleaned up.
             runtime.state.record_launch_rejected(&slot);
+            if attempts > 0 {
+                runtime.keep_to_clean_up(slot, SkipReason::TaskRemoved);
+            }
             continue;
         };
         let known = cache.known(&launch, wall);
@@ -805,9 +816,7 @@ async fn clean_up(
     slots: &[(SlotKey, SkipReason)],
 ) -> Result<()> {
     for (slot, reason) in slots {
-        let Some(launch) = launch_of(id, config, &slot.item, slot.fire, slot.rerun, 1) else {
-            continue;
-        };
+        let launch = clean_up_launch(id, config, slot);
         let mut attempt = LaunchAttempt::clean_up(&launch, config.name());
         while let Next::Call(call) = attempt.next() {
             let call = call.clone();
@@ -1208,6 +1217,11 @@ fn reconcile(
             run.status = status_text.to_string();
             run.finished = finished;
         }
+        // A run a retry found already ended was recorded as started when the retry found it,
+        // after it finished: its start is ClearML's then (no negative duration).
+        if let Some(end) = run.finished.filter(|end| *end < run.started) {
+            run.started = parse_time(&task["started"]).unwrap_or(end).min(end);
+        }
     }
 }
 
@@ -1229,12 +1243,5 @@ fn slot_of(task: &Value, instance_id: &str, config: &InstanceConfig) -> Option<S
 /// ClearML's times ("2026-11-25T14:07:00.123+00:00", sometimes without zone: UTC).
 fn parse_time(v: &Value) -> Option<Instant> {
     let s = v.as_str()?;
-    let has_zone = s.ends_with('Z') || s.rfind(['+', '-']).is_some_and(|i| i > 10);
-    let text = if has_zone {
-        s.to_string()
-    } else {
-        format!("{s}Z")
-    };
-    let ms = js_sys::Date::parse(&text);
-    (!ms.is_nan()).then(|| Instant::from_unix_millis(ms as i64))
+    Instant::parse_rfc3339(s).or_else(|| Instant::parse_rfc3339(&format!("{s}Z")))
 }

@@ -1314,3 +1314,38 @@ async fn a_run_that_ended_before_its_retry_found_it_is_ended_by_the_poll() {
         "{log}"
     );
 }
+
+/// A launch whose enqueue failed keeps its clone for the retry; the instance deleted before that
+/// retry, the deletion deletes the clone first: nothing is left behind in ClearML.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_an_instance_deletes_the_clone_its_retry_would_have_taken() {
+    let (clearml, worker, api, id) = daily_instance_with("enabled", json!(true)).await;
+    clearml.push_fault(ScriptedFault::new("tasks.enqueue", FaultKind::Http500));
+    worker.trigger_scheduled(Some(slot_0620())).unwrap();
+    let r = clearml.records();
+    assert_eq!(
+        (r.clones.len(), r.enqueues.len()),
+        (1, 0),
+        "kept for a retry"
+    );
+    let (status, answer) = api
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/instances/{id}"),
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 204, "{answer}");
+    let r = clearml.records();
+    let deleted: Vec<&str> = r.deletes.iter().map(|d| d.task.as_str()).collect();
+    assert_eq!(
+        deleted,
+        [r.clones[0].id.as_str()],
+        "the kept clone is deleted"
+    );
+    worker
+        .trigger_scheduled(Some(slot_0620() + MINUTE))
+        .unwrap();
+    assert_eq!(clearml.records().enqueues.len(), 0, "and never enqueued");
+}

@@ -188,9 +188,20 @@ pub async fn replace(req: &mut Request, here: &Here<'_>) -> Answer {
 }
 
 /// `DELETE /api/instances/{id}`: the configuration, the runtime state, its Directory entry and
-/// its share links.
+/// its share links; first, what its started launches left in ClearML (clones kept for a retry)
+/// is deleted there, best effort.
 pub async fn delete(here: &Here<'_>) -> Answer {
-    let (record, _) = load(here.docs)?;
+    let (record, config) = load(here.docs)?;
+    let left =
+        crate::instance::tick::clean_up_before_delete(here.env, here.docs, &config, &record.id)
+            .await?;
+    if !left.is_empty() {
+        worker::console_warn!(
+            "instance {} deleted; clones of these slots may be left in ClearML, not enqueued: {}",
+            record.id,
+            left.join(", ")
+        );
+    }
     here.docs.delete_all()?;
     directory::delete_entry(here.env, &record.id).await?;
     let kv = Kv::open(here.env)?;

@@ -108,12 +108,85 @@ impl Ctx<'_> {
     }
 
     fn var<T: std::str::FromStr>(&self, name: &str, default: T) -> T {
-        self.env
-            .var(name)
-            .ok()
-            .and_then(|v| v.to_string().parse().ok())
-            .unwrap_or(default)
+        env_var(self.env, name, default)
     }
+}
+
+/// A setting of the deployment, or `default` when it is unset or not a `T`.
+fn env_var<T: std::str::FromStr>(env: &Env, name: &str, default: T) -> T {
+    env.var(name)
+        .ok()
+        .and_then(|v| v.to_string().parse().ok())
+        .unwrap_or(default)
+}
+
+/// Slots at most cleaned up before an instance is deleted (the rest are left: a deletion must
+/// not wait on ClearML for long).
+const MAX_CLEAN_UPS_ON_DELETE: usize = 10;
+
+/// Before its instance is deleted: what its started launches and unfinished clean-ups left in
+/// ClearML (clones kept for a retry, never enqueued) is deleted, best effort, for at most
+/// [`MAX_CLEAN_UPS_ON_DELETE`] slots (a clone found enqueued is left to run: deleting the
+/// instance stops the watching, not the run). Returns the tags of the slots whose clean-up did
+/// not finish (ClearML unreachable, or too many), for the deletion's answer to name.
+pub async fn clean_up_before_delete(
+    env: &Env,
+    docs: &Docs,
+    config: &InstanceConfig,
+    id: &str,
+) -> Result<Vec<String>> {
+    let runtime: Runtime = docs.get(RUNTIME)?.unwrap_or_default();
+    let mut slots: Vec<SlotKey> = runtime.unverified.iter().map(|u| u.slot.clone()).collect();
+    for (item, ts) in &runtime.state.tasks {
+        for p in ts
+            .pending
+            .iter()
+            .filter(|p| p.attempts > 0 || p.claim.is_some())
+        {
+            let slot = SlotKey::new(id, item, p.fire).rerun(p.rerun);
+            if !slots.contains(&slot) {
+                slots.push(slot);
+            }
+        }
+    }
+    if slots.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Ok(creds) = Credentials::from_env(env) else {
+        return Ok(slots.iter().map(SlotKey::tag).collect());
+    };
+    let mut c = ClearMl::new(
+        creds,
+        env_var(env, "SUBREQUEST_BUDGET", DEFAULT_SUBREQUEST_BUDGET),
+    );
+    c.timeout = std::time::Duration::from_secs(env_var(
+        env,
+        "CLEARML_TIMEOUT_SECONDS",
+        DEFAULT_CALL_TIMEOUT_SECONDS,
+    ));
+    let mut left = Vec::new();
+    for (i, slot) in slots.iter().enumerate() {
+        if i >= MAX_CLEAN_UPS_ON_DELETE {
+            left.push(slot.tag());
+            continue;
+        }
+        let mut attempt =
+            LaunchAttempt::clean_up(&clean_up_launch(id, config, slot), config.name());
+        while let Next::Call(call) = attempt.next() {
+            let call = call.clone();
+            attempt.answer(calls::perform(&c, &call).await);
+        }
+        if matches!(
+            attempt.outcome(),
+            Some(Outcome::Failed {
+                permanent: false,
+                ..
+            })
+        ) {
+            left.push(slot.tag());
+        }
+    }
+    Ok(left)
 }
 
 /// An SQLite row of a Durable Object holds at most 2 MB: the runtime stays under this.

@@ -1216,11 +1216,9 @@ async fn a_launch_short_of_calls_mid_way_goes_on_in_the_alarm_not_as_a_failure()
     assert!(!log.contains("failed"), "{log}");
 }
 
-/// A launch whose enqueue failed keeps its clone for the retry. The task removed from the
-/// configuration before that retry, the clone is deleted (nothing is left behind un-enqueued)
-/// and the log says why; the channels are not told (the task was removed on purpose).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_clone_kept_for_a_retry_is_deleted_when_its_task_is_removed() {
+/// The 06:20 launch of a daily instance whose enqueue failed (a 500): its clone is kept for the
+/// retry. Returns the clone's id last.
+async fn a_clone_kept_for_a_retry() -> (StandinHandle, WorkerProcess, Api, String, String) {
     let (clearml, worker, api, id) = daily_instance_with("enabled", json!(true)).await;
     clearml.push_fault(ScriptedFault::new("tasks.enqueue", FaultKind::Http500));
     worker.trigger_scheduled(Some(slot_0620())).unwrap();
@@ -1231,6 +1229,15 @@ async fn a_clone_kept_for_a_retry_is_deleted_when_its_task_is_removed() {
         "kept for a retry"
     );
     let kept = r.clones[0].id.clone();
+    (clearml, worker, api, id, kept)
+}
+
+/// A launch whose enqueue failed keeps its clone for the retry. The task removed from the
+/// configuration before that retry, the clone is deleted (nothing is left behind un-enqueued)
+/// and the log says why; the channels are not told (the task was removed on purpose).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clone_kept_for_a_retry_is_deleted_when_its_task_is_removed() {
+    let (clearml, worker, api, id, kept) = a_clone_kept_for_a_retry().await;
     let mut other = daily_0620("default");
     other["scheduled_tasks"][0]["id"] = json!("evaluate");
     other["scheduled_tasks"][0]["times"] = json!(["23:00"]);
@@ -1319,15 +1326,7 @@ async fn a_run_that_ended_before_its_retry_found_it_is_ended_by_the_poll() {
 /// retry, the deletion deletes the clone first: nothing is left behind in ClearML.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_an_instance_deletes_the_clone_its_retry_would_have_taken() {
-    let (clearml, worker, api, id) = daily_instance_with("enabled", json!(true)).await;
-    clearml.push_fault(ScriptedFault::new("tasks.enqueue", FaultKind::Http500));
-    worker.trigger_scheduled(Some(slot_0620())).unwrap();
-    let r = clearml.records();
-    assert_eq!(
-        (r.clones.len(), r.enqueues.len()),
-        (1, 0),
-        "kept for a retry"
-    );
+    let (clearml, worker, api, id, kept) = a_clone_kept_for_a_retry().await;
     let (status, answer) = api
         .send(
             reqwest::Method::DELETE,
@@ -1339,11 +1338,7 @@ async fn deleting_an_instance_deletes_the_clone_its_retry_would_have_taken() {
     assert_eq!(status, 204, "{answer}");
     let r = clearml.records();
     let deleted: Vec<&str> = r.deletes.iter().map(|d| d.task.as_str()).collect();
-    assert_eq!(
-        deleted,
-        [r.clones[0].id.as_str()],
-        "the kept clone is deleted"
-    );
+    assert_eq!(deleted, [kept.as_str()], "the kept clone is deleted");
     worker
         .trigger_scheduled(Some(slot_0620() + MINUTE))
         .unwrap();

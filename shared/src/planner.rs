@@ -379,6 +379,9 @@ pub fn run_ended(run: &OpenRun, status: TaskStatus, name: &str, now: Instant) ->
     Some(LogLine::new(now, level, message).about(about))
 }
 
+/// How late a failed launch is still retried, whatever the catch-up window (see `plan_task`).
+pub const MIN_RETRY_WINDOW_MINUTES: i64 = 5;
+
 fn late_minutes(now: Instant, fire: Instant) -> i64 {
     (now.unix_seconds() - fire.unix_seconds()).div_euclid(60)
 }
@@ -387,6 +390,10 @@ fn plan_task(instance_id: &str, task: &ScheduledTask, st: &mut InstanceState, ou
     let now = out.now;
     let catch_up = task.catch_up();
     let window = i64::from(catch_up.effective_window_minutes());
+    // A launch that failed for a reason that may pass is retried within the window, and for a
+    // few minutes whatever the policy: `skip` (window 0) means "no catch-up after downtime", not
+    // "one 503 loses the slot".
+    let retry_window = window.max(MIN_RETRY_WINDOW_MINUTES);
     let slot = |fire| SlotKey::new(instance_id, task.id(), fire);
     let slot_of = |p: &PendingLaunch| slot(p.fire).rerun(p.rerun);
 
@@ -432,11 +439,13 @@ fn plan_task(instance_id: &str, task: &ScheduledTask, st: &mut InstanceState, ou
             PendingState::Failed if late < 0 => keep.push(p), // an older, late-delivered tick
             // Backing off: not yet.
             PendingState::Failed
-                if late <= window && task.enabled() && p.retry_at.is_some_and(|t| t > now) =>
+                if late <= retry_window
+                    && task.enabled()
+                    && p.retry_at.is_some_and(|t| t > now) =>
             {
                 keep.push(p)
             }
-            PendingState::Failed if late <= window && task.enabled() => {
+            PendingState::Failed if late <= retry_window && task.enabled() => {
                 out.log(
                     Level::Info,
                     format!(
@@ -1183,6 +1192,31 @@ mod rerun_tests {
         let unclaimed = plan_tick("i", &config, &plan.state, long_after);
         assert!(gave_up(&unclaimed), "{:?}", unclaimed.actions);
         assert!(unclaimed.state.tasks["a"].pending.is_empty());
+    }
+
+    #[test]
+    fn under_skip_a_failed_launch_is_still_retried_for_a_few_minutes_then_given_up() {
+        let (config, state, fire) = setup(r#", "catch_up": "skip""#);
+        let plan = plan_tick("i", &config, &state, fire);
+        let slot = plan.launches().next().expect("a launch").slot.clone();
+        let mut state = plan.state;
+        assert!(state.claim(&slot, "me", 0));
+        state.record_launch_failed(&slot, "HTTP 503");
+        let retry = plan_tick("i", &config, &state, fire.add_seconds(60));
+        assert_eq!(retry.launches().count(), 1, "retried a minute late");
+        let mut state = retry.state;
+        assert!(state.claim(&slot, "me", 0));
+        state.record_launch_failed(&slot, "HTTP 503");
+        let late = fire.add_seconds(60 * (MIN_RETRY_WINDOW_MINUTES + 1));
+        let given_up = plan_tick("i", &config, &state, late);
+        assert_eq!(given_up.launches().count(), 0);
+        assert!(given_up.actions.iter().any(|a| matches!(
+            a,
+            Action::Skip {
+                reason: SkipReason::LaunchFailed { attempts: 2, .. },
+                ..
+            }
+        )));
     }
 
     #[test]

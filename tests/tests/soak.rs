@@ -112,8 +112,8 @@ fn task(i: usize, k: usize, start_ms: i64) -> Value {
     match k {
         0 if i == 3 => {
             // Every minute of the soak's first three hours, under `skip`: the slot of a skipped
-            // minute (the 50th is one) is missed, and told; a launch that fails is given up at
-            // once, and its clean-up must leave no clone behind.
+            // minute (the 50th is one) is missed, and told; a launch that fails is retried for
+            // a few minutes only, then given up, and its clean-up must leave no clone behind.
             let (_, _, _, h0, _, _) = Instant::from_unix_millis(start_ms).to_utc();
             let hours: Vec<String> = (0..3).map(|h| ((h0 + h) % 24).to_string()).collect();
             o.insert("recurrence".into(), json!("cron"));

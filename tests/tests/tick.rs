@@ -8,6 +8,19 @@ use serde_json::{json, Value};
 
 const TOKEN: &str = "tick-test-admin-token-0123456789abcdef";
 const MINUTE: i64 = 60_000;
+/// Past the minutes a failed launch is retried under `catch_up: skip`.
+const PAST_RETRIES: i64 = (scheduler_core::MIN_RETRY_WINDOW_MINUTES + 1) * MINUTE;
+
+/// The slot's minute, then three minutes past its retries (under `skip`: the give-up, then
+/// its clean-up asked again).
+fn past_retries(slot: i64) -> [i64; 4] {
+    [
+        slot,
+        slot + PAST_RETRIES,
+        slot + PAST_RETRIES + MINUTE,
+        slot + PAST_RETRIES + 2 * MINUTE,
+    ]
+}
 
 use scheduler_e2e::harness::tomorrow_0620_ms as slot_0620;
 
@@ -712,7 +725,8 @@ async fn a_paused_instance_launches_nothing_but_its_running_clone_is_still_follo
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slot_given_up_leaves_no_clone_behind() {
-    // No catching up: a slot not launched in its own minute is given up at the next tick.
+    // No catching up: a failed launch is retried for a few minutes only; a tick past them gives
+    // the slot up.
     let (clearml, worker, api, id) = daily_instance_with("catch_up", json!("skip")).await;
     let slot = slot_0620();
     worker.trigger_scheduled(Some(slot - MINUTE)).unwrap();
@@ -721,7 +735,7 @@ async fn a_slot_given_up_leaves_no_clone_behind() {
     worker.trigger_scheduled(Some(slot)).unwrap();
     assert_eq!(clearml.records().clones.len(), 1);
     assert_eq!(clearml.records().enqueues.len(), 0);
-    worker.trigger_scheduled(Some(slot + MINUTE)).unwrap();
+    worker.trigger_scheduled(Some(slot + PAST_RETRIES)).unwrap();
     let records = clearml.records();
     assert_eq!(records.enqueues.len(), 0, "given up, not launched late");
     assert_eq!(
@@ -997,8 +1011,10 @@ async fn a_skip_slot_given_up_after_a_lost_clone_answer_leaves_no_clone() {
     let slot = slot_0620();
     clearml.push_fault(ScriptedFault::new("tasks.clone", FaultKind::DropAfterClone));
     worker.trigger_scheduled(Some(slot)).unwrap();
-    worker.trigger_scheduled(Some(slot + MINUTE)).unwrap();
-    worker.trigger_scheduled(Some(slot + 2 * MINUTE)).unwrap();
+    worker.trigger_scheduled(Some(slot + PAST_RETRIES)).unwrap();
+    worker
+        .trigger_scheduled(Some(slot + PAST_RETRIES + MINUTE))
+        .unwrap();
     let r = clearml.records();
     assert_eq!(r.clones.len(), 1);
     assert_eq!(r.enqueues.len(), 0);
@@ -1020,8 +1036,8 @@ async fn a_clean_up_whose_delete_fails_is_asked_again_until_the_clone_is_gone() 
     let slot = slot_0620();
     clearml.push_fault(ScriptedFault::new("tasks.clone", FaultKind::DropAfterClone));
     clearml.push_fault(ScriptedFault::new("tasks.delete", FaultKind::Http500));
-    for m in 0..4 {
-        worker.trigger_scheduled(Some(slot + m * MINUTE)).unwrap();
+    for t in past_retries(slot) {
+        worker.trigger_scheduled(Some(t)).unwrap();
     }
     let r = clearml.records();
     let calls = || {
@@ -1058,10 +1074,10 @@ async fn racing_ticks_finish_a_failed_clean_up_once_and_tell_it_once() {
     clearml.push_fault(ScriptedFault::new("tasks.clone", FaultKind::DropAfterClone));
     clearml.push_fault(ScriptedFault::new("tasks.delete", FaultKind::Http500));
     // Every minute delivered three times at the same moment.
-    for m in 0..4 {
+    for t in past_retries(slot) {
         std::thread::scope(|s| {
             for _ in 0..3 {
-                s.spawn(|| worker.trigger_scheduled(Some(slot + m * MINUTE)).unwrap());
+                s.spawn(|| worker.trigger_scheduled(Some(t)).unwrap());
             }
         });
     }
@@ -1343,4 +1359,20 @@ async fn deleting_an_instance_deletes_the_clone_its_retry_would_have_taken() {
         .trigger_scheduled(Some(slot_0620() + MINUTE))
         .unwrap();
     assert_eq!(clearml.records().enqueues.len(), 0, "and never enqueued");
+}
+
+/// Under `catch_up: skip` a launch that failed for a reason that may pass (a 500 on the enqueue)
+/// is still retried a minute later, with the clone it made: one 503 does not lose the slot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_skip_slot_whose_enqueue_failed_once_is_retried_and_launched_once() {
+    let (clearml, worker, api, id) = daily_instance_with("catch_up", json!("skip")).await;
+    clearml.push_fault(ScriptedFault::new("tasks.enqueue", FaultKind::Http500));
+    worker.trigger_scheduled(Some(slot_0620())).unwrap();
+    worker
+        .trigger_scheduled(Some(slot_0620() + MINUTE))
+        .unwrap();
+    let r = clearml.records();
+    assert_eq!((r.clones.len(), r.enqueues.len()), (1, 1), "launched once");
+    assert_eq!(r.enqueues[0].task, r.clones[0].id, "with the clone it made");
+    assert_eq!(dashboard(&api, &id).await["runs"]["total"], 1);
 }

@@ -231,13 +231,16 @@ pub fn plan_tick(
         now,
         actions: Vec::new(),
     };
-    // Tasks no longer in the config are forgotten (what their started launches left is cleaned
-    // up); tasks without state (a config stored without `on_config_saved`) start now.
-    for (item, fire, rerun) in st.forget_removed_tasks(config) {
-        out.actions.push(Action::Skip {
-            slot: SlotKey::new(instance_id, &item, fire).rerun(rerun),
-            reason: SkipReason::TaskRemoved,
-        });
+    // Tasks no longer in the config are forgotten (what their failed launches left is cleaned
+    // up; one still out is its owner's, whose failure hands it to the clean-up); tasks without
+    // state (a config stored without `on_config_saved`) start now.
+    for (item, p) in st.forget_removed_tasks(config) {
+        if p.claim.is_none() {
+            out.actions.push(Action::Skip {
+                slot: SlotKey::new(instance_id, &item, p.fire).rerun(p.rerun),
+                reason: SkipReason::TaskRemoved,
+            });
+        }
     }
     for task in config.scheduled_tasks() {
         if !st.tasks.contains_key(task.id()) {
@@ -1233,14 +1236,20 @@ mod rerun_tests {
         // Planned, never attempted: nothing can be in ClearML.
         let mut untried = plan.state.clone();
         assert!(untried.on_config_saved(&other, fire).is_empty());
+        // An attempt out: handed over with its claim (not to be cleaned up under its feet).
+        let mut out_now = plan.state.clone();
+        assert!(out_now.claim(&slot, "me", 7));
+        let handed = out_now.on_config_saved(&other, fire);
+        assert_eq!(handed.len(), 1);
+        assert_eq!(handed[0].1.claim.as_ref().map(|c| c.at_ms), Some(7));
         // A failed attempt (its clone kept for the retry), then the task removed.
         let mut failed = plan.state.clone();
         assert!(failed.claim(&slot, "me", 0));
         failed.record_launch_failed(&slot, "HTTP 503");
-        assert_eq!(
-            failed.clone().on_config_saved(&other, fire),
-            [("a".to_string(), fire, 0)]
-        );
+        let handed = failed.clone().on_config_saved(&other, fire);
+        assert_eq!(handed.len(), 1);
+        assert_eq!((handed[0].0.as_str(), handed[0].1.fire), ("a", fire));
+        assert!(handed[0].1.claim.is_none());
         // A configuration stored without `on_config_saved`: the planner says so itself.
         let later = plan_tick("i", &other, &failed, fire.add_seconds(60));
         assert!(later.actions.iter().any(|a| matches!(a,

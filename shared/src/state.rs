@@ -234,13 +234,14 @@ impl InstanceState {
     /// decides the slot of the save's own minute if no tick has (an edit at 06:20:07 before the
     /// 06:20 tick ran), and never decides again what a tick already decided. Unchanged tasks keep their
     /// progress; tasks no longer in the config are forgotten (their open runs are still polled
-    /// and aborted). Returns their launches that had started, `(item, fire, rerun)`: what those
-    /// left in ClearML (a clone kept for a retry) is the runtime's to clean up.
+    /// and aborted). Returns their launches that had started ([`Self::forget_removed_tasks`]):
+    /// what those left in ClearML (a clone kept for a retry) is the runtime's to clean up, once
+    /// no attempt of them can still be out.
     pub fn on_config_saved(
         &mut self,
         config: &InstanceConfig,
         saved_at: Instant,
-    ) -> Vec<(String, Instant, u32)> {
+    ) -> Vec<(String, PendingLaunch)> {
         let removed = self.forget_removed_tasks(config);
         let mut tasks = BTreeMap::new();
         for task in config.scheduled_tasks() {
@@ -272,17 +273,21 @@ impl InstanceState {
     }
 
     /// Forgets the tasks `config` no longer has. Returns their launches that had started (an
-    /// attempt failed and a retry was pending, or one was out), `(item, fire, rerun)`: each may
-    /// have left a clone in ClearML. Launches never attempted left nothing.
-    pub fn forget_removed_tasks(&mut self, config: &InstanceConfig) -> Vec<(String, Instant, u32)> {
+    /// attempt failed and a retry was pending, or one is out: its claim tells whose and since
+    /// when), with their task's id: each may have left a clone in ClearML. Launches never
+    /// attempted left nothing.
+    pub fn forget_removed_tasks(
+        &mut self,
+        config: &InstanceConfig,
+    ) -> Vec<(String, PendingLaunch)> {
         let mut started = Vec::new();
         self.tasks.retain(|item, ts| {
             if config.task(item).is_some() {
                 return true;
             }
-            for p in &ts.pending {
+            for p in ts.pending.drain(..) {
                 if p.attempts > 0 || p.claim.is_some() {
-                    started.push((item.clone(), p.fire, p.rerun));
+                    started.push((item.clone(), p));
                 }
             }
             false

@@ -1232,6 +1232,22 @@ async fn a_launch_short_of_calls_mid_way_goes_on_in_the_alarm_not_as_a_failure()
     assert!(!log.contains("failed"), "{log}");
 }
 
+/// Saves the instance with its task replaced by another (`evaluate`, 23:00): `retrain` is removed.
+async fn remove_the_task(api: &Api, id: &str) {
+    let mut other = daily_0620("default");
+    other["scheduled_tasks"][0]["id"] = json!("evaluate");
+    other["scheduled_tasks"][0]["times"] = json!(["23:00"]);
+    let (status, answer) = api
+        .send(
+            reqwest::Method::PUT,
+            &format!("/api/instances/{id}"),
+            Some(&other),
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200, "{answer}");
+}
+
 /// The 06:20 launch of a daily instance whose enqueue failed (a 500): its clone is kept for the
 /// retry. Returns the clone's id last.
 async fn a_clone_kept_for_a_retry() -> (StandinHandle, WorkerProcess, Api, String, String) {
@@ -1254,18 +1270,7 @@ async fn a_clone_kept_for_a_retry() -> (StandinHandle, WorkerProcess, Api, Strin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_clone_kept_for_a_retry_is_deleted_when_its_task_is_removed() {
     let (clearml, worker, api, id, kept) = a_clone_kept_for_a_retry().await;
-    let mut other = daily_0620("default");
-    other["scheduled_tasks"][0]["id"] = json!("evaluate");
-    other["scheduled_tasks"][0]["times"] = json!(["23:00"]);
-    let (status, answer) = api
-        .send(
-            reqwest::Method::PUT,
-            &format!("/api/instances/{id}"),
-            Some(&other),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, 200, "{answer}");
+    remove_the_task(&api, &id).await;
     for m in 1..4 {
         worker
             .trigger_scheduled(Some(slot_0620() + m * MINUTE))
@@ -1375,4 +1380,47 @@ async fn a_skip_slot_whose_enqueue_failed_once_is_retried_and_launched_once() {
     assert_eq!((r.clones.len(), r.enqueues.len()), (1, 1), "launched once");
     assert_eq!(r.enqueues[0].task, r.clones[0].id, "with the clone it made");
     assert_eq!(dashboard(&api, &id).await["runs"]["total"], 1);
+}
+
+/// The task removed while its launch is out, and a tick running meanwhile: that tick leaves
+/// the launch to its owner until the claim's lease has run (no clean-up under a live attempt's
+/// feet). The attempt's enqueue then fails, and its clone is deleted once the lease is over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_task_s_launch_still_out_is_cleaned_up_only_after_its_lease() {
+    let (clearml, worker, api, id) = shared_daily_instance().await;
+    clearml.push_fault(ScriptedFault::new("tasks.enqueue", FaultKind::Http500));
+    let started = std::time::Instant::now();
+    during_a_slow_clone(&clearml, &worker, async {
+        remove_the_task(&api, &id).await;
+        let worker = worker.clone();
+        tokio::task::spawn_blocking(move || worker.trigger_scheduled(Some(slot_0620() + MINUTE)))
+            .await
+            .unwrap()
+            .unwrap();
+    })
+    .await;
+    let r = clearml.records();
+    assert_eq!(
+        (r.clones.len(), r.enqueues.len()),
+        (1, 0),
+        "cloned, not enqueued"
+    );
+    // Within the lease (12 s here): left alone.
+    worker
+        .trigger_scheduled(Some(slot_0620() + 2 * MINUTE))
+        .unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert!(
+        clearml.records().deletes.is_empty(),
+        "not under a live claim"
+    );
+    // After it: cleaned up.
+    tokio::time::sleep(std::time::Duration::from_secs(13).saturating_sub(started.elapsed())).await;
+    worker
+        .trigger_scheduled(Some(slot_0620() + 3 * MINUTE))
+        .unwrap();
+    let r = clearml.records();
+    let deleted: Vec<&str> = r.deletes.iter().map(|d| d.task.as_str()).collect();
+    assert_eq!(deleted, [r.clones[0].id.as_str()], "the clone is deleted");
+    assert_eq!(r.enqueues.len(), 0);
 }

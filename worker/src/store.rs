@@ -405,6 +405,11 @@ pub struct Unverified {
     /// tries left span minutes of ClearML being down, not seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tried_at: Option<Instant>,
+    /// A launch of the slot may still be out (its task was removed while an owner held its
+    /// claim): not cleaned up before this wall-clock time, the claim's lease end, so the
+    /// clean-up never lists the slot's clones while that attempt can still make one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before_ms: Option<i64>,
 }
 
 /// One clone this instance launched, as the dashboard shows it.
@@ -451,12 +456,23 @@ impl Runtime {
         slot: scheduler_core::SlotKey,
         reason: scheduler_core::SkipReason,
     ) {
+        self.keep_to_clean_up_after(slot, reason, None);
+    }
+
+    /// [`Runtime::keep_to_clean_up`], not before wall-clock time `not_before_ms` (when set).
+    pub fn keep_to_clean_up_after(
+        &mut self,
+        slot: scheduler_core::SlotKey,
+        reason: scheduler_core::SkipReason,
+        not_before_ms: Option<i64>,
+    ) {
         if !self.unverified.iter().any(|u| u.slot == slot) {
             self.unverified.push(Unverified {
                 slot,
                 reason,
                 tries: 0,
                 tried_at: None,
+                not_before_ms,
             });
         }
     }

@@ -135,7 +135,8 @@ pub async fn clean_up_before_delete(
     config: &InstanceConfig,
     id: &str,
 ) -> Result<Vec<String>> {
-    let runtime: Runtime = docs.get(RUNTIME)?.unwrap_or_default();
+    // A runtime row that cannot be read must not stop the deletion: nothing to clean up then.
+    let runtime: Runtime = docs.get(RUNTIME).ok().flatten().unwrap_or_default();
     let mut slots: Vec<SlotKey> = runtime.unverified.iter().map(|u| u.slot.clone()).collect();
     for (item, ts) in &runtime.state.tasks {
         for p in ts
@@ -165,8 +166,11 @@ pub async fn clean_up_before_delete(
         DEFAULT_CALL_TIMEOUT_SECONDS,
     ));
     let mut left = Vec::new();
+    // After the first clean-up ClearML could not finish, the rest are not tried: a deletion
+    // waits on one failing slot's calls at most.
+    let mut failing = false;
     for (i, slot) in slots.iter().enumerate() {
-        if i >= MAX_CLEAN_UPS_ON_DELETE {
+        if failing || i >= MAX_CLEAN_UPS_ON_DELETE {
             left.push(slot.tag());
             continue;
         }
@@ -183,6 +187,7 @@ pub async fn clean_up_before_delete(
                 ..
             })
         ) {
+            failing = true;
             left.push(slot.tag());
         }
     }
@@ -290,10 +295,12 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
     if let Some(now) = now {
         let paused = record.paused;
         if runtime.revision != record.revision && !paused {
-            // Launches of removed tasks that had started: what they left is cleaned up.
-            for (item, fire, rerun) in runtime.state.on_config_saved(&config, record.saved_at) {
-                let slot = SlotKey::new(id, &item, fire).rerun(rerun);
-                runtime.keep_to_clean_up(slot, SkipReason::TaskRemoved);
+            // Launches of removed tasks that had started: what they left is cleaned up, once
+            // the lease of a claim still out has run (its attempt can make no call after it).
+            for (item, p) in runtime.state.on_config_saved(&config, record.saved_at) {
+                let slot = SlotKey::new(id, &item, p.fire).rerun(p.rerun);
+                let not_before = p.claim.map(|c| c.at_ms + lease_ms);
+                runtime.keep_to_clean_up_after(slot, SkipReason::TaskRemoved, not_before);
             }
             if let Some(resumed_at) = record.resumed_at {
                 runtime.state.on_resumed(resumed_at);
@@ -382,6 +389,7 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
         .unverified
         .iter()
         .filter(|u| u.tried_at.is_none_or(|t| t.add_seconds(60) <= tick_now))
+        .filter(|u| u.not_before_ms.is_none_or(|t| t <= wall_ms()))
         .map(|u| (u.slot.clone(), u.reason.clone()))
         .collect();
     ctx.store(runtime)?;
@@ -764,6 +772,20 @@ fn settle_attempt(
         }
     }
     if !settle(&mut runtime.state, slot, ctx.incarnation, outcome, started) {
+        // Its task removed while it was out, and it failed with a clone kept for a retry that
+        // will never come: the clone is cleaned up.
+        if removed
+            && matches!(
+                outcome,
+                Outcome::Failed {
+                    permanent: false,
+                    ..
+                }
+            )
+        {
+            runtime.keep_to_clean_up(slot.clone(), SkipReason::TaskRemoved);
+            ctx.store(runtime)?;
+        }
         return Ok(false);
     }
     let launched = match outcome {

@@ -633,15 +633,7 @@ async fn run_now_launches_once_on_the_next_tick_and_a_deleted_instance_leaves_no
         "{dash}"
     );
 
-    let (status, _) = api
-        .send(
-            reqwest::Method::DELETE,
-            &format!("/api/instances/{id}"),
-            None,
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, 204);
+    assert_eq!(delete_instance(&api, &id).await, 204);
     worker.trigger_scheduled(Some(now + 3 * MINUTE)).unwrap();
     let last = worker.tick_lines().pop().unwrap();
     assert!(
@@ -1271,21 +1263,28 @@ async fn a_clone_kept_for_a_retry() -> (StandinHandle, WorkerProcess, Api, Strin
 async fn a_clone_kept_for_a_retry_is_deleted_when_its_task_is_removed() {
     let (clearml, worker, api, id, kept) = a_clone_kept_for_a_retry().await;
     remove_the_task(&api, &id).await;
+    // Every minute delivered three times at the same moment: one clean-up, told once.
     for m in 1..4 {
-        worker
-            .trigger_scheduled(Some(slot_0620() + m * MINUTE))
-            .unwrap();
+        std::thread::scope(|s| {
+            for _ in 0..3 {
+                s.spawn(|| {
+                    worker
+                        .trigger_scheduled(Some(slot_0620() + m * MINUTE))
+                        .unwrap()
+                });
+            }
+        });
     }
     let r = clearml.records();
     assert_eq!(r.enqueues.len(), 0, "the removed task is not launched");
     let deleted: Vec<&str> = r.deletes.iter().map(|d| d.task.as_str()).collect();
-    assert_eq!(deleted, [kept.as_str()], "the kept clone is deleted");
+    assert_eq!(deleted, [kept.as_str()], "the kept clone is deleted, once");
     let dash = dashboard(&api, &id).await;
-    let log = log_messages(&dash).join("\n");
-    assert!(
-        log.contains("its task was removed from the configuration while its launch was under way; nothing of it is left in ClearML"),
-        "{log}"
-    );
+    let told = log_messages(&dash)
+        .iter()
+        .filter(|l| l.contains("its task was removed from the configuration while its launch was under way; nothing of it is left in ClearML"))
+        .count();
+    assert_eq!(told, 1, "{dash}");
 }
 
 /// The enqueue's answer is lost after ClearML enqueued the clone, and the run has finished by
@@ -1348,15 +1347,7 @@ async fn a_run_that_ended_before_its_retry_found_it_is_ended_by_the_poll() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deleting_an_instance_deletes_the_clone_its_retry_would_have_taken() {
     let (clearml, worker, api, id, kept) = a_clone_kept_for_a_retry().await;
-    let (status, answer) = api
-        .send(
-            reqwest::Method::DELETE,
-            &format!("/api/instances/{id}"),
-            None,
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, 204, "{answer}");
+    assert_eq!(delete_instance(&api, &id).await, 204);
     let r = clearml.records();
     let deleted: Vec<&str> = r.deletes.iter().map(|d| d.task.as_str()).collect();
     assert_eq!(deleted, [kept.as_str()], "the kept clone is deleted");
@@ -1364,6 +1355,47 @@ async fn deleting_an_instance_deletes_the_clone_its_retry_would_have_taken() {
         .trigger_scheduled(Some(slot_0620() + MINUTE))
         .unwrap();
     assert_eq!(clearml.records().enqueues.len(), 0, "and never enqueued");
+}
+
+/// The same deletion at the same moment as the tick whose retry takes that clone: whichever
+/// wins, the slot's one clone is either enqueued once (and not deleted) or deleted (and never
+/// enqueued): never both, never left behind un-enqueued.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deletion_racing_the_retry_leaves_the_clone_enqueued_once_or_deleted() {
+    let (clearml, worker, api, id, kept) = a_clone_kept_for_a_retry().await;
+    let status = tokio::task::block_in_place(|| {
+        std::thread::scope(|s| {
+            let tick = s.spawn(|| worker.trigger_scheduled(Some(slot_0620() + MINUTE)));
+            let status = tokio::runtime::Handle::current().block_on(delete_instance(&api, &id));
+            let _ = tick.join().unwrap();
+            status
+        })
+    });
+    assert_eq!(status, 204);
+    worker
+        .trigger_scheduled(Some(slot_0620() + 2 * MINUTE))
+        .unwrap();
+    let r = clearml.records();
+    assert_eq!(r.clones.len(), 1, "one clone");
+    let enqueued: Vec<&str> = r.enqueues.iter().map(|e| e.task.as_str()).collect();
+    let deleted: Vec<&str> = r.deletes.iter().map(|d| d.task.as_str()).collect();
+    assert!(
+        (enqueued == [kept.as_str()] && deleted.is_empty())
+            || (enqueued.is_empty() && deleted == [kept.as_str()]),
+        "enqueued {enqueued:?}, deleted {deleted:?}"
+    );
+}
+
+/// `DELETE /api/instances/{id}`: its status.
+async fn delete_instance(api: &Api, id: &str) -> u16 {
+    api.send(
+        reqwest::Method::DELETE,
+        &format!("/api/instances/{id}"),
+        None,
+    )
+    .await
+    .unwrap()
+    .0
 }
 
 /// Under `catch_up: skip` a launch that failed for a reason that may pass (a 500 on the enqueue)

@@ -1456,3 +1456,57 @@ async fn a_removed_task_s_launch_still_out_is_cleaned_up_only_after_its_lease() 
     assert_eq!(deleted, [r.clones[0].id.as_str()], "the clone is deleted");
     assert_eq!(r.enqueues.len(), 0);
 }
+
+/// clearml-server answers at most 500 tasks a call (`max_page_size`), however many ids are
+/// asked for. With 700 runs open (no agent takes them), the status poll still finds every one:
+/// none is taken for deleted in ClearML and ended.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_open_runs_than_one_clearml_page_are_all_still_followed() {
+    let clearml = standin::spawn(StandinConfig::without_agent())
+        .await
+        .unwrap();
+    let worker = worker_for(&clearml, None);
+    let api = Api::new(&worker.url, TOKEN);
+    let tasks: Vec<Value> = (0..350)
+        .map(|i| {
+            json!({"id": format!("job-{i}"), "base_task_id": demo::TASK_TRAIN, "queue": "default",
+                   "recurrence": "daily", "times": ["06:20", "06:21"]})
+        })
+        .collect();
+    let id = create(
+        &api,
+        &json!({"format": "clearml-task-scheduler/v1", "name": "Many open runs", "scheduled_tasks": tasks}),
+    )
+    .await;
+    let slot = slot_0620();
+    worker.trigger_scheduled(Some(slot - MINUTE)).unwrap();
+    for (minute, launched) in [(slot, 350), (slot + MINUTE, 700)] {
+        worker.trigger_scheduled(Some(minute)).unwrap();
+        // The launches the tick's call budget left go on in the object's alarm.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while clearml.records().enqueues.len() < launched && std::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        assert_eq!(clearml.records().enqueues.len(), launched);
+    }
+    // The poll: the 100 newest clones by the instance's tag, the other 600 by id.
+    worker.trigger_scheduled(Some(slot + 2 * MINUTE)).unwrap();
+    let dash = dashboard(&api, &id).await;
+    assert_eq!(dash["runs"]["total"], 700, "{}", dash["runs"]["total"]);
+    let statuses: std::collections::BTreeMap<String, usize> = dash["runs"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .fold(Default::default(), |mut m, r| {
+            *m.entry(r["status"].as_str().unwrap().to_string())
+                .or_default() += 1;
+            m
+        });
+    assert_eq!(statuses.get("queued"), Some(&500), "{statuses:?}");
+    let deleted: Vec<String> = log_messages(&dash)
+        .into_iter()
+        .filter(|m| m.contains("deleted in ClearML"))
+        .collect();
+    assert!(deleted.is_empty(), "{deleted:?}");
+    assert!(clearml.records().deletes.is_empty());
+}

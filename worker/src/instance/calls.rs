@@ -12,6 +12,7 @@ use crate::clearml::{anchored, ClearMl, ClearMlError};
 const INVALID_TASK_ID: u32 = 101;
 const INVALID_TASK_STATUS: u32 = 110;
 const FAILED_CHANGING_TASK_STATUS: u32 = 121;
+const TASK_CANNOT_BE_DELETED: u32 = 123;
 const TASK_ALREADY_QUEUED: u32 = 706;
 const INVALID_PROJECT_ID: u32 = 401;
 const PROJECT_NOT_FOUND: u32 = 403;
@@ -22,7 +23,8 @@ const PROJECT_NAME_EXISTS: u32 = 801;
 pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
     match call {
         Call::FindClones { tag } => {
-            let body = json!({"system_tags": [tag], "only_fields": ["id", "status", "name", "project"], "order_by": ["created", "id"]});
+            // `search_hidden`: a clone someone marked hidden is still this slot's clone.
+            let body = json!({"system_tags": [tag], "only_fields": ["id", "status", "name", "project"], "order_by": ["created", "id"], "search_hidden": true});
             match c.call("tasks.get_all", body).await {
                 Ok(data) => Answer::Clones(clones(&data)),
                 Err(e) => failed(&e),
@@ -102,6 +104,7 @@ pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
             {
                 Ok(_) => Answer::Done,
                 Err(e) if e.is(400, INVALID_TASK_ID) => Answer::Missing,
+                Err(e) if lost_race(&e) => retry_after_listing(&e),
                 Err(e) => failed(&e),
             }
         }
@@ -117,6 +120,7 @@ pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
             match c.call("tasks.edit_hyper_params", body).await {
                 Ok(_) => Answer::Done,
                 Err(e) if e.is(400, INVALID_TASK_ID) => Answer::Missing,
+                Err(e) if lost_race(&e) => retry_after_listing(&e),
                 Err(e) => failed(&e),
             }
         }
@@ -134,16 +138,7 @@ pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
                 // The clone vanished, or its status changed under the call (enqueued or
                 // started by someone else, a race ClearML reports as 121): a transient
                 // failure, the retry lists the slot's clones and goes by what it sees.
-                Err(e)
-                    if e.is(400, INVALID_TASK_ID)
-                        || e.is(400, INVALID_TASK_STATUS)
-                        || e.is(400, FAILED_CHANGING_TASK_STATUS) =>
-                {
-                    Answer::Failed {
-                        message: e.to_string(),
-                        transient: true,
-                    }
-                }
+                Err(e) if e.is(400, INVALID_TASK_ID) || lost_race(&e) => retry_after_listing(&e),
                 Err(e) => failed(&e),
             }
         }
@@ -180,6 +175,23 @@ fn first_id(result: Result<Value, ClearMlError>, list: &str) -> Answer {
             None => Answer::Missing,
         },
         Err(e) => failed(&e),
+    }
+}
+
+/// Whether ClearML refused a call on a clone because its status changed under the call: another
+/// attempt of the same slot enqueued it, or an agent started it (it can no longer be edited or
+/// deleted without force: 110, 123; or the change raced: 121).
+fn lost_race(e: &ClearMlError) -> bool {
+    e.is(400, INVALID_TASK_STATUS)
+        || e.is(400, FAILED_CHANGING_TASK_STATUS)
+        || e.is(400, TASK_CANNOT_BE_DELETED)
+}
+
+/// A failure that may pass: the retry lists the slot's clones again and goes by what it sees.
+fn retry_after_listing(e: &ClearMlError) -> Answer {
+    Answer::Failed {
+        message: e.to_string(),
+        transient: true,
     }
 }
 

@@ -1140,14 +1140,8 @@ async fn abort(c: &ClearMl, aborts: &[(String, TaskStatus)]) -> Vec<(String, Str
         return Vec::new();
     }
     let ids: Vec<&String> = aborts.iter().map(|(id, _)| id).collect();
-    let now = match c
-        .call(
-            "tasks.get_all",
-            json!({"id": ids, "only_fields": ["id", "status"]}),
-        )
-        .await
-    {
-        Ok(data) => data["tasks"].as_array().cloned().unwrap_or_default(),
+    let now = match tasks_by_id(c, &ids, &["id", "status"]).await {
+        Ok(tasks) => tasks,
         Err(e) => {
             let why = e.to_string();
             return aborts
@@ -1178,6 +1172,36 @@ async fn abort(c: &ClearMl, aborts: &[(String, TaskStatus)]) -> Vec<(String, Str
     failed
 }
 
+/// Tasks by id, every one ClearML has. clearml-server answers at most `max_page_size` tasks a
+/// call (500 unless its operator set it lower), however long the `id` list: an instance with
+/// more runs open than that (queued runs pile up while no agent serves the queue) would see the
+/// rest as deleted. So the list is read page by page, in id order, until every task is found or
+/// a page comes back empty: a page shorter than asked for may be the server's own cap, so only
+/// an empty one says the rest are gone.
+async fn tasks_by_id(
+    c: &ClearMl,
+    ids: &[&String],
+    fields: &[&str],
+) -> Result<Vec<Value>, crate::clearml::ClearMlError> {
+    const PAGE_SIZE: usize = 500;
+    let mut found: Vec<Value> = Vec::new();
+    // Each page but the last holds at least one task: never more pages than ids.
+    for page in 0..ids.len() {
+        let body = json!({"id": ids, "only_fields": fields, "order_by": ["id"],
+            "page": page, "page_size": PAGE_SIZE});
+        let data = c.call("tasks.get_all", body).await?;
+        let tasks = data["tasks"].as_array().cloned().unwrap_or_default();
+        if tasks.is_empty() {
+            break;
+        }
+        found.extend(tasks);
+        if found.len() >= ids.len() {
+            break;
+        }
+    }
+    Ok(found)
+}
+
 const POLL_FIELDS: [&str; 9] = [
     "id",
     "name",
@@ -1200,7 +1224,7 @@ async fn read_statuses(
     let recent = c
         .call(
             "tasks.get_all",
-            json!({"system_tags": [scheduler_core::launch::instance_tag(id)], "only_fields": POLL_FIELDS, "order_by": ["-created"], "page": 0, "page_size": 100}),
+            json!({"system_tags": [scheduler_core::launch::instance_tag(id)], "only_fields": POLL_FIELDS, "order_by": ["-created"], "page": 0, "page_size": 100, "search_hidden": true}),
         )
         .await;
     let mut tasks: Vec<Value> = match recent {
@@ -1219,15 +1243,8 @@ async fn read_statuses(
     if missing.is_empty() {
         return (tasks, None);
     }
-    match c
-        .call(
-            "tasks.get_all",
-            json!({"id": missing, "only_fields": POLL_FIELDS}),
-        )
-        .await
-    {
-        Ok(data) => {
-            let found = data["tasks"].as_array().cloned().unwrap_or_default();
+    match tasks_by_id(c, &missing, &POLL_FIELDS).await {
+        Ok(found) => {
             // A run ClearML no longer has was deleted there: it has ended, as stopped (else it
             // would be polled for ever, and hold back a single-instance task's next slots).
             for gone in missing

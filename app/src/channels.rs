@@ -6,9 +6,9 @@
 //! and an empty input keeps the stored value.
 
 use crate::api::Api;
+use crate::util::spawn_in_view;
 use leptos::ev::Event;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use scheduler_core::channels::ChannelDraft;
 use scheduler_core::notify::EventKind;
 use scheduler_core::ValidationError;
@@ -118,7 +118,7 @@ fn ChannelRow(
         };
         let channel = draft.with_untracked(|d| d.id.trim().to_string());
         row.test.set(Some((true, "Sending…".into())));
-        spawn_local(async move {
+        spawn_in_view(async move {
             row.test
                 .set(Some(match api.test_channel(&instance, &channel).await {
                     Ok(t) if t.delivered => (

@@ -9,11 +9,10 @@
 
 use crate::api::{Api, DashboardOf, MAX_PAGE};
 use crate::route::dashboard_href;
-use crate::util::{download, duration, status_class, time_or, utc};
+use crate::util::{download, duration, spawn_in_view, status_class, time_or, utc};
 use crate::EditorLink;
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use scheduler_core::api::{Dashboard as Dash, LogEntry, Run, ScheduledRow};
 use scheduler_core::export_file_name;
 use scheduler_core::markup::Markup;
@@ -119,7 +118,7 @@ pub fn DashboardView(
     let note = RwSignal::new(None::<String>);
     let act = Callback::new(move |(item, action): (Option<String>, &'static str)| {
         let Some(id) = owner.get_value() else { return };
-        spawn_local(async move {
+        spawn_in_view(async move {
             let done = format!("Done: {action}.");
             let res = match (&item, action) {
                 (Some(item), "run") => api.run_now(&id, item).await.map(|run| {
@@ -186,7 +185,7 @@ fn Head(
     let paused = move || data.with(|d| d.as_ref().is_some_and(|d| d.instance.paused));
     let export = move |_| {
         let Some(id) = owner.get_value() else { return };
-        spawn_local(async move {
+        spawn_in_view(async move {
             match api.export(&id).await {
                 Ok(text) => download(&export_file_name(&name()), &text, "application/json"),
                 Err(e) => note.set(Some(e.message)),
@@ -643,7 +642,7 @@ fn Timeline(source: Source, data: Signal<Option<Dash>>) -> impl IntoView {
             ))),
             Source::Owner(id) => {
                 let id = id.clone();
-                spawn_local(async move {
+                spawn_in_view(async move {
                     match api.timeline(&id).await {
                         Ok(svg) => {
                             failed.set(false);

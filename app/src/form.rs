@@ -9,10 +9,9 @@ use crate::api::Api;
 use crate::channels::{ChannelRowState, ChannelsSection};
 use crate::route::{dashboard_href, go};
 use crate::task_row::{TaskRow, TaskRowState};
-use crate::util::{download, focus_id, now, read_chosen_file};
+use crate::util::{download, focus_id, now, read_chosen_file, spawn_in_view};
 use leptos::either::Either;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use scheduler_core::channels::ChannelDraft;
 use scheduler_core::draft::{split_by_task, TaskDraft};
 use scheduler_core::{
@@ -86,7 +85,7 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
     // then on the form is the user's; a `LocalResource` and an effect copying it cost the
     // editor chunk 3.6 KB gzipped, measured, for the same behaviour).
     let from_server = id.is_some();
-    spawn_local(async move {
+    spawn_in_view(async move {
         let config = match id {
             Some(id) => api.instance(&id).await.map(|d| {
                 revision.set_value(Some(d.revision));
@@ -154,7 +153,7 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
         saving.set(true);
         status.set(None);
         top_errors.set(Vec::new());
-        spawn_local(async move {
+        spawn_in_view(async move {
             // Secrets typed here go to the server; kept ones go back as their hints.
             let body = config.to_json_with_secrets();
             let result = match editing.get_value() {
@@ -183,7 +182,7 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
 
     let import = move |ev: leptos::ev::Event| {
         let input = event_target::<web_sys::HtmlInputElement>(&ev);
-        spawn_local(async move {
+        spawn_in_view(async move {
             let Some((file, text)) = read_chosen_file(input).await else {
                 return;
             };

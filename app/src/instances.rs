@@ -2,12 +2,11 @@
 
 use crate::api::{Api, ApiError};
 use crate::route::{dashboard_href, go};
-use crate::util::{read_chosen_file, status, time_or};
+use crate::util::{read_chosen_file, spawn_in_view, status, time_or};
 use crate::EditorLink;
 use leptos::either::{Either, EitherOf3};
 use leptos::html;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use scheduler_core::api::InstanceSummary;
 
 #[component]
@@ -38,7 +37,7 @@ pub fn InstanceList() -> impl IntoView {
     let import_failed = RwSignal::new(None::<(String, ApiError)>);
     let import = move |ev: leptos::ev::Event| {
         let input = event_target::<web_sys::HtmlInputElement>(&ev);
-        spawn_local(async move {
+        spawn_in_view(async move {
             let Some((name, text)) = read_chosen_file(input).await else {
                 return;
             };
@@ -124,12 +123,12 @@ fn InstanceRow(
     let id = StoredValue::new(id);
     let toggle = move |_| {
         let action = if paused() { "resume" } else { "pause" };
-        spawn_local(
-            async move { done.run(api.set_instance(&id.get_value(), action).await.map(drop)) },
-        );
+        spawn_in_view(async move {
+            done.run(api.set_instance(&id.get_value(), action).await.map(drop))
+        });
     };
     let delete = move || {
-        spawn_local(async move {
+        spawn_in_view(async move {
             let res = api.delete(&id.get_value()).await;
             if res.is_ok() {
                 // The row, and the focused button with it, is going away.

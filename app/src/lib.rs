@@ -186,7 +186,7 @@ fn SignIn() -> impl IntoView {
         }
         busy.set(true);
         error.set(None);
-        leptos::task::spawn_local(async move {
+        util::spawn_in_view(async move {
             match api.check_token(&t).await {
                 Ok(()) => api.sign_in(t),
                 Err(e) if e.status == 401 => error.set(Some(format!(

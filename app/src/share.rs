@@ -1,11 +1,10 @@
 //! Share links: create, copy and revoke a read-only link and the embed code of the timeline.
 
 use crate::api::{seg, Api};
-use crate::util::{copy, focus_id, time};
+use crate::util::{copy, focus_id, spawn_in_view, time};
 use leptos::either::EitherOf3;
 use leptos::html;
 use leptos::prelude::*;
-use leptos::task::spawn_local;
 use scheduler_core::api::{NewShare, ShareInfo};
 use scheduler_core::markup::Markup;
 
@@ -66,7 +65,7 @@ pub fn SharePanel(id: String) -> impl IntoView {
     let created = RwSignal::new(None::<NewShare>);
     let error = RwSignal::new(None::<String>);
     let create = move |_| {
-        spawn_local(async move {
+        spawn_in_view(async move {
             match api.create_share(&id.get_value()).await {
                 Ok(s) => {
                     error.set(None);
@@ -80,7 +79,7 @@ pub fn SharePanel(id: String) -> impl IntoView {
         })
     };
     let revoke = Callback::new(move |share: String| {
-        spawn_local(async move {
+        spawn_in_view(async move {
             match api.revoke_share(&id.get_value(), &share).await {
                 Ok(_) => {
                     created.set(None);
@@ -141,7 +140,7 @@ fn CopyField(id: &'static str, label: &'static str, value: String) -> impl IntoV
     let text = value.clone();
     let copy_it = move |_| {
         let text = text.clone();
-        spawn_local(async move {
+        spawn_in_view(async move {
             if copy(&text).await {
                 said.set("Copied");
             } else {

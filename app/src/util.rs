@@ -7,6 +7,15 @@ use scheduler_core::Instant;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
+/// Starts a task (a request and what follows its answer) for the view it is started from: a
+/// component, or an event handler of one. When that view leaves the page, the task is dropped
+/// at its next await: a request still out completes at the server, but nothing of the gone view
+/// runs after the answer, since its signals and callbacks are disposed (reading one would panic,
+/// and a panic stops the app). Signals the task creates belong to the view too.
+pub fn spawn_in_view(task: impl std::future::Future<Output = ()> + 'static) {
+    leptos::task::spawn_local_scoped_with_cancellation(task)
+}
+
 /// `2026-11-26T06:20:00Z` as `2026-11-26 06:20 UTC` (seconds shown when not zero).
 pub fn utc(iso: &str) -> String {
     let s = iso.trim_end_matches('Z');

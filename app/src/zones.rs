@@ -39,6 +39,8 @@ impl Zones {
             .unwrap_or(false);
         if first {
             let name = name.to_string();
+            // Not `spawn_in_view`: a zone is asked for once, by whichever row needed it first,
+            // and its data must land even if that row is gone (these signals are the app's).
             spawn_local(async move {
                 match fetch(&name).await {
                     Ok(data) => {

@@ -323,3 +323,90 @@ async fn older_runs_and_log_lines_are_one_click_away() {
     b.screenshot("app-dashboard-older").await.unwrap();
     b.close().await.unwrap();
 }
+
+/// Holds back the answers of requests whose URL contains `part` by `ms`, and records what the
+/// page reports as errors (a panic of the app is one) in `window.__errors`.
+const SLOW_ANSWERS_AND_ERRORS: &str = "
+    window.__errors = [];
+    const report = console.error;
+    console.error = (...args) => { window.__errors.push(args.join(' ')); report(...args); };
+    window.addEventListener('error', e => window.__errors.push(String(e.message)));
+    const fetch = window.fetch;
+    window.fetch = (req, opts) => String(req.url || req).includes(arguments[0])
+        ? new Promise(done => setTimeout(done, arguments[1])).then(() => fetch(req, opts))
+        : fetch(req, opts);
+    return 1";
+
+/// An action's answer that arrives after the user left its page acts on nothing (the page's
+/// state is gone) and stops nothing: the app keeps working. Both from the dashboard and from
+/// the list, whose answers call back into the page that asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_landing_after_its_page_was_left_leaves_the_app_working() {
+    let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
+    let api = Api::new(&worker.url, TOKEN);
+    let id = api
+        .create(&json!({"format": "clearml-task-scheduler/v1", "name": "Slow answers",
+            "scheduled_tasks": [{"id": "retrain", "base_task_id": "aabbccddeeff00112233445566778899",
+            "queue": "default", "recurrence": "daily", "times": ["06:20"]}]}))
+        .await
+        .unwrap();
+    let path = format!("/api/instances/{id}");
+    let b = Browser::signed_in_at(&worker.url, TOKEN, &format!("#/instances/{id}"))
+        .await
+        .unwrap();
+    let slow = |part: &str| {
+        b.client
+            .execute(SLOW_ANSWERS_AND_ERRORS, vec![json!(part), json!(1500)])
+    };
+    let errors = "return window.__errors";
+
+    // The dashboard: pause the task, and leave for the list before the answer.
+    b.wait_text("#scheduled .task-toggle", 20, |t| t == "Pause")
+        .await
+        .unwrap();
+    slow("/tasks/").await.unwrap();
+    b.click("#scheduled .task-toggle").await.unwrap();
+    b.client
+        .execute("location.hash = '#/'; return 1", vec![])
+        .await
+        .unwrap();
+    eventually(&api, &path, "the task paused", |v| {
+        v["body"]["config"]["scheduled_tasks"][0]["enabled"] == false
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(b.client.execute(errors, vec![]).await.unwrap(), json!([]));
+
+    // The list: pause the instance, and open its dashboard before the answer.
+    let row = format!("tr[data-id='{id}']");
+    b.wait_text(&format!("{row} button.small:not(.danger)"), 20, |t| {
+        t == "Pause"
+    })
+    .await
+    .unwrap();
+    slow("/pause").await.unwrap();
+    b.click(&format!("{row} button.small:not(.danger)"))
+        .await
+        .unwrap();
+    b.client
+        .execute(
+            &format!("location.hash = '#/instances/{id}'; return 1"),
+            vec![],
+        )
+        .await
+        .unwrap();
+    eventually(&api, &path, "the instance paused", |v| {
+        v["body"]["paused"] == true
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(b.client.execute(errors, vec![]).await.unwrap(), json!([]));
+    // The app still answers the user: the dashboard shows both pauses.
+    b.wait_text("#dash-title", 20, |t| t.contains("Paused"))
+        .await
+        .unwrap();
+    b.wait_text("#scheduled .task-toggle", 20, |t| t == "Resume")
+        .await
+        .unwrap();
+    b.close().await.unwrap();
+}

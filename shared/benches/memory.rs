@@ -66,7 +66,7 @@ fn config_json(instance: usize, tasks: usize) -> String {
                 _ => ("monthly", r#", "days": [15]"#),
             };
             format!(
-                r#"{{"id": "t{t}", "base_task_id": "{:032x}", "destination_project": "Scheduled/p{instance}", "queue": "default", "recurrence": "{rec}", "times": ["{:02}:{:02}"]{extra}}}"#,
+                r#"{{"id": "t{t}", "base_task_id": "{:032x}", "destination_project": "Scheduled/proj{instance}", "queue": "default", "recurrence": "{rec}", "times": ["{:02}:{:02}"]{extra}}}"#,
                 instance * 100_000 + t,
                 t % 24,
                 (t * 7) % 60

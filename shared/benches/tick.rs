@@ -50,7 +50,7 @@ fn config_json(instance: usize, tasks: usize) -> String {
                 _ => ("daily", r#", "timezone": "Europe/Berlin""#.to_string()),
             };
             format!(
-                r#"{{"id": "t{t}", "base_task_id": "aabbccddeeff0011223344556677{:04}", "destination_project": "Scheduled/p{instance}", "queue": "default", "recurrence": "{rec}", "times": ["{:02}:{:02}"]{extra}}}"#,
+                r#"{{"id": "t{t}", "base_task_id": "aabbccddeeff0011223344556677{:04}", "destination_project": "Scheduled/proj{instance}", "queue": "default", "recurrence": "{rec}", "times": ["{:02}:{:02}"]{extra}}}"#,
                 t % 10_000,
                 t % 24,
                 (t * 7) % 60

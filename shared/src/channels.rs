@@ -91,7 +91,7 @@ impl Secret {
 /// what follows the host is long enough (16 characters) that four of them give nothing away.
 pub fn url_hint(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
     let (authority, after) = rest.split_at(end);
     let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
     let count = after.chars().count();
@@ -266,7 +266,7 @@ fn keep(
             path,
             format!(
                 "missing: exports leave {what} out (it is a secret), and this instance has no \
-                 stored one matching \"{hint}\"; write {what} again"
+                 stored one matching the hint given; write {what} again"
             ),
         ),
     }
@@ -541,7 +541,10 @@ fn channel(v: &Value, path: &str, errs: &mut ValidationErrors) -> Option<Channel
         {
             errs.push(
                 join(path, "id"),
-                format!("\"{id}\" is not a channel id; use 1 to 64 letters, digits, '-' or '_'"),
+                format!(
+                    "{} is not a channel id; use 1 to 64 letters, digits, '-' or '_'",
+                    quoted_if_plain(id)
+                ),
             )
         }
         _ => {}
@@ -554,7 +557,10 @@ fn channel(v: &Value, path: &str, errs: &mut ValidationErrors) -> Option<Channel
                 .map_or(String::new(), |s| format!("did you mean \"{s}\"? "));
             errs.push(
                 join(path, "type"),
-                format!("\"{other}\" is not a channel type; {hint}use \"webhook\" or \"slack\""),
+                format!(
+                    "{} is not a channel type; {hint}use \"webhook\" or \"slack\"",
+                    quoted_if_plain(other)
+                ),
             );
             None
         }
@@ -572,7 +578,13 @@ fn channel(v: &Value, path: &str, errs: &mut ValidationErrors) -> Option<Channel
             .or_else(|| u.strip_prefix("http://"));
         match rest {
             _ if u.len() > MAX_URL => Err(format!("is longer than {MAX_URL} characters")),
-            Some(r) if !r.is_empty() && !r.starts_with('/') && !u.contains(char::is_whitespace) => {
+            // No whitespace, control characters or '\\' (browsers read it as '/', so it would
+            // hide where the host ends, and the hint would show the whole URL).
+            Some(r)
+                if !r.is_empty()
+                    && !r.starts_with('/')
+                    && !u.contains(|c: char| c.is_whitespace() || c.is_control() || c == '\\') =>
+            {
                 Ok(())
             }
             // The value is a secret: the message does not repeat it.
@@ -600,11 +612,16 @@ fn channel(v: &Value, path: &str, errs: &mut ValidationErrors) -> Option<Channel
         }
     });
     match (kind_, &signing_secret) {
-        (Some(ChannelKind::Webhook), None) if !obj.contains_key("signing_secret") => errs.push(
-            join(path, "signing_secret"),
-            "missing; a webhook is signed so its receiver can check it came from here: make a \
+        // Absent or null alike (a secret that failed its check has said so already).
+        (Some(ChannelKind::Webhook), None)
+            if matches!(obj.get("signing_secret"), None | Some(Value::Null)) =>
+        {
+            errs.push(
+                join(path, "signing_secret"),
+                "missing; a webhook is signed so its receiver can check it came from here: make a \
              secret (for example `openssl rand -hex 32`) and give the receiver the same",
-        ),
+            )
+        }
         (Some(ChannelKind::Slack), Some(_)) => errs.push(
             join(path, "signing_secret"),
             "Slack incoming webhooks are not signed; remove signing_secret",
@@ -661,6 +678,16 @@ fn channel(v: &Value, path: &str, errs: &mut ValidationErrors) -> Option<Channel
 }
 
 /// A secret field: `key` with its value, or `{key}_hint` (kept from storage), not both.
+/// A value an error may repeat, quoted; or "this value" when it may be a secret pasted into the
+/// wrong field (an address, or anything long), since errors are shown and logged.
+fn quoted_if_plain(value: &str) -> String {
+    if value.chars().count() <= 32 && !value.contains("://") {
+        format!("\"{value}\"")
+    } else {
+        "this value".to_string()
+    }
+}
+
 fn secret(
     obj: &Map<String, Value>,
     key: &str,
@@ -873,6 +900,52 @@ mod tests {
             "hooks.example.com/…"
         );
         assert_eq!(url_hint("https://h.example.com#SECRET"), "h.example.com/…");
+        // '\\' ends the host too (browsers read it as '/'), though such a URL is refused.
+        assert_eq!(
+            url_hint("https://hooks.slack.com\\services\\T0\\B0\\SECRETSECRET"),
+            "hooks.slack.com/…/CRET"
+        );
         assert_eq!(secret_hint("abc"), "…abc");
+    }
+
+    #[test]
+    fn a_webhook_needs_its_signing_secret_even_when_it_is_written_null() {
+        let n = json!({"channels": [
+            {"id": "ops", "type": "webhook", "url": "https://ops.example.com/hook", "signing_secret": null}
+        ]});
+        let errs = parse_config(&doc(n, None), now()).unwrap_err().to_string();
+        assert!(
+            errs.contains("notifications.channels[0].signing_secret: missing"),
+            "{errs}"
+        );
+    }
+
+    #[test]
+    fn what_may_be_a_secret_in_the_wrong_place_is_not_repeated() {
+        let token = "https://hooks.slack.com/services/T0/B0/REALTOKEN";
+        let n = json!({"channels": [
+            {"id": "ops", "type": token, "url": "https://hooks.slack.com\\services\\T0\\B0\\REALTOKEN"},
+            {"id": token, "type": "slack", "url": SLACK}
+        ]});
+        let errs = parse_config(&doc(n, None), now()).unwrap_err().to_string();
+        assert!(!errs.contains("REALTOKEN"), "{errs}");
+        assert!(
+            errs.contains("channels[0].type: this value is not a channel type"),
+            "{errs}"
+        );
+        assert!(errs.contains("channels[0].url: is not a URL"), "{errs}");
+        assert!(
+            errs.contains("channels[1].id: this value is not a channel id"),
+            "{errs}"
+        );
+        // A hint with no stored secret behind it is not repeated either.
+        let hinted = json!({"channels": [
+            {"id": "team", "type": "slack", "url_hint": token}
+        ]});
+        let mut c =
+            crate::parse_config_value(&serde_json::from_str(&doc(hinted, None)).unwrap(), None)
+                .unwrap();
+        let errs = c.keep_secrets(None).unwrap_err().to_string();
+        assert!(!errs.contains("REALTOKEN"), "{errs}");
     }
 }

@@ -491,7 +491,7 @@ mod tests {
                 "{fields}"
             );
         }
-        let full = r#"[{"name": "nightly", "base_task_id": "abc", "queue": "q", "target_project": "P", "single_instance": true,
+        let full = r#"[{"name": "nightly", "base_task_id": "abc", "queue": "q", "target_project": "Prj", "single_instance": true,
             "task_parameters": {"Args/batch": 12}, "execution_limit_hours": 2.5, "clone_task": true, "task_overrides": {},
             "base_function": null, "recurring": true, "starting_time": null, "minute": 20, "hour": 6, "day": 1,
             "weekdays": null, "month": null, "year": null}]"#;
@@ -499,7 +499,7 @@ mod tests {
         let json = cfg.to_json();
         for want in [
             "\"name\": \"nightly\"",
-            "\"destination_project\": \"P\"",
+            "\"destination_project\": \"Prj\"",
             "\"Args/batch\": \"12\"",
             "\"single_instance\": true",
             "\"execution_limit_hours\": 2.5",

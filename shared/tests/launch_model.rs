@@ -45,7 +45,7 @@ fn config_with(params: bool, extra: &str) -> InstanceConfig {
     let json = format!(
         r#"{{"format": "clearml-task-scheduler/v1", "name": "model", "scheduled_tasks": [
             {{"id": "a", "base_task_id": "base", "queue": "q", "recurrence": "daily",
-              "times": ["06:20"], "destination_project": "P"{params}{extra}}}]}}"#
+              "times": ["06:20"], "destination_project": "Prj"{params}{extra}}}]}}"#
     );
     parse_config(&json, at(0, 0)).unwrap()
 }

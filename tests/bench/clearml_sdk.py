@@ -122,7 +122,7 @@ def memory(rows):
             else:
                 kw.update(day=15, month=1)
             sched.add_task(schedule_task_id="%032x" % t, queue="default",
-                           target_project="Scheduled/p%d" % (t // 500), name="t%d" % t, **kw)
+                           target_project="Scheduled/proj%d" % (t // 500), name="t%d" % t, **kw)
         for j in sched._schedule_jobs:
             j.next()
         assert len(sched.get_scheduled_tasks()) == rows

@@ -732,6 +732,15 @@ async fn api_endpoints_auth_shares_export_and_no_secret_leaks() {
     assert_eq!(r.header("cache-control"), "public, max-age=60");
     assert!(r.header("content-type").starts_with("image/svg+xml") && r.text.starts_with("<svg"));
     assert_eq!(r.header("cross-origin-resource-policy"), "cross-origin");
+    // A mistyped share URL is a 404 that does not repeat the token.
+    for path in [
+        format!("/api/share/{token}/"),
+        format!("/embed/{token}/timeline.svg/"),
+    ] {
+        let r = c.send("GET", &path, None, None).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert!(!r.text.contains(token.as_str()), "{}", r.text);
+    }
     for bad in [
         "0".repeat(64),
         "zz".into(),

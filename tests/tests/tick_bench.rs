@@ -29,7 +29,7 @@ fn config(i: usize) -> Value {
         .map(|t| {
             let time = format!("{:02}:{:02}", 6 + t % 18, (t * 7) % 60);
             let mut v = json!({"id": format!("t{t}"), "base_task_id": demo::TASK_TRAIN,
-                "destination_project": format!("Scheduled/p{i}"), "queue": "default"});
+                "destination_project": format!("Scheduled/proj{i}"), "queue": "default"});
             let o = v.as_object_mut().unwrap();
             if i == 0 && t == 0 {
                 o.insert("recurrence".into(), json!("cron"));

@@ -140,13 +140,22 @@ impl Route {
     }
 }
 
+/// The path as an error repeats it: a segment long enough to be a token (a share link's, in a
+/// mistyped share or embed URL) is left out, since answers never carry secrets.
+fn path_for_error(path: &str) -> String {
+    path.split('/')
+        .map(|segment| if segment.len() >= 24 { "…" } else { segment })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
 /// Parses the route and checks the method and, unless public, the admin token.
 fn checked_route(req: &Request, env: &Env) -> std::result::Result<Route, ApiError> {
     let path = req.path();
     let Some(route) = Route::parse(&path) else {
         return Err(ApiError::not_found(format!(
             "no route for {}",
-            truncate(&path, 200)
+            truncate(&path_for_error(&path), 200)
         )));
     };
     let name = method_name(req);

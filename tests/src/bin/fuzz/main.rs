@@ -226,7 +226,7 @@ fn config_seeds() -> Vec<String> {
             r#"[{"name": "a", "base_task_id": "b", "queue": "q", "minute": 20, "hour": 6, "day": 1}]"#,
             r#"[{"base_task_id": "b", "queue": "q", "minute": 15}, {"base_task_id": "c", "queue": "q", "hour": 8, "minute": 30, "day": 0, "weekdays": ["saturday"]}]"#,
             r#"[{"base_task_id": "b", "queue": "q", "month": 1, "day": 5, "hour": 1}, {"base_task_id": "d", "queue": "q", "year": 2027, "month": 3, "day": 4, "recurring": false}]"#,
-            r#"[{"base_task_id": "b", "queue": "q", "hour": 2, "weekdays": ["saturday", "sunday"], "target_project": "p", "single_instance": true, "task_parameters": {"Args/batch": "12"}, "execution_limit_hours": 3}]"#,
+            r#"[{"base_task_id": "b", "queue": "q", "hour": 2, "weekdays": ["saturday", "sunday"], "target_project": "prj", "single_instance": true, "task_parameters": {"Args/batch": "12"}, "execution_limit_hours": 3}]"#,
         ]
         .iter()
         .map(|s| s.to_string()),

@@ -45,6 +45,11 @@ pub fn create(state: &mut State, req: &Req) -> Result<Value, ApiError> {
         return Err(ApiError::missing_required_fields(&["name".into()]));
     }
     let name = normalize_name(&req.opt_str("name")?.unwrap_or_default())?;
+    // `_get_basename_from_name` for the project and each parent `_ensure_project` creates:
+    // a part under `Project.min_name_length` (3) characters is refused.
+    if name.split('/').any(|part| part.chars().count() < 3) {
+        return Err(ApiError::validation("Project name cannot be blank"));
+    }
     if state.project_by_name(&name).is_some() {
         return Err(ApiError::expected_unique_data(
             "Project with the same name already exists",

@@ -79,8 +79,12 @@ pub fn Dashboard(source: Source) -> impl IntoView {
                 data.set(Some(d));
             }
         }
-        Some(Err(e)) => error.set(Some(e.message)),
-        None => {}
+        // Set only when it changes: a new alert is announced again by screen readers, and
+        // an outage would be announced every 5 s.
+        Some(Err(e)) if error.with_untracked(|old| old.as_deref() != Some(e.message.as_str())) => {
+            error.set(Some(e.message))
+        }
+        _ => {}
     });
     if let Ok(h) = set_interval_with_handle(move || answer.refetch(), REFRESH) {
         on_cleanup(move || h.clear());
@@ -658,12 +662,18 @@ fn Timeline(source: Source, data: Signal<Option<Dash>>) -> impl IntoView {
             Source::Bench => {}
         }
     });
-    move || match (src.get(), failed.get()) {
-        (_, true) => EitherOf3::A(view! { <p class="muted">"The timeline is not available."</p> }),
-        (Some(s), _) => EitherOf3::B(view! {
-            <img class="timeline" id="timeline" src=s alt="Timeline of the scheduled and executed runs"/>
+    // Which view shows changes rarely; a new picture only changes the image's `src`, in place
+    // (a new element each refresh would flicker and shift what is below it).
+    let shown = Memo::new(move |_| (failed.get(), src.with(Option::is_some)));
+    move || match shown.get() {
+        (true, _) => EitherOf3::A(view! { <p class="muted">"The timeline is not available."</p> }),
+        (false, true) => EitherOf3::B(view! {
+            <img class="timeline" id="timeline" src=move || src.get()
+                alt="Timeline of the scheduled and executed runs"/>
         }),
-        (None, _) => EitherOf3::C(view! { <p class="muted loading">"Loading the timeline…"</p> }),
+        (false, false) => {
+            EitherOf3::C(view! { <p class="muted loading">"Loading the timeline…"</p> })
+        }
     }
 }
 

@@ -85,22 +85,33 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
     // then on the form is the user's; a `LocalResource` and an effect copying it cost the
     // editor chunk 3.6 KB gzipped, measured, for the same behaviour).
     let from_server = id.is_some();
-    spawn_in_view(async move {
-        let config = match id {
-            Some(id) => api.instance(&id).await.map(|d| {
-                revision.set_value(Some(d.revision));
-                d.config
-            }),
-            None => Ok(json!({"scheduled_tasks": [{}]})),
-        };
-        match config {
-            Ok(config) => {
-                fill(&config, from_server);
-                loaded.set(true);
-            }
-            Err(e) => status.set(Some(e.message)),
-        }
+    // Why the configuration could not be loaded; Try again loads it anew.
+    let load_error = RwSignal::new(None::<String>);
+    // Each load is the form's own task, though Try again is pressed in the part of the view a
+    // load replaces: the rows it fills must belong to the form, not to that part.
+    let form = Owner::current().unwrap_or_default();
+    let load = Callback::new(move |()| {
+        load_error.set(None);
+        form.with(|| {
+            spawn_in_view(async move {
+                let config = match editing.get_value() {
+                    Some(id) => api.instance(&id).await.map(|d| {
+                        revision.set_value(Some(d.revision));
+                        d.config
+                    }),
+                    None => Ok(json!({"scheduled_tasks": [{}]})),
+                };
+                match config {
+                    Ok(config) => {
+                        fill(&config, from_server);
+                        loaded.set(true);
+                    }
+                    Err(e) => load_error.set(Some(e.message)),
+                }
+            })
+        })
     });
+    load.run(());
 
     // The configuration as the form holds it, and the core's verdict on it.
     let validate = move || -> Result<InstanceConfig, Vec<ValidationError>> {
@@ -263,7 +274,15 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
                     </div>
                 </div>
                 {move || if !loaded.get() {
-                    Either::Left(view! { <p class="muted loading">"Loading the configuration…"</p> })
+                    Either::Left(match load_error.get() {
+                        None => Either::Left(view! { <p class="muted loading">"Loading the configuration…"</p> }),
+                        Some(e) => Either::Right(view! {
+                            <div role="alert">
+                                <p class="error" id="load-error">{format!("The configuration could not be loaded: {e}")}</p>
+                                <button type="button" id="load-retry" on:click=move |_| load.run(())>"Try again"</button>
+                            </div>
+                        }),
+                    })
                 } else { Either::Right(view! {
                     <div class="field">
                         <label for="instance-name">"Scheduling Job Name"</label>
@@ -283,7 +302,7 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
                         index=Signal::derive(move || rows.with(|rs| rs.iter().position(|r| r.key == row.key).unwrap_or(0)))/>
                 </For>
             </div>
-            <button type="button" class="add" id="add-item" on:click=add_item>"+ Add item"</button>
+            <button type="button" class="add" id="add-item" on:click=add_item disabled=move || !loaded.get()>"+ Add item"</button>
             <ChannelsSection channels instance=editing problems=top_errors.into()/>
             <div class="card save-bar">
                 {move || {

@@ -10,6 +10,9 @@ use leptos::task::spawn_local;
 use scheduler_core::zone;
 use std::collections::HashSet;
 
+/// How long after a failed download a zone is asked for again.
+const RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// The page's zones: which were asked for, and a counter that moves when one arrives (what
 /// reads it recomputes then).
 #[derive(Clone, Copy)]
@@ -47,11 +50,15 @@ impl Zones {
                         zone::register(&name, data.as_deref().map_err(Clone::clone));
                         self.arrived.update(|n| *n += 1);
                     }
-                    // The worker was not reached: asked again at the next edit (not at once,
-                    // which would loop while offline).
-                    Err(()) => self.asked.update_value(|a| {
-                        a.remove(&name);
-                    }),
+                    // The worker was not reached: asked again in a few seconds (what waits
+                    // for the zone asks anew when `arrived` moves), not at once, which would
+                    // loop while offline.
+                    Err(()) => {
+                        self.asked.update_value(|a| {
+                            a.remove(&name);
+                        });
+                        set_timeout(move || self.arrived.update(|n| *n += 1), RETRY);
+                    }
                 }
             });
         }

@@ -289,3 +289,78 @@ async fn rows_and_times_come_and_go_with_the_focus_kept_in_the_form() {
     assert_eq!(focused().await, json!("add-item"));
     b.close().await.unwrap();
 }
+
+/// From the list, opens instance `id`'s form with the first request whose URL contains `part`
+/// failing as a cut connection would; `window.__asks` counts the requests for `part`.
+async fn open_form_failing_once(b: &Browser, id: &str, part: &str) {
+    b.client
+        .execute(
+            "const fetch = window.fetch; window.__asks = 0;
+             window.fetch = (req, opts) => {
+                 if (String(req.url || req).includes(arguments[1]) && window.__asks++ === 0) {
+                     return Promise.reject(new TypeError('Failed to fetch'));
+                 }
+                 return fetch(req, opts);
+             };
+             location.hash = '#/instances/' + arguments[0] + '/edit';
+             return 1",
+            vec![json!(id), json!(part)],
+        )
+        .await
+        .unwrap();
+}
+
+/// A form whose configuration could not be loaded says why and offers to try again, and takes
+/// no edit meanwhile (a row added then would be lost when the configuration lands).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_form_that_could_not_load_says_why_and_loads_on_try_again() {
+    let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
+    let api = Api::new(&worker.url, TOKEN);
+    let id = create_daily(&api, "Loads on the second try", json!({})).await;
+    let b = Browser::signed_in_at(&worker.url, TOKEN, "#/")
+        .await
+        .unwrap();
+    open_form_failing_once(&b, &id, &format!("/api/instances/{id}")).await;
+    let why = b.text_of("#load-error").await.unwrap();
+    assert!(
+        why.starts_with("The configuration could not be loaded"),
+        "{why}"
+    );
+    let add = b.element("#add-item").await.unwrap();
+    assert_eq!(add.attr("disabled").await.unwrap().as_deref(), Some("true"));
+    b.click("#load-retry").await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while value_of(&b, "#instance-name").await != "Loads on the second try" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the form never loaded"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
+    assert_eq!(b.count("#load-error").await.unwrap(), 0);
+    assert_eq!(add.attr("disabled").await.unwrap(), None);
+    b.close().await.unwrap();
+}
+
+/// A zone whose data could not be downloaded is asked for again a few seconds later, without
+/// the user touching the row: the preview shows its next runs once it lands.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zone_that_failed_to_download_is_asked_for_again() {
+    let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
+    let api = Api::new(&worker.url, TOKEN);
+    let id = create_daily(&api, "Paris", json!({"timezone": "Europe/Paris"})).await;
+    let b = Browser::signed_in_at(&worker.url, TOKEN, "#/")
+        .await
+        .unwrap();
+    open_form_failing_once(&b, &id, "/api/zones/").await;
+    b.wait_text("#task-rows", 20, |t| t.contains("Next runs"))
+        .await
+        .unwrap();
+    let asks = b
+        .client
+        .execute("return window.__asks", vec![])
+        .await
+        .unwrap();
+    assert_eq!(asks, json!(2), "one failed download, one that landed");
+    b.close().await.unwrap();
+}

@@ -17,7 +17,7 @@ async fn no_screen_scrolls_sideways_at_phone_or_desktop_width() {
             "/api/instances",
             &json!({"format": "clearml-task-scheduler/v1", "name": "Nightly retraining with a long name",
                 "scheduled_tasks": [{"base_task_id": "aabbccddeeff00112233445566778899", "queue": "default",
-                "destination_project": "Scheduled/a/rather/long/project/path", "recurrence": "monthly",
+                "destination_project": "Scheduled/the/rather/long/project/path", "recurrence": "monthly",
                 "days": [1, 15, "last"], "times": ["06:20", "18:00"]}]}),
         )
         .await

@@ -7,7 +7,7 @@
 
 use crate::api::Api;
 use crate::channels::{ChannelRowState, ChannelsSection};
-use crate::route::{dashboard_href, go};
+use crate::route::{dashboard_href, go, LeaveGuard};
 use crate::task_row::{TaskRow, TaskRowState};
 use crate::util::{download, focus_id, now, read_chosen_file, spawn_in_view};
 use leptos::either::Either;
@@ -80,6 +80,41 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
         );
         top_errors.set(Vec::new());
     };
+
+    // The configuration as the form holds it (not yet checked).
+    let document = move || -> Value {
+        let tasks: Vec<Value> = rows.with_untracked(|rs| {
+            rs.iter()
+                .map(|r| r.draft.with_untracked(TaskDraft::to_task))
+                .collect()
+        });
+        let mut doc = json!({"format": FORMAT_V1, "name": name.get_untracked().trim(), "scheduled_tasks": tasks});
+        let list: Vec<Value> = channels.with_untracked(|cs| {
+            cs.iter()
+                .map(|c| c.draft.with_untracked(ChannelDraft::to_channel))
+                .collect()
+        });
+        let mut n = notifications.get_value();
+        if !list.is_empty() {
+            if !n.is_object() {
+                n = json!({});
+            }
+            n["channels"] = Value::Array(list);
+        }
+        if n.as_object().is_some_and(|o| !o.is_empty()) {
+            doc["notifications"] = n;
+        }
+        doc
+    };
+    // The core's verdict on it.
+    let validate = move || -> Result<InstanceConfig, Vec<ValidationError>> {
+        parse_config_value(&document(), Some(now())).map_err(|e| e.into_iter().collect())
+    };
+    // The form as loaded (or as last saved): leaving with anything else asks first.
+    let saved = StoredValue::new(None::<Value>);
+    expect_context::<LeaveGuard>()
+        .hold(move || saved.with_value(|s| s.as_ref().is_some_and(|s| *s != document())));
+
     // An edit fills the form from the saved configuration; a new instance starts with one
     // blank row. Loaded once into the form's own state (not kept as a resource to read: from
     // then on the form is the user's; a `LocalResource` and an effect copying it cost the
@@ -104,6 +139,7 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
                 match config {
                     Ok(config) => {
                         fill(&config, from_server);
+                        saved.set_value(Some(document()));
                         loaded.set(true);
                     }
                     Err(e) => load_error.set(Some(e.message)),
@@ -112,32 +148,6 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
         })
     });
     load.run(());
-
-    // The configuration as the form holds it, and the core's verdict on it.
-    let validate = move || -> Result<InstanceConfig, Vec<ValidationError>> {
-        let tasks: Vec<Value> = rows.with_untracked(|rs| {
-            rs.iter()
-                .map(|r| r.draft.with_untracked(TaskDraft::to_task))
-                .collect()
-        });
-        let mut doc = json!({"format": FORMAT_V1, "name": name.get_untracked().trim(), "scheduled_tasks": tasks});
-        let list: Vec<Value> = channels.with_untracked(|cs| {
-            cs.iter()
-                .map(|c| c.draft.with_untracked(ChannelDraft::to_channel))
-                .collect()
-        });
-        let mut n = notifications.get_value();
-        if !list.is_empty() {
-            if !n.is_object() {
-                n = json!({});
-            }
-            n["channels"] = Value::Array(list);
-        }
-        if n.as_object().is_some_and(|o| !o.is_empty()) {
-            doc["notifications"] = n;
-        }
-        parse_config_value(&doc, Some(now())).map_err(|e| e.into_iter().collect())
-    };
     // Puts each problem next to its field (rows' under the row, the rest above Save).
     let show_problems = move |errors: &[ValidationError]| {
         let n = rows.with_untracked(Vec::len);
@@ -173,7 +183,10 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
             };
             saving.set(false);
             match result {
-                Ok(saved) => go(&dashboard_href(&saved.id)),
+                Ok(answer) => {
+                    saved.set_value(Some(document()));
+                    go(&dashboard_href(&answer.id))
+                }
                 Err(e) if e.code == "stale_revision" => {
                     // The next Save overwrites what was saved meanwhile, if the user wants that.
                     revision.set_value(None);

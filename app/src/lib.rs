@@ -49,7 +49,9 @@ fn App() -> impl IntoView {
     let api = Api::new();
     provide_context(api);
     provide_context(zones::Zones::new());
-    let route = route::use_route();
+    let guard = route::LeaveGuard::new();
+    provide_context(guard);
+    let route = route::use_route(guard);
     let signed_in = move || api.token.with(Option::is_some);
     let page = move || match route.get() {
         Route::Share(token) => {
@@ -81,7 +83,7 @@ fn App() -> impl IntoView {
                 <nav class="topnav" aria-label="Main">
                     <a href="#/">"Instances"</a>
                     <EditorLink href="#/new">"New instance"</EditorLink>
-                    <button class="link" on:click=move |_| api.sign_out(None)>"Sign out"</button>
+                    <button class="link" on:click=move |_| if guard.may_leave() { api.sign_out(None) }>"Sign out"</button>
                 </nav>
             </Show>
         </header>

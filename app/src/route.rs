@@ -2,6 +2,7 @@
 //! A share link may also arrive as the path `/share/TOKEN` when the server serves the app there.
 
 use leptos::prelude::*;
+use wasm_bindgen::JsValue;
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum Route {
@@ -48,15 +49,64 @@ fn current() -> Route {
     )
 }
 
-/// The current route, updated on every `hashchange`.
-pub fn use_route() -> ReadSignal<Route> {
+/// The current route, updated on every `hashchange` the page's [`LeaveGuard`] lets through.
+pub fn use_route(guard: LeaveGuard) -> ReadSignal<Route> {
     let (route, set_route) = signal(current());
-    let handle = window_event_listener(leptos::ev::hashchange, move |_| {
+    let handle = window_event_listener(leptos::ev::hashchange, move |ev| {
+        if !guard.may_leave() {
+            // Back to where the user was, without a `hashchange` (so no second question).
+            let _ = window()
+                .history()
+                .and_then(|h| h.replace_state_with_url(&JsValue::NULL, "", Some(&ev.old_url())));
+            return;
+        }
         set_route.set(current());
         window().scroll_to_with_x_and_y(0.0, 0.0);
     });
     on_cleanup(move || handle.remove());
     route
+}
+
+/// What the page on screen would lose if the user left it: the form registers whether it has
+/// unsaved edits, and leaving it then (a link, Back, Sign out, closing the tab) asks first.
+#[derive(Clone, Copy)]
+pub struct LeaveGuard(StoredValue<Option<Callback<(), bool>>>);
+
+impl LeaveGuard {
+    pub fn new() -> LeaveGuard {
+        LeaveGuard(StoredValue::new(None))
+    }
+
+    /// While the calling view is on the page, `unsaved` says whether leaving would lose edits.
+    pub fn hold(self, unsaved: impl Fn() -> bool + Send + Sync + 'static) {
+        self.0.set_value(Some(Callback::new(move |()| unsaved())));
+        let unload = window_event_listener(leptos::ev::beforeunload, move |ev| {
+            if self.unsaved() {
+                // The browser asks, in its own words.
+                ev.prevent_default();
+            }
+        });
+        on_cleanup(move || {
+            self.0.set_value(None);
+            unload.remove();
+        });
+    }
+
+    fn unsaved(self) -> bool {
+        self.0
+            .with_value(|g| g.and_then(|g| g.try_run(())))
+            .unwrap_or(false)
+    }
+
+    /// Whether the user may leave the page: nothing would be lost, or they said so.
+    pub fn may_leave(self) -> bool {
+        !self.unsaved()
+            || window()
+                .confirm_with_message(
+                    "This form has changes that are not saved. Leave it and lose them?",
+                )
+                .unwrap_or(true)
+    }
 }
 
 /// Goes to a hash route, e.g. `go("#/instances/abc")`.

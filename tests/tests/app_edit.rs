@@ -364,3 +364,81 @@ async fn a_zone_that_failed_to_download_is_asked_for_again() {
     assert_eq!(asks, json!(2), "one failed download, one that landed");
     b.close().await.unwrap();
 }
+
+/// The alert's text once one is open (within 10 s).
+async fn alert_text(b: &Browser) -> String {
+    for _ in 0..50 {
+        if let Ok(text) = b.client.get_alert_text().await {
+            return text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    panic!("no alert opened");
+}
+
+/// Leaving a form with unsaved changes asks first, and staying keeps them; a form left
+/// untouched, or just saved, is left without a question.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leaving_a_form_with_unsaved_changes_asks_first() {
+    let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
+    let api = Api::new(&worker.url, TOKEN);
+    let id = create_daily(&api, "Guarded", json!({})).await;
+    let edit = format!("#/instances/{id}/edit");
+    let b = Browser::signed_in_at(&worker.url, TOKEN, &edit)
+        .await
+        .unwrap();
+    let loaded = |want: &'static str| {
+        let b = &b;
+        async move {
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+            while value_of(b, "#instance-name").await != want {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "no form with {want:?}"
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+            }
+        }
+    };
+    let row = format!("tr[data-id='{id}']");
+    // Untouched: no question.
+    loaded("Guarded").await;
+    b.click(".topnav a[href='#/']").await.unwrap();
+    b.element(&row).await.unwrap();
+    // Edited: the question, and Cancel keeps the page and the edit.
+    b.open(&worker.url, &edit).await.unwrap();
+    loaded("Guarded").await;
+    b.fill("#instance-name", "Guarded, edited").await.unwrap();
+    b.click(".topnav a[href='#/']").await.unwrap();
+    assert!(alert_text(&b).await.contains("not saved"));
+    b.client.dismiss_alert().await.unwrap();
+    let hash = b
+        .client
+        .execute("return location.hash", vec![])
+        .await
+        .unwrap();
+    assert_eq!(hash, json!(edit));
+    assert_eq!(value_of(&b, "#instance-name").await, "Guarded, edited");
+    // OK leaves, and the edit is gone.
+    b.click(".topnav a[href='#/']").await.unwrap();
+    alert_text(&b).await;
+    b.client.accept_alert().await.unwrap();
+    b.element(&row).await.unwrap();
+    assert_eq!(
+        api.get(&format!("/api/instances/{id}")).await.unwrap()["name"],
+        "Guarded"
+    );
+    // Saved: the form goes to the dashboard without a question.
+    b.open(&worker.url, &edit).await.unwrap();
+    loaded("Guarded").await;
+    b.fill("#instance-name", "Guarded, saved").await.unwrap();
+    b.click_centered("#save").await.unwrap();
+    b.wait_text("#dash-title", 20, |t| t.contains("Guarded, saved"))
+        .await
+        .unwrap();
+    assert!(
+        b.client.get_alert_text().await.is_err(),
+        "no question after a save"
+    );
+    b.close().await.unwrap();
+}

@@ -1510,3 +1510,42 @@ async fn more_open_runs_than_one_clearml_page_are_all_still_followed() {
     assert!(deleted.is_empty(), "{deleted:?}");
     assert!(clearml.records().deletes.is_empty());
 }
+
+/// clearml-server can fail an enqueue after adding the task to the queue (its queue metrics
+/// write): the task goes back to `created`, the entry stays, the answer is a 500. The retry's
+/// enqueue then meets that entry (400/706). The stray entry is removed and the clone enqueued
+/// for real: one clone, queued, in the queue once, recorded as a run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_enqueue_that_left_its_queue_entry_is_enqueued_for_real_by_the_retry() {
+    let (clearml, worker, api, id) = daily_instance_with("catch_up", json!("latest")).await;
+    let slot = slot_0620();
+    clearml.push_fault(ScriptedFault::new(
+        "tasks.enqueue",
+        FaultKind::EnqueueEntryKept,
+    ));
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    let clone = clearml.records().clones[0].id.clone();
+    let status_and_entries = || {
+        clearml.with_state(|s| {
+            let status = s.task(&clone).unwrap().status().to_string();
+            let entries: usize = s
+                .queues
+                .iter()
+                .map(|q| q.entries.iter().filter(|e| e.task == clone).count())
+                .sum();
+            (status, entries)
+        })
+    };
+    assert_eq!(
+        status_and_entries(),
+        ("created".to_string(), 1),
+        "the fault"
+    );
+    worker.trigger_scheduled(Some(slot + MINUTE)).unwrap();
+    assert_eq!(status_and_entries(), ("queued".to_string(), 1));
+    assert_eq!(clearml.records().clones.len(), 1);
+    let dash = dashboard(&api, &id).await;
+    assert_eq!(dash["runs"]["total"], 1, "{dash}");
+    assert_eq!(dash["runs"]["items"][0]["task_id"], clone.as_str());
+    assert_eq!(dash["runs"]["items"][0]["status"], "queued", "{dash}");
+}

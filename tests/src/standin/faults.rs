@@ -6,6 +6,10 @@
 //! - `drop_after_clone`: tasks.clone makes the task, then answers 500 so the client never learns
 //!   the id (ignored on other endpoints).
 //! - `drop_connection`: the call runs, then the connection is cut before the body is complete.
+//! - `enqueue_entry_kept`: tasks.enqueue adds the queue entry, then fails as clearml-server's
+//!   `enqueue_task` does when what follows `add_task` fails (its queue metrics write): the task
+//!   goes back to the status it had ("failed enqueueing"), the entry stays, the answer is a 500
+//!   (ignored on other endpoints).
 //! - `expire_tokens`: every token issued so far becomes invalid before the call is authorised,
 //!   so a Bearer call gets 401/30 and the client has to log in again.
 
@@ -19,6 +23,7 @@ pub enum FaultKind {
     DropAfterClone,
     DropConnection,
     ExpireTokens,
+    EnqueueEntryKept,
 }
 
 /// A one-shot fault for the next call to `endpoint` (any endpoint when `None`).

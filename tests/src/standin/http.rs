@@ -365,7 +365,8 @@ async fn clearml(
                 shared.record(&name, path_version, &method, &result, Some(kind), None);
                 return json_response(500, &envelope(&meta, &result));
             }
-            FaultKind::DropAfterClone | FaultKind::DropConnection => {}
+            FaultKind::DropAfterClone | FaultKind::DropConnection | FaultKind::EnqueueEntryKept => {
+            }
         }
     }
 
@@ -392,6 +393,15 @@ async fn clearml(
             shared.mark_last_clone_dropped();
             result = Err(ApiError::server_error(
                 "general server error (injected fault: drop_after_clone)",
+            ));
+        }
+        Some(FaultKind::EnqueueEntryKept) if name == "tasks.enqueue" && result.is_ok() => {
+            if let Some(task) = &task_field {
+                let ctx = Ctx::new(&requested, &shared.token_secret);
+                service::tasks::revert_enqueue(&mut shared.lock(), task, &ctx);
+            }
+            result = Err(ApiError::server_error(
+                "general server error (injected fault: enqueue_entry_kept)",
             ));
         }
         Some(FaultKind::DropConnection) => {

@@ -130,11 +130,10 @@ pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
             slot,
         } => {
             let body = json!({"task": task_id, "queue": queue_id, "status_reason": "scheduled", "status_message": format!("ClearML Task Scheduler slot {slot}")});
-            match c.call("tasks.enqueue", body).await {
+            match c.call("tasks.enqueue", body.clone()).await {
                 Ok(_) => Answer::Done,
                 Err(e) if e.is(400, INVALID_QUEUE_ID) => Answer::Missing,
-                // Already in that queue: what this call was to do is done.
-                Err(e) if e.is(400, TASK_ALREADY_QUEUED) => Answer::Done,
+                Err(e) if e.is(400, TASK_ALREADY_QUEUED) => already_queued(c, task_id, body).await,
                 // The clone vanished, or its status changed under the call (enqueued or
                 // started by someone else, a race ClearML reports as 121): a transient
                 // failure, the retry lists the slot's clones and goes by what it sees.
@@ -142,6 +141,45 @@ pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
                 Err(e) => failed(&e),
             }
         }
+    }
+}
+
+/// ClearML says the clone is already in a queue. Usually another attempt of this slot enqueued
+/// it first, and what this call was to do is done. But clearml-server leaves the queue entry
+/// behind when an enqueue fails after adding it (it puts the task back to its earlier status and
+/// answers 500), and the retry then meets that entry with the clone still `created`: a task no
+/// agent runs as queued and that nothing reports. So the clone's status decides: `created`
+/// means a stray entry, which `tasks.dequeue` removes (a `created` task's status stays as it
+/// is) before the clone is enqueued again; any other status means it was enqueued.
+async fn already_queued(c: &ClearMl, task_id: &str, enqueue: Value) -> Answer {
+    let body = json!({"id": [task_id], "only_fields": ["id", "status"]});
+    let status = match c.call("tasks.get_all", body).await {
+        Ok(data) => data["tasks"][0]["status"]
+            .as_str()
+            .map(TaskStatus::from_clearml),
+        Err(e) => return failed(&e),
+    };
+    match status {
+        Some(TaskStatus::Created) => {}
+        Some(_) => return Answer::Done,
+        // Gone meanwhile: the retry lists the slot's clones again.
+        None => {
+            return Answer::Failed {
+                message: format!("the clone {task_id} is gone"),
+                transient: true,
+            }
+        }
+    }
+    let dequeue = json!({"task": task_id, "remove_from_all_queues": true,
+        "status_reason": "stray queue entry of a failed enqueue"});
+    if let Err(e) = c.call("tasks.dequeue", dequeue).await {
+        return failed(&e);
+    }
+    match c.call("tasks.enqueue", enqueue).await {
+        Ok(_) => Answer::Done,
+        Err(e) if e.is(400, INVALID_QUEUE_ID) => Answer::Missing,
+        Err(e) if lost_race(&e) || e.is(400, TASK_ALREADY_QUEUED) => retry_after_listing(&e),
+        Err(e) => failed(&e),
     }
 }
 

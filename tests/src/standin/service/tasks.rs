@@ -535,6 +535,21 @@ pub fn delete(state: &mut State, req: &Req, ctx: &Ctx) -> Result<Value, ApiError
     )
 }
 
+/// What clearml-server's `enqueue_task` does when what follows `add_task` fails: the status
+/// goes back to the one before the call (forced, "failed enqueueing"), the queue entry stays.
+pub fn revert_enqueue(state: &mut State, task_id: &str, ctx: &Ctx) {
+    let Some(task) = state.task_mut(task_id) else {
+        return;
+    };
+    let before = task
+        .enqueue_status
+        .clone()
+        .unwrap_or_else(|| "created".into());
+    let mut extra = Map::new();
+    extra.insert("enqueue_status".into(), Value::Null);
+    let _ = change_status(task, &before, "failed enqueueing", "", true, ctx, extra);
+}
+
 pub fn dequeue(state: &mut State, req: &Req, ctx: &Ctx) -> Result<Value, ApiError> {
     let task_id = req.required_str("task")?;
     let reason = req.opt_str("status_reason")?.unwrap_or_default();

@@ -323,6 +323,7 @@ def bench(d, out, command, seconds):
                   "(synthetic data, `#/bench/1000`) in headless Chromium, from "
                   "`tests/tests/app_bench.rs` (seven cold loads, each in a fresh browser profile, then seven "
                   "warm ones; its own figures, as printed). The peer (`static`), measured the same way in "
+                  "turn with the app (each app load followed by the peer's), in "
                   "the same run: the page the app drew, saved as static HTML (same tables and stylesheet, "
                   "no app) and served from loopback, i.e. what the browser needs to show the dashboard at "
                   "all:", "", "```"]

@@ -6,7 +6,9 @@
 //! - warm: seven more loads in the last browser (HTTP cache and compiled wasm at hand).
 //!
 //! Seven of each, for the app and its peer alike: a cold load on this machine varies by a
-//! factor of two from one load to the next, and a median of three moved with it.
+//! factor of two from one load to the next, and a median of three moved with it. And each of
+//! the app's loads is followed by the peer's of the same kind, so a busy moment of the machine
+//! weighs on both sides alike, not on one block of seven.
 //!
 //! The peer, measured the same way in the same run: the page the app drew, saved as a static
 //! HTML file (the same tables and stylesheet, no script but the one that reads the clock at the
@@ -99,44 +101,38 @@ fn static_peer(page: &str, worker: &str) -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dashboard_of_1000_rows_and_1000_runs_time_to_interactive() {
     let worker = WorkerProcess::start(WorkerOptions::default()).unwrap();
-    let mut figures = Vec::new();
-    let mut browser = None;
-    for round in 0..ROUNDS {
-        if let Some(b) = browser.take() {
-            Browser::close(b).await.unwrap();
-        }
-        let b = Browser::start().await.unwrap();
-        // The browser itself is warm (as a visitor's is); the site is not.
-        b.client.goto("about:blank").await.unwrap();
-        let url = format!("{}/?r=cold{round}#/bench/1000", worker.url);
-        figures.push(format!("cold {}", load(&b, &url).await));
-        browser = Some(b);
-    }
-    let b = browser.unwrap();
-    for round in 0..ROUNDS {
-        let url = format!("{}/?r=warm{round}#/bench/1000", worker.url);
-        figures.push(format!("warm {}", load(&b, &url).await));
-    }
-
-    // The peer: the page just drawn, as static HTML on loopback.
-    let page = static_peer(&b.client.source().await.unwrap(), &worker.url);
+    // The peer is the page the app draws: drawn once first (not counted), saved as static HTML.
+    let first = Browser::start().await.unwrap();
+    load(&first, &format!("{}/?r=first#/bench/1000", worker.url)).await;
+    let page = static_peer(&first.client.source().await.unwrap(), &worker.url);
+    Browser::close(first).await.unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let peer_url = format!("http://{}", listener.local_addr().unwrap());
     let app = axum::Router::new().route("/", get(move || async move { Html(page.clone()) }));
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
-    let mut peer_browser = None;
+
+    let mut figures = Vec::new();
+    let mut browsers: Option<(Browser, Browser)> = None;
     for round in 0..ROUNDS {
-        if let Some(p) = peer_browser.take() {
+        if let Some((b, p)) = browsers.take() {
+            Browser::close(b).await.unwrap();
             Browser::close(p).await.unwrap();
         }
+        // Each browser itself is warm (as a visitor's is); the site is not.
+        let b = Browser::start().await.unwrap();
+        b.client.goto("about:blank").await.unwrap();
+        let url = format!("{}/?r=cold{round}#/bench/1000", worker.url);
+        figures.push(format!("cold {}", load(&b, &url).await));
         let p = Browser::start().await.unwrap();
         p.client.goto("about:blank").await.unwrap();
         let line = load_static(&p, &format!("{peer_url}/?r=cold{round}")).await;
         figures.push(format!("static cold {line}"));
-        peer_browser = Some(p);
+        browsers = Some((b, p));
     }
-    let p = peer_browser.unwrap();
+    let (b, p) = browsers.unwrap();
     for round in 0..ROUNDS {
+        let url = format!("{}/?r=warm{round}#/bench/1000", worker.url);
+        figures.push(format!("warm {}", load(&b, &url).await));
         let line = load_static(&p, &format!("{peer_url}/?r=warm{round}")).await;
         figures.push(format!("static warm {line}"));
     }

@@ -616,6 +616,16 @@ fn retry(obj: &Map<String, Value>, path: &str, errs: &mut ValidationErrors) -> O
     })
 }
 
+/// Why a number is refused where a whole number in a range is asked for: `3.0` is in range but
+/// has a decimal point.
+fn not_whole_or_out_of_range(n: &serde_json::Number) -> &'static str {
+    if n.is_f64() {
+        "is not a whole number (no decimal point)"
+    } else {
+        "is out of range"
+    }
+}
+
 /// An optional whole-number field `key` in `min..=max`: `Ok(None)` when absent, `Err(())` once
 /// its problem is in `errs`.
 pub(crate) fn whole_number(
@@ -633,7 +643,10 @@ pub(crate) fn whole_number(
             _ => {
                 errs.push(
                     join(path, key),
-                    format!("{n} is out of range; use a whole number from {min} to {max}"),
+                    format!(
+                        "{n} {}; use a whole number from {min} to {max}",
+                        not_whole_or_out_of_range(n)
+                    ),
                 );
                 Err(())
             }
@@ -696,18 +709,20 @@ fn catch_up(obj: &Map<String, Value>, path: &str, errs: &mut ValidationErrors) -
             };
             let window = match m.get("window_minutes") {
                 None => CatchUp::DEFAULT_WINDOW_MINUTES,
-                Some(Value::Number(n)) => {
-                    match n.as_u64() {
-                        Some(w) if w <= u64::from(limits::MAX_WINDOW_MINUTES) => w as u32,
-                        _ => {
-                            errs.push(
+                Some(Value::Number(n)) => match n.as_u64() {
+                    Some(w) if w <= u64::from(limits::MAX_WINDOW_MINUTES) => w as u32,
+                    _ => {
+                        errs.push(
                             format!("{p}.window_minutes"),
-                            format!("{n} is out of range; use a whole number of minutes from 0 to {}", limits::MAX_WINDOW_MINUTES),
+                            format!(
+                                "{n} {}; use a whole number of minutes from 0 to {}",
+                                not_whole_or_out_of_range(n),
+                                limits::MAX_WINDOW_MINUTES
+                            ),
                         );
-                            CatchUp::DEFAULT_WINDOW_MINUTES
-                        }
+                        CatchUp::DEFAULT_WINDOW_MINUTES
                     }
-                }
+                },
                 Some(v) => {
                     errs.push(
                         format!("{p}.window_minutes"),

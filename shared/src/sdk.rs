@@ -101,6 +101,28 @@ fn sdk_value(value: &Value, now: Instant) -> Result<InstanceConfig, ValidationEr
 }
 
 /// An integer-valued number (the SDK stores floats like 30.0); null and absent are `None`.
+/// A true/false field of the SDK's job: absent or null is `None`; any other type is an error
+/// (a `"false"` in quotes would otherwise read as not given, and a job meant to run once would
+/// run every day).
+fn flag(
+    obj: &Map<String, Value>,
+    key: &str,
+    path: &str,
+    errs: &mut ValidationErrors,
+) -> Option<bool> {
+    match obj.get(key) {
+        None | Some(Value::Null) => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(v) => {
+            errs.push(
+                format!("{path}.{key}"),
+                format!("expected true or false, found {}", kind(v)),
+            );
+            None
+        }
+    }
+}
+
 fn int(
     obj: &Map<String, Value>,
     key: &str,
@@ -164,7 +186,7 @@ fn convert(job: &Value, path: &str, now: Instant, errs: &mut ValidationErrors) -
             "task overrides cannot be carried over; set them on the base task instead, or remove them",
         );
     }
-    if obj.get("clone_task") == Some(&Value::Bool(false)) {
+    if flag(obj, "clone_task", path, errs) == Some(false) {
         errs.push(
             format!("{path}.clone_task"),
             "reusing the base task is not supported: every launch clones it; remove clone_task",
@@ -199,10 +221,18 @@ fn convert(job: &Value, path: &str, now: Instant, errs: &mut ValidationErrors) -
             None
         }
     };
-    let recurring = obj
-        .get("recurring")
-        .and_then(Value::as_bool)
-        .unwrap_or(true);
+    let recurring = flag(obj, "recurring", path, errs).unwrap_or(true);
+    let single_instance = flag(obj, "single_instance", path, errs);
+    match obj.get("task_parameters") {
+        None | Some(Value::Null | Value::Object(_)) => {}
+        Some(v) => errs.push(
+            format!("{path}.task_parameters"),
+            format!(
+                "expected an object like {{\"Args/batch\": 12}}, found {}",
+                kind(v)
+            ),
+        ),
+    }
     if errs.len() > before {
         return None;
     }
@@ -321,7 +351,7 @@ fn convert(job: &Value, path: &str, now: Instant, errs: &mut ValidationErrors) -
             task.insert(to.into(), v.clone());
         }
     }
-    if obj.get("single_instance") == Some(&Value::Bool(true)) {
+    if single_instance == Some(true) {
         task.insert("single_instance".into(), Value::Bool(true));
     }
     if let Some(v) = obj.get("execution_limit_hours").filter(|v| !v.is_null()) {
@@ -538,5 +568,19 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("schedule[0].base_task_id: missing"), "{e}");
+    }
+
+    #[test]
+    fn a_flag_or_parameters_of_the_wrong_type_are_errors_not_defaults() {
+        let base = r#""base_task_id": "a", "queue": "q", "day": 1, "hour": 6"#;
+        for (field, value) in [
+            ("recurring", r#""false""#),
+            ("single_instance", r#""true""#),
+            ("clone_task", "0"),
+            ("task_parameters", r#""Args/batch=12""#),
+        ] {
+            let e = one(&format!("{{{base}, \"{field}\": {value}}}")).unwrap_err();
+            assert!(e.contains(&format!("schedule[0].{field}: expected")), "{e}");
+        }
     }
 }

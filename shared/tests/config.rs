@@ -369,3 +369,20 @@ fn values_are_kept_as_clearml_names_them() {
         "{errs}"
     );
 }
+
+/// A number with a decimal point where a whole one is asked for says so (not "out of range").
+#[test]
+fn a_decimal_point_in_a_whole_number_is_named() {
+    let doc = r#"{"format": "clearml-task-scheduler/v1", "name": "x", "scheduled_tasks": [
+        {"id": "a", "base_task_id": "b", "queue": "q", "recurrence": "daily", "times": ["06:20"],
+         "retry": {"max": 3.0}, "catch_up": {"policy": "latest", "window_minutes": 60.0}}]}"#;
+    let errs = parse_config(doc, now()).unwrap_err().to_string();
+    assert!(
+        errs.contains("retry.max: 3.0 is not a whole number"),
+        "{errs}"
+    );
+    assert!(
+        errs.contains("window_minutes: 60.0 is not a whole number"),
+        "{errs}"
+    );
+}

@@ -190,10 +190,9 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
                 Err(e) if e.code == "stale_revision" => {
                     // The next Save overwrites what was saved meanwhile, if the user wants that.
                     revision.set_value(None);
-                    status.set(Some(format!(
-                        "Not saved: this instance was changed elsewhere while you edited it ({}). Press Save again to replace it with yours, or reload the page to start from the saved version.",
-                        e.message
-                    )));
+                    status.set(Some(
+                        "Not saved: this instance was saved elsewhere while you edited it. Press Save again to replace that version with yours, or Export yours to keep it and open the instance again to start from the saved one.".to_string(),
+                    ));
                 }
                 Err(e) => {
                     let problems = e.problems();

@@ -410,3 +410,49 @@ async fn an_answer_landing_after_its_page_was_left_leaves_the_app_working() {
         .unwrap();
     b.close().await.unwrap();
 }
+
+/// A second click on a dashboard button while its request is still out sends nothing more (a
+/// double click is one Pause, one Run now).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_click_while_the_first_is_answered_sends_nothing() {
+    let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
+    let api = Api::new(&worker.url, TOKEN);
+    let id = api
+        .create(&json!({"format": "clearml-task-scheduler/v1", "name": "Double clicks",
+            "scheduled_tasks": [{"id": "retrain", "base_task_id": "aabbccddeeff00112233445566778899",
+            "queue": "default", "recurrence": "daily", "times": ["06:20"]}]}))
+        .await
+        .unwrap();
+    let b = Browser::signed_in_at(&worker.url, TOKEN, &format!("#/instances/{id}"))
+        .await
+        .unwrap();
+    b.wait_text("#scheduled .task-toggle", 20, |t| t == "Pause")
+        .await
+        .unwrap();
+    // Task actions are answered after 1 s, and counted.
+    b.client
+        .execute(
+            "const fetch = window.fetch; window.__sent = 0;
+             window.fetch = (req, opts) => {
+                 if (!String(req.url || req).includes('/tasks/')) return fetch(req, opts);
+                 window.__sent += 1;
+                 return new Promise(done => setTimeout(done, 1000)).then(() => fetch(req, opts));
+             };
+             return 1",
+            vec![],
+        )
+        .await
+        .unwrap();
+    b.click("#scheduled .task-toggle").await.unwrap();
+    b.click("#scheduled .task-toggle").await.unwrap();
+    b.wait_text("#scheduled .task-toggle", 20, |t| t == "Resume")
+        .await
+        .unwrap();
+    let sent = b
+        .client
+        .execute("return window.__sent", vec![])
+        .await
+        .unwrap();
+    assert_eq!(sent, json!(1), "one request for a double click");
+    b.close().await.unwrap();
+}

@@ -92,7 +92,7 @@ async fn edit_fills_the_form_from_the_saved_configuration_and_saves_the_changes(
     .unwrap();
     b.click("#save").await.unwrap();
     let status = b
-        .wait_text("#form-status", 20, |t| t.contains("changed elsewhere"))
+        .wait_text("#form-status", 20, |t| t.contains("saved elsewhere"))
         .await
         .unwrap();
     assert!(status.contains("Press Save again"), "{status}");

@@ -74,7 +74,31 @@ async fn sign_in_then_create_an_instance_through_the_form_with_live_preview_and_
         .await
         .unwrap();
     assert!(refused.contains("401"), "{refused}");
+    // A server that could not answer has not checked the token: it is not kept.
+    b.client
+        .execute(
+            "const fetch = window.fetch; let once = true;
+             window.fetch = (req, opts) => {
+                 if (once && String(req.url || req).endsWith('/api/instances')) {
+                     once = false;
+                     return Promise.resolve(new Response(
+                         '{\"error\": {\"code\": \"storage_unavailable\", \"message\": \"storage unavailable, try again\"}}',
+                         {status: 503, headers: {'content-type': 'application/json'}}));
+                 }
+                 return fetch(req, opts);
+             };
+             return 1",
+            vec![],
+        )
+        .await
+        .unwrap();
     b.fill("#token", TOKEN).await.unwrap();
+    b.click("#signin").await.unwrap();
+    let unchecked = b
+        .wait_text("#signin-error", 20, |t| t.contains("storage unavailable"))
+        .await
+        .unwrap();
+    assert_eq!(b.count(".topnav").await.unwrap(), 0, "{unchecked}");
     b.click("#signin").await.unwrap();
     b.wait_text(".empty", 20, |t| t.contains("No scheduler instances yet"))
         .await

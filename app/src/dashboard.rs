@@ -9,7 +9,7 @@
 
 use crate::api::{Api, DashboardOf, MAX_PAGE};
 use crate::route::dashboard_href;
-use crate::util::{download, duration, spawn_in_view, status_class, time_or, utc};
+use crate::util::{download, duration, spawn_in_view, status_class, time_or, utc, ViewTasks};
 use crate::EditorLink;
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
@@ -123,13 +123,14 @@ pub fn DashboardView(
     // One action at a time: a second click while one is out is ignored (the buttons stay
     // enabled, so the one pressed keeps the focus).
     let busy = RwSignal::new(false);
+    let tasks = ViewTasks::here();
     let act = Callback::new(move |(item, action): (Option<String>, &'static str)| {
         let Some(id) = owner.get_value() else { return };
         if busy.get_untracked() {
             return;
         }
         busy.set(true);
-        spawn_in_view(async move {
+        tasks.spawn(async move {
             let done = format!("Done: {action}.");
             let res = match (&item, action) {
                 (Some(item), "run") => api.run_now(&id, item).await.map(|run| {

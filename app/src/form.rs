@@ -174,6 +174,8 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
         saving.set(true);
         status.set(None);
         top_errors.set(Vec::new());
+        // What is saved is the form as it is now; an edit made while saving is still unsaved.
+        let sent = document();
         spawn_in_view(async move {
             // Secrets typed here go to the server; kept ones go back as their hints.
             let body = config.to_json_with_secrets();
@@ -184,7 +186,7 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
             saving.set(false);
             match result {
                 Ok(answer) => {
-                    saved.set_value(Some(document()));
+                    saved.set_value(Some(sent));
                     go(&dashboard_href(&answer.id))
                 }
                 Err(e) if e.code == "stale_revision" => {

@@ -2,7 +2,7 @@
 
 use crate::api::{Api, ApiError};
 use crate::route::{dashboard_href, go};
-use crate::util::{read_chosen_file, spawn_in_view, status, time_or};
+use crate::util::{read_chosen_file, spawn_in_view, status, time_or, ViewTasks};
 use crate::EditorLink;
 use leptos::either::{Either, EitherOf3};
 use leptos::html;
@@ -124,13 +124,14 @@ fn InstanceRow(
     // One request at a time per row: a second click while one is out is ignored (the buttons
     // stay enabled, so the one pressed keeps the focus).
     let busy = RwSignal::new(false);
+    let tasks = ViewTasks::here();
     let toggle = move |_| {
         if busy.get_untracked() {
             return;
         }
         busy.set(true);
         let action = if paused() { "resume" } else { "pause" };
-        spawn_in_view(async move {
+        tasks.spawn(async move {
             let res = api.set_instance(&id.get_value(), action).await.map(drop);
             busy.set(false);
             done.run(res)
@@ -141,7 +142,7 @@ fn InstanceRow(
             return;
         }
         busy.set(true);
-        spawn_in_view(async move {
+        tasks.spawn(async move {
             let res = api.delete(&id.get_value()).await;
             busy.set(false);
             if res.is_ok() {

@@ -1,7 +1,7 @@
 //! Share links: create, copy and revoke a read-only link and the embed code of the timeline.
 
 use crate::api::{seg, Api};
-use crate::util::{copy, focus_id, spawn_in_view, time};
+use crate::util::{copy, focus_id, spawn_in_view, time, ViewTasks};
 use leptos::either::EitherOf3;
 use leptos::html;
 use leptos::prelude::*;
@@ -64,8 +64,9 @@ pub fn SharePanel(id: String) -> impl IntoView {
     let list = LocalResource::new(move || async move { api.shares(&id.get_value()).await });
     let created = RwSignal::new(None::<NewShare>);
     let error = RwSignal::new(None::<String>);
+    let tasks = ViewTasks::here();
     let create = move |_| {
-        spawn_in_view(async move {
+        tasks.spawn(async move {
             match api.create_share(&id.get_value()).await {
                 Ok(s) => {
                     error.set(None);
@@ -79,7 +80,7 @@ pub fn SharePanel(id: String) -> impl IntoView {
         })
     };
     let revoke = Callback::new(move |share: String| {
-        spawn_in_view(async move {
+        tasks.spawn(async move {
             match api.revoke_share(&id.get_value(), &share).await {
                 Ok(_) => {
                     created.set(None);

@@ -16,6 +16,26 @@ pub fn spawn_in_view(task: impl std::future::Future<Output = ()> + 'static) {
     leptos::task::spawn_local_scoped_with_cancellation(task)
 }
 
+/// Where a component's tasks run: its own owner, taken when the component is built. An event
+/// handler runs under the owner of the part of the view its element is in (a confirm branch, a
+/// list item), which may be rebuilt while a request is out; a task started there would be
+/// dropped with it, and what it was to do after the answer (refresh the list, clear a busy
+/// flag) would never happen. With the component gone, nothing is started.
+#[derive(Clone, Copy)]
+pub struct ViewTasks(StoredValue<Option<Owner>>);
+
+impl ViewTasks {
+    pub fn here() -> ViewTasks {
+        ViewTasks(StoredValue::new(Owner::current()))
+    }
+
+    pub fn spawn(self, task: impl std::future::Future<Output = ()> + 'static) {
+        if let Some(owner) = self.0.try_get_value().flatten() {
+            owner.with(|| spawn_in_view(task));
+        }
+    }
+}
+
 /// `2026-11-26T06:20:00Z` as `2026-11-26 06:20 UTC` (seconds shown when not zero).
 pub fn utc(iso: &str) -> String {
     let s = iso.trim_end_matches('Z');

@@ -42,10 +42,6 @@ pub mod limits {
     pub const MAX_NAME: usize = 200;
     /// Characters in ids, base task ids, project and queue names, parameter names and values.
     pub const MAX_ID: usize = 255;
-    /// Fewest characters in each `/` part of a destination project's name: clearml-server
-    /// refuses to create a project under it ("Project name cannot be blank", its
-    /// `Project.min_name_length`), so a shorter one would fail every launch.
-    pub const MIN_PROJECT_NAME_PART: usize = 3;
     /// Entries in `task_parameters`.
     pub const MAX_PARAMETERS: usize = 100;
     /// Longest `catch_up.window_minutes` (7 days).

@@ -372,20 +372,6 @@ fn parse_task(
             );
             return None;
         }
-        if let Some(short) = parts
-            .iter()
-            .find(|p| p.chars().count() < limits::MIN_PROJECT_NAME_PART)
-        {
-            errs.push(
-                join(path, "destination_project"),
-                format!(
-                    "\"{short}\" is too short: ClearML refuses project names (each part between \
-                     '/') under {} characters; write a longer one, such as \"Scheduled/retrain\"",
-                    limits::MIN_PROJECT_NAME_PART
-                ),
-            );
-            return None;
-        }
         Some(parts.join("/"))
     });
     let queue = string(obj, "queue", path, true, limits::MAX_ID, errs);

@@ -1549,3 +1549,20 @@ async fn a_failed_enqueue_that_left_its_queue_entry_is_enqueued_for_real_by_the_
     assert_eq!(dash["runs"]["items"][0]["task_id"], clone.as_str());
     assert_eq!(dash["runs"]["items"][0]["status"], "queued", "{dash}");
 }
+
+/// A destination project ClearML will not create (a part under 3 characters, clearml-server's
+/// rule since 2025) fails the launch for good, before anything is cloned, and the log says
+/// what to change. The configuration itself is accepted: such a project may already exist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_project_clearml_will_not_create_fails_with_what_to_change() {
+    let (clearml, worker, api, id) =
+        daily_instance_with("destination_project", json!("Scheduled/ab")).await;
+    let slot = slot_0620();
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    assert_eq!(clearml.records().clones.len(), 0, "no orphan clone");
+    let log = log_messages(&dashboard(&api, &id).await).join("\n");
+    assert!(
+        log.contains("needs at least 3 characters in each part"),
+        "{log}"
+    );
+}

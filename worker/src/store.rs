@@ -245,6 +245,8 @@ pub struct ConfigHead {
     pub revision: u64,
     #[serde(default)]
     pub paused: bool,
+    #[serde(default)]
+    pub deleting: bool,
 }
 
 /// Row `config` of an instance's object: its configuration as the API saved it. Its `Debug`
@@ -258,6 +260,10 @@ pub struct ConfigRecord {
     pub created_at: Instant,
     #[serde(default)]
     pub paused: bool,
+    /// A `DELETE` is under way (it cleans up in ClearML before the rows go): launches still
+    /// out make nothing more and delete what they made.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub deleting: bool,
     /// When the instance was last resumed: its ticks schedule from then on (the slots that fell
     /// in the pause are not caught up).
     #[serde(default, skip_serializing_if = "Option::is_none")]

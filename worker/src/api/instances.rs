@@ -90,6 +90,7 @@ pub async fn create(req: &mut Request, here: &Here<'_>, id: &str) -> Answer {
         saved_at: now,
         created_at: now,
         paused: false,
+        deleting: false,
         resumed_at: None,
         config: Value::Null,
         run_now: vec![],
@@ -191,7 +192,13 @@ pub async fn replace(req: &mut Request, here: &Here<'_>) -> Answer {
 /// its share links; first, what its started launches left in ClearML (clones kept for a retry)
 /// is deleted there, best effort.
 pub async fn delete(here: &Here<'_>) -> Answer {
-    let (record, config) = load(here.docs)?;
+    let (mut record, config) = load(here.docs)?;
+    // Marked first (a synchronous write): no launch starts from now on (paused), and one still
+    // out makes no clone and no enqueue, and deletes a clone it made (`deleting`, see
+    // `tick::drive`). A deletion that fails after this leaves the instance paused.
+    record.paused = true;
+    record.deleting = true;
+    save(here.docs, &mut record, &config, http::now())?;
     let left =
         crate::instance::tick::clean_up_before_delete(here.env, here.docs, &config, &record.id)
             .await?;

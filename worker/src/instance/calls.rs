@@ -18,6 +18,12 @@ const INVALID_PROJECT_ID: u32 = 401;
 const PROJECT_NOT_FOUND: u32 = 403;
 const INVALID_QUEUE_ID: u32 = 701;
 const PROJECT_NAME_EXISTS: u32 = 801;
+const VALIDATION_ERROR: u32 = 12;
+
+/// Whether a project name has a `/` part clearml-server would not create (under 3 characters).
+fn has_short_part(name: &str) -> bool {
+    name.split('/').any(|part| part.trim().chars().count() < 3)
+}
 
 /// Makes one call and reads its answer.
 pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
@@ -55,6 +61,14 @@ pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
                     .as_str()
                     .map_or_else(|| malformed("projects.create"), |id| Answer::Id(id.into())),
                 Err(e) if e.is(400, PROJECT_NAME_EXISTS) => Answer::Missing,
+                // clearml-server's "Project name cannot be blank": since 2025 each part of a
+                // new project's name needs `Project.min_name_length` (3) characters.
+                Err(e) if e.is(400, VALIDATION_ERROR) && has_short_part(name) => Answer::Failed {
+                    message: format!(
+                        "ClearML refused to create the project \"{name}\" ({e}): it needs at least 3 characters in each part between '/'; use a longer name, or create the project in ClearML first"
+                    ),
+                    transient: false,
+                },
                 Err(e) => failed(&e),
             }
         }

@@ -691,12 +691,17 @@ async fn drive(
         if c.subrequests.get() + CALLS_KEPT_IN_HAND > c.budget {
             return (attempt, slot, expected);
         }
-        // The enqueue is what starts a run: not once the instance is deleted or paused (the
-        // user was told it was, while this launch awaited ClearML).
-        if matches!(call, Call::Enqueue { .. }) {
+        // The clone and the enqueue are what make a run: neither once the instance is deleted
+        // or paused (the user was told it was, while this launch awaited ClearML). A deletion
+        // pauses the instance first, so a launch that meets it makes nothing more.
+        if matches!(call, Call::Clone(_) | Call::Enqueue { .. }) {
             match ctx.docs.get::<ConfigHead>(CONFIG) {
                 Ok(None) => {
                     attempt.abandon("the instance was deleted");
+                    continue;
+                }
+                Ok(Some(r)) if r.deleting => {
+                    attempt.abandon("the instance is being deleted");
                     continue;
                 }
                 Ok(Some(r)) if r.paused => {
@@ -1175,9 +1180,9 @@ async fn abort(c: &ClearMl, aborts: &[(String, TaskStatus)]) -> Vec<(String, Str
 /// Tasks by id, every one ClearML has. clearml-server answers at most `max_page_size` tasks a
 /// call (500 unless its operator set it lower), however long the `id` list: an instance with
 /// more runs open than that (queued runs pile up while no agent serves the queue) would see the
-/// rest as deleted. So the list is read page by page, in id order, until every task is found or
-/// a page comes back empty: a page shorter than asked for may be the server's own cap, so only
-/// an empty one says the rest are gone.
+/// rest as deleted. So each call asks for the ids not found yet, until all are found or a call
+/// finds none of them (the rest are gone). Asking anew rather than paging keeps a task deleted
+/// meanwhile from shifting the pages over one that still exists.
 async fn tasks_by_id(
     c: &ClearMl,
     ids: &[&String],
@@ -1185,17 +1190,19 @@ async fn tasks_by_id(
 ) -> Result<Vec<Value>, crate::clearml::ClearMlError> {
     const PAGE_SIZE: usize = 500;
     let mut found: Vec<Value> = Vec::new();
-    // Each page but the last holds at least one task: never more pages than ids.
-    for page in 0..ids.len() {
-        let body = json!({"id": ids, "only_fields": fields, "order_by": ["id"],
-            "page": page, "page_size": PAGE_SIZE});
+    let mut missing: Vec<&String> = ids.to_vec();
+    missing.sort();
+    missing.dedup();
+    while !missing.is_empty() {
+        let body = json!({"id": missing, "only_fields": fields, "page": 0, "page_size": PAGE_SIZE});
         let data = c.call("tasks.get_all", body).await?;
         let tasks = data["tasks"].as_array().cloned().unwrap_or_default();
-        if tasks.is_empty() {
-            break;
-        }
+        let seen: std::collections::HashSet<&str> =
+            tasks.iter().filter_map(|t| t["id"].as_str()).collect();
+        let before = missing.len();
+        missing.retain(|id| !seen.contains(id.as_str()));
         found.extend(tasks);
-        if found.len() >= ids.len() {
+        if missing.len() == before {
             break;
         }
     }

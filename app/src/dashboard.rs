@@ -120,17 +120,11 @@ pub fn DashboardView(
     let api = expect_context::<Api>();
     let owner = StoredValue::new(source.owner().map(str::to_string));
     let note = RwSignal::new(None::<String>);
-    // One action at a time: a second click while one is out is ignored (the buttons stay
-    // enabled, so the one pressed keeps the focus).
-    let busy = RwSignal::new(false);
+    // One action at a time.
     let tasks = ViewTasks::here();
     let act = Callback::new(move |(item, action): (Option<String>, &'static str)| {
         let Some(id) = owner.get_value() else { return };
-        if busy.get_untracked() {
-            return;
-        }
-        busy.set(true);
-        tasks.spawn(async move {
+        tasks.spawn_alone(async move {
             let done = format!("Done: {action}.");
             let res = match (&item, action) {
                 (Some(item), "run") => api.run_now(&id, item).await.map(|run| {
@@ -142,7 +136,6 @@ pub fn DashboardView(
                 (Some(item), _) => api.set_task(&id, item, action).await.map(|_| done),
                 (None, _) => api.set_instance(&id, action).await.map(|_| done),
             };
-            busy.set(false);
             note.set(Some(res.unwrap_or_else(|e| e.message)));
             refresh.run(());
         });

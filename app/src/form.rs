@@ -9,7 +9,7 @@ use crate::api::Api;
 use crate::channels::{ChannelRowState, ChannelsSection};
 use crate::route::{dashboard_href, go, LeaveGuard};
 use crate::task_row::{TaskRow, TaskRowState};
-use crate::util::{download, focus_id, now, read_chosen_file, spawn_in_view};
+use crate::util::{download, focus_id, now, read_chosen_file, spawn_in_view, ViewTasks};
 use leptos::either::Either;
 use leptos::prelude::*;
 use scheduler_core::channels::ChannelDraft;
@@ -124,27 +124,25 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
     let load_error = RwSignal::new(None::<String>);
     // Each load is the form's own task, though Try again is pressed in the part of the view a
     // load replaces: the rows it fills must belong to the form, not to that part.
-    let form = Owner::current().unwrap_or_default();
+    let form = ViewTasks::here();
     let load = Callback::new(move |()| {
         load_error.set(None);
-        form.with(|| {
-            spawn_in_view(async move {
-                let config = match editing.get_value() {
-                    Some(id) => api.instance(&id).await.map(|d| {
-                        revision.set_value(Some(d.revision));
-                        d.config
-                    }),
-                    None => Ok(json!({"scheduled_tasks": [{}]})),
-                };
-                match config {
-                    Ok(config) => {
-                        fill(&config, from_server);
-                        saved.set_value(Some(document()));
-                        loaded.set(true);
-                    }
-                    Err(e) => load_error.set(Some(e.message)),
+        form.spawn(async move {
+            let config = match editing.get_value() {
+                Some(id) => api.instance(&id).await.map(|d| {
+                    revision.set_value(Some(d.revision));
+                    d.config
+                }),
+                None => Ok(json!({"scheduled_tasks": [{}]})),
+            };
+            match config {
+                Ok(config) => {
+                    fill(&config, from_server);
+                    saved.set_value(Some(document()));
+                    loaded.set(true);
                 }
-            })
+                Err(e) => load_error.set(Some(e.message)),
+            }
         })
     });
     load.run(());

@@ -121,30 +121,17 @@ fn InstanceRow(
     let paused = move || me.with(|i| i.as_ref().is_some_and(|i| i.paused));
     let href = dashboard_href(&id);
     let id = StoredValue::new(id);
-    // One request at a time per row: a second click while one is out is ignored (the buttons
-    // stay enabled, so the one pressed keeps the focus).
-    let busy = RwSignal::new(false);
+    // One request at a time per row.
     let tasks = ViewTasks::here();
     let toggle = move |_| {
-        if busy.get_untracked() {
-            return;
-        }
-        busy.set(true);
         let action = if paused() { "resume" } else { "pause" };
-        tasks.spawn(async move {
-            let res = api.set_instance(&id.get_value(), action).await.map(drop);
-            busy.set(false);
-            done.run(res)
+        tasks.spawn_alone(async move {
+            done.run(api.set_instance(&id.get_value(), action).await.map(drop))
         });
     };
     let delete = move || {
-        if busy.get_untracked() {
-            return;
-        }
-        busy.set(true);
-        tasks.spawn(async move {
+        tasks.spawn_alone(async move {
             let res = api.delete(&id.get_value()).await;
-            busy.set(false);
             if res.is_ok() {
                 // The row, and the focused button with it, is going away.
                 crate::util::focus_id("new-instance");

@@ -19,20 +19,42 @@ pub fn spawn_in_view(task: impl std::future::Future<Output = ()> + 'static) {
 /// Where a component's tasks run: its own owner, taken when the component is built. An event
 /// handler runs under the owner of the part of the view its element is in (a confirm branch, a
 /// list item), which may be rebuilt while a request is out; a task started there would be
-/// dropped with it, and what it was to do after the answer (refresh the list, clear a busy
-/// flag) would never happen. With the component gone, nothing is started.
+/// dropped with it, and what it was to do after the answer (refresh the list, load the form)
+/// would never happen. With the component gone, nothing is started.
 #[derive(Clone, Copy)]
-pub struct ViewTasks(StoredValue<Option<Owner>>);
+pub struct ViewTasks {
+    owner: StoredValue<Option<Owner>>,
+    /// A task started with [`ViewTasks::spawn_alone`] is still out.
+    busy: StoredValue<bool>,
+}
 
 impl ViewTasks {
     pub fn here() -> ViewTasks {
-        ViewTasks(StoredValue::new(Owner::current()))
+        ViewTasks {
+            owner: StoredValue::new(Owner::current()),
+            busy: StoredValue::new(false),
+        }
     }
 
     pub fn spawn(self, task: impl std::future::Future<Output = ()> + 'static) {
-        if let Some(owner) = self.0.try_get_value().flatten() {
+        if let Some(owner) = self.owner.try_get_value().flatten() {
             owner.with(|| spawn_in_view(task));
         }
+    }
+
+    /// [`ViewTasks::spawn`], unless the last task started this way is still out: a second
+    /// click while a request is out sends nothing (the buttons stay enabled, so the one pressed
+    /// keeps the focus).
+    pub fn spawn_alone(self, task: impl std::future::Future<Output = ()> + 'static) {
+        if self.busy.try_get_value() != Some(false) {
+            return;
+        }
+        self.busy.set_value(true);
+        let busy = self.busy;
+        self.spawn(async move {
+            task.await;
+            busy.try_update_value(|b| *b = false);
+        });
     }
 }
 

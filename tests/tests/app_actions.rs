@@ -324,6 +324,19 @@ async fn older_runs_and_log_lines_are_one_click_away() {
     b.close().await.unwrap();
 }
 
+/// A worker with one instance named `name`, of one daily task (`retrain`): the API and the id.
+async fn worker_with_one_task(name: &str) -> (WorkerProcess, Api, String) {
+    let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
+    let api = Api::new(&worker.url, TOKEN);
+    let id = api
+        .create(&json!({"format": "clearml-task-scheduler/v1", "name": name,
+            "scheduled_tasks": [{"id": "retrain", "base_task_id": "aabbccddeeff00112233445566778899",
+            "queue": "default", "recurrence": "daily", "times": ["06:20"]}]}))
+        .await
+        .unwrap();
+    (worker, api, id)
+}
+
 /// Holds back the answers of requests whose URL contains `part` by `ms`, and records what the
 /// page reports as errors (a panic of the app is one) in `window.__errors`.
 const SLOW_ANSWERS_AND_ERRORS: &str = "
@@ -342,14 +355,7 @@ const SLOW_ANSWERS_AND_ERRORS: &str = "
 /// the list, whose answers call back into the page that asked.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_answer_landing_after_its_page_was_left_leaves_the_app_working() {
-    let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
-    let api = Api::new(&worker.url, TOKEN);
-    let id = api
-        .create(&json!({"format": "clearml-task-scheduler/v1", "name": "Slow answers",
-            "scheduled_tasks": [{"id": "retrain", "base_task_id": "aabbccddeeff00112233445566778899",
-            "queue": "default", "recurrence": "daily", "times": ["06:20"]}]}))
-        .await
-        .unwrap();
+    let (worker, api, id) = worker_with_one_task("Slow answers").await;
     let path = format!("/api/instances/{id}");
     let b = Browser::signed_in_at(&worker.url, TOKEN, &format!("#/instances/{id}"))
         .await
@@ -415,14 +421,7 @@ async fn an_answer_landing_after_its_page_was_left_leaves_the_app_working() {
 /// double click is one Pause, one Run now).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_click_while_the_first_is_answered_sends_nothing() {
-    let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
-    let api = Api::new(&worker.url, TOKEN);
-    let id = api
-        .create(&json!({"format": "clearml-task-scheduler/v1", "name": "Double clicks",
-            "scheduled_tasks": [{"id": "retrain", "base_task_id": "aabbccddeeff00112233445566778899",
-            "queue": "default", "recurrence": "daily", "times": ["06:20"]}]}))
-        .await
-        .unwrap();
+    let (worker, _api, id) = worker_with_one_task("Double clicks").await;
     let b = Browser::signed_in_at(&worker.url, TOKEN, &format!("#/instances/{id}"))
         .await
         .unwrap();

@@ -325,13 +325,21 @@ impl Drop for TempDir {
     }
 }
 
-/// Tomorrow's 06:20 UTC in epoch milliseconds: a slot of a daily 06:20 task saved now (the API
-/// stamps saves with the real clock, and a task never fires before its save).
-pub fn tomorrow_0620_ms() -> i64 {
+/// The next 06:20 UTC after now, in epoch milliseconds: the first slot of a daily 06:20 task
+/// saved just before (the API stamps saves with the real clock, and a task never fires before
+/// its save). The first one after now, not tomorrow's: between midnight and 06:20 tomorrow's
+/// would leave today's slot due as well, and a test expecting one launch would see two.
+pub fn next_0620_ms() -> i64 {
     const DAY: i64 = 86_400_000;
+    const AT: i64 = (6 * 60 + 20) * 60_000;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
-    now.div_euclid(DAY) * DAY + DAY + (6 * 60 + 20) * 60_000
+    let today = now.div_euclid(DAY) * DAY + AT;
+    if today > now {
+        today
+    } else {
+        today + DAY
+    }
 }

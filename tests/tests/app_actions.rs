@@ -274,11 +274,7 @@ async fn older_runs_and_log_lines_are_one_click_away() {
         .await
         .unwrap();
     let id = made["id"].as_str().unwrap().to_string();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    let slot = (now / 86_400_000 + 1) * 86_400_000 + (6 * 60 + 20) * 60_000;
+    let slot = scheduler_e2e::harness::next_0620_ms();
     worker.trigger_scheduled(Some(slot)).unwrap();
     let dash = format!("/api/instances/{id}/dashboard");
     eventually(&api, &dash, "60 runs launched", |v| {

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use scheduler_e2e::api_client::Api;
 use scheduler_e2e::browser::Browser;
-use scheduler_e2e::harness::{tomorrow_0620_ms, WorkerOptions, WorkerProcess};
+use scheduler_e2e::harness::{next_0620_ms, WorkerOptions, WorkerProcess};
 use scheduler_e2e::receiver::Receiver;
 use scheduler_e2e::standin::{self, demo, StandinConfig};
 use serde_json::json;
@@ -44,7 +44,7 @@ async fn channels_are_configured_tested_and_their_deliveries_shown() {
         .await
         .unwrap();
     // A launch that fails for good is told to ops.
-    worker.trigger_scheduled(Some(tomorrow_0620_ms())).unwrap();
+    worker.trigger_scheduled(Some(next_0620_ms())).unwrap();
     for _ in 0..100 {
         if !receiver.received_at(HOOK).is_empty() {
             break;

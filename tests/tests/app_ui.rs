@@ -6,7 +6,7 @@
 use fantoccini::Locator;
 use scheduler_e2e::api_client::Api;
 use scheduler_e2e::browser::Browser;
-use scheduler_e2e::harness::{TempDir, WorkerOptions, WorkerProcess};
+use scheduler_e2e::harness::{next_0620_ms as slot_0620, TempDir, WorkerOptions, WorkerProcess};
 use scheduler_e2e::standin::{self, demo, StandinConfig};
 use serde_json::{json, Value};
 use std::time::Duration;
@@ -323,15 +323,6 @@ async fn wait_download(dir: &std::path::Path, name: &str) -> Value {
         .map(|e| e.unwrap().file_name())
         .collect();
     panic!("no download {name} in {dir:?}; there: {seen:?}")
-}
-
-/// Tomorrow's 06:20 UTC in epoch milliseconds (a task never fires before its save).
-fn slot_0620() -> i64 {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as i64;
-    (now / 86_400_000 + 1) * 86_400_000 + (6 * 60 + 20) * MINUTE
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -29,7 +29,7 @@ fn worker_for(clearml: &StandinHandle, persist_to: Option<std::path::PathBuf>) -
     .unwrap()
 }
 
-use scheduler_e2e::harness::tomorrow_0620_ms as slot_0620;
+use scheduler_e2e::harness::next_0620_ms as slot_0620;
 
 /// An instance of `n` daily 06:20 tasks (with parameters, into a project).
 fn daily_tasks(name: &str, n: usize) -> Value {

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use scheduler_e2e::api_client::Api;
-use scheduler_e2e::harness::{tomorrow_0620_ms, WorkerOptions, WorkerProcess};
+use scheduler_e2e::harness::{next_0620_ms, WorkerOptions, WorkerProcess};
 use scheduler_e2e::receiver::{Answer, Received, Receiver};
 use scheduler_e2e::standin::{self, demo, StandinConfig, StandinHandle};
 use serde_json::{json, Value};
@@ -119,7 +119,7 @@ async fn a_launch_that_fails_for_good_is_told_signed_to_each_channel_once_and_no
         &instance("no-such-queue", daily(), channels(&receiver)),
     )
     .await;
-    let slot = tomorrow_0620_ms();
+    let slot = next_0620_ms();
     // The slot's minute delivered three times at the same moment: still told once per channel.
     std::thread::scope(|s| {
         for _ in 0..3 {
@@ -298,7 +298,7 @@ async fn a_refused_delivery_is_sent_again_with_the_same_id_and_a_slow_receiver_d
         HOOK_PATH,
         &[Answer::Status(503), Answer::Stall(Duration::from_secs(8))],
     );
-    let slot = tomorrow_0620_ms();
+    let slot = next_0620_ms();
     let started = std::time::Instant::now();
     worker.trigger_scheduled(Some(slot)).unwrap();
     assert!(
@@ -368,7 +368,7 @@ async fn repeated_failures_are_grouped_into_a_summary_and_a_recovery_is_told() {
         &instance("no-such-queue", every_minute.clone(), n.clone()),
     )
     .await;
-    let start = tomorrow_0620_ms();
+    let start = next_0620_ms();
     for m in 0..=6 {
         worker.trigger_scheduled(Some(start + m * MINUTE)).unwrap();
     }
@@ -455,7 +455,7 @@ async fn a_run_stuck_in_its_queue_and_a_failed_run_are_told_with_their_queue_and
     let mut n = channels(&receiver);
     n["stuck_after_minutes"] = json!(2);
     let id = create(&api, &instance("default", daily(), n)).await;
-    let slot = tomorrow_0620_ms();
+    let slot = next_0620_ms();
     worker.trigger_scheduled(Some(slot)).unwrap();
     assert_eq!(clearml.records().enqueues.len(), 1);
     worker.trigger_scheduled(Some(slot + MINUTE)).unwrap();
@@ -514,7 +514,7 @@ async fn the_hourly_limit_holds_back_and_the_next_message_says_how_many() {
         "notifications": n
     });
     let _id = create(&api, &config).await;
-    let slot = tomorrow_0620_ms();
+    let slot = next_0620_ms();
     worker.trigger_scheduled(Some(slot)).unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let first: Vec<Value> = receiver
@@ -542,7 +542,7 @@ async fn a_run_aborted_by_its_execution_limit_is_told_as_run_failed() {
     // 0.02 h: 72 s.
     config["scheduled_tasks"][0]["execution_limit_hours"] = json!(0.02);
     let _id = create(&api, &config).await;
-    let slot = tomorrow_0620_ms();
+    let slot = next_0620_ms();
     worker.trigger_scheduled(Some(slot)).unwrap();
     assert_eq!(clearml.records().enqueues.len(), 1);
     for m in 1..=4 {

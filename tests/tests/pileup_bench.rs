@@ -25,7 +25,7 @@ const MINUTE: i64 = 60_000;
 const LATENCY_MS: u64 = 50;
 const TASKS_PER_INSTANCE: usize = 10;
 
-use scheduler_e2e::harness::tomorrow_0620_ms as slot_0620;
+use scheduler_e2e::harness::next_0620_ms as slot_0620;
 
 fn instance(n: usize) -> Value {
     let tasks: Vec<Value> = (0..TASKS_PER_INSTANCE)

@@ -22,7 +22,7 @@ fn past_retries(slot: i64) -> [i64; 4] {
     ]
 }
 
-use scheduler_e2e::harness::tomorrow_0620_ms as slot_0620;
+use scheduler_e2e::harness::next_0620_ms as slot_0620;
 
 /// "YYYY-MM-DD" of an epoch-milliseconds instant.
 fn date_of(ms: i64) -> String {

@@ -1,9 +1,11 @@
 //! Every call to the worker's API. Answers are read as the core's contract types
 //! ([`scheduler_core::api`]) with serde_json, the types the worker writes them with.
 //!
-//! [`Api`] is a `Copy` handle (two signals) provided as context by the app root: it holds the
+//! [`Api`] is a `Copy` handle (three signals) provided as context by the app root: it holds the
 //! admin token the user pasted (mirrored in sessionStorage) and, when the server answers 401,
-//! forgets the token and leaves a notice for the sign-in screen.
+//! forgets the token, marks the session expired and leaves a notice for the sign-in dialog. The
+//! page stays as it was under that dialog (a form keeps what was typed into it), and the calls
+//! it makes meanwhile fail at once rather than ask the server with no token.
 
 use gloo_net::http::{Request, RequestBuilder};
 use leptos::prelude::*;
@@ -75,6 +77,9 @@ pub struct Api {
     pub token: RwSignal<Option<String>>,
     /// Why the user was signed out (e.g. the server refused the token).
     pub notice: RwSignal<Option<String>>,
+    /// The server refused the token of a signed-in session: the page is kept, under the sign-in
+    /// dialog, until the user signs in again (or signs out).
+    pub expired: RwSignal<bool>,
 }
 
 impl Api {
@@ -84,6 +89,7 @@ impl Api {
         Api {
             token: RwSignal::new(saved.filter(|t| !t.is_empty())),
             notice: RwSignal::new(None),
+            expired: RwSignal::new(false),
         }
     }
 
@@ -92,10 +98,23 @@ impl Api {
             let _ = s.set_item(TOKEN_KEY, &token);
         }
         self.notice.set(None);
+        self.expired.set(false);
         self.token.set(Some(token));
     }
 
-    pub fn sign_out(self, notice: Option<String>) {
+    /// Signs out at the user's request: the page gives way to the sign-in screen.
+    pub fn sign_out(self) {
+        self.forget_token(None);
+        self.expired.set(false);
+    }
+
+    /// The server refused the token: forgets it and keeps the page, under the sign-in dialog.
+    fn expire(self, notice: String) {
+        self.forget_token(Some(notice));
+        self.expired.set(true);
+    }
+
+    fn forget_token(self, notice: Option<String>) {
         if let Some(s) = storage() {
             let _ = s.remove_item(TOKEN_KEY);
         }
@@ -104,7 +123,7 @@ impl Api {
     }
 
     /// Sends a request; `auth` adds the Bearer token. Non-2xx answers become [`ApiError`]s,
-    /// and a 401 on an authenticated call signs the user out with a notice.
+    /// and a 401 on an authenticated call expires the session (see the module's doc).
     pub async fn text(
         self,
         method: &'static str,
@@ -124,18 +143,27 @@ impl Api {
         auth: bool,
         if_match: Option<u64>,
     ) -> Result<String, ApiError> {
-        let token = if auth {
-            self.token.get_untracked()
-        } else {
-            None
+        let token = match (auth, self.token.get_untracked()) {
+            (false, _) => None,
+            (true, Some(token)) => Some(token),
+            (true, None) => {
+                return Err(ApiError {
+                    status: 401,
+                    code: "signed_out".into(),
+                    message: "Not signed in: sign in again, then try again.".into(),
+                    ..Default::default()
+                })
+            }
         };
         let result = send(method, path, body, token.as_deref(), if_match).await;
         if let Err(e) = &result {
-            if auth && e.status == 401 {
-                self.sign_out(Some(format!(
-                    "The server refused the admin token (401: {}). Paste the ADMIN_TOKEN of this deployment.",
+            // Only while the token that was refused is still the one held: an answer to a call
+            // sent before a new sign-in must not expire the new token.
+            if auth && e.status == 401 && self.token.get_untracked() == token {
+                self.expire(format!(
+                    "The server refused the admin token (401: {}). Paste the ADMIN_TOKEN of this deployment; this page keeps what you typed.",
                     e.message
-                )));
+                ));
             }
         }
         result

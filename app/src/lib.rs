@@ -52,7 +52,9 @@ fn App() -> impl IntoView {
     let guard = route::LeaveGuard::new();
     provide_context(guard);
     let route = route::use_route(guard);
-    let signed_in = move || api.token.with(Option::is_some);
+    // A session the server expired keeps its page (under the sign-in dialog): a memo, so the
+    // page is not rebuilt when the token goes and comes back.
+    let signed_in = Memo::new(move |_| api.token.with(Option::is_some) || api.expired.get());
     let page = move || match route.get() {
         Route::Share(token) => {
             view! { <dashboard::Dashboard source=dashboard::Source::Share(token)/> }.into_any()
@@ -61,7 +63,7 @@ fn App() -> impl IntoView {
         Route::PreviewBench(after) => {
             view! { <Editor page=EditorPage::PreviewBench(after)/> }.into_any()
         }
-        _ if !signed_in() => view! { <SignIn/> }.into_any(),
+        _ if !signed_in.get() => view! { <SignIn/> }.into_any(),
         Route::List => view! { <instances::InstanceList/> }.into_any(),
         Route::New => view! { <Editor page=EditorPage::Form(None)/> }.into_any(),
         Route::Edit(id) => view! { <Editor page=EditorPage::Form(Some(id))/> }.into_any(),
@@ -69,7 +71,8 @@ fn App() -> impl IntoView {
             view! { <dashboard::Dashboard source=dashboard::Source::Owner(id)/> }.into_any()
         }
     };
-    let owner_nav = move || signed_in() && !matches!(route.get(), Route::Share(_));
+    let owner_nav = move || signed_in.get() && !matches!(route.get(), Route::Share(_));
+    let expired = move || api.expired.get() && !matches!(route.get(), Route::Share(_));
     view! {
         <a class="skip" href="#main-content" on:click=|ev| {
             ev.prevent_default();
@@ -77,18 +80,23 @@ fn App() -> impl IntoView {
                 m.scroll_into_view();
             }
         }>"Skip to content"</a>
-        <header class="topbar">
+        <header class="topbar" inert=expired>
             <a class="brand" href="#/">"ClearML Task Scheduler"</a>
             <Show when=owner_nav>
                 <nav class="topnav" aria-label="Main">
                     <a href="#/">"Instances"</a>
                     <EditorLink href="#/new">"New instance"</EditorLink>
-                    <button class="link" on:click=move |_| if guard.may_leave() { api.sign_out(None) }>"Sign out"</button>
+                    <button class="link" on:click=move |_| if guard.may_leave() { api.sign_out() }>"Sign out"</button>
                 </nav>
             </Show>
         </header>
-        <main id="main-content">{page}</main>
-        <footer class="footer"><HealthPanel/></footer>
+        <main id="main-content" inert=expired>{page}</main>
+        <footer class="footer" inert=expired><HealthPanel/></footer>
+        <Show when=expired>
+            <div class="modal" role="dialog" aria-modal="true" aria-labelledby="signin-title" id="signin-dialog">
+                <SignIn/>
+            </div>
+        </Show>
     }
 }
 
@@ -176,9 +184,17 @@ fn Editor(page: EditorPage) -> impl IntoView {
 #[component]
 fn SignIn() -> impl IntoView {
     let api = expect_context::<Api>();
+    let guard = expect_context::<route::LeaveGuard>();
     let token = RwSignal::new(String::new());
     let busy = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
+    // The token field has the focus: the one thing to do here (the dialog opens over a page).
+    let input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(el) = input.get() {
+            let _ = el.focus();
+        }
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let t = token.get_untracked().trim().to_string();
@@ -209,13 +225,22 @@ fn SignIn() -> impl IntoView {
                 <label for="token">"Admin token"</label>
                 <div class="inline">
                     <input id="token" type="password" autocomplete="current-password" required
-                        bind:value=token/>
+                        node_ref=input bind:value=token/>
                     <button type="submit" class="primary" id="signin" disabled=move || busy.get()>
                         {move || if busy.get() { "Checking…" } else { "Sign in" }}
                     </button>
                 </div>
             </form>
             {move || error.get().map(|e| view! { <p class="error" role="alert" id="signin-error">{e}</p> })}
+            <Show when=move || api.expired.get()>
+                <p class="muted">
+                    "Or "
+                    <button class="link" id="signin-leave" on:click=move |_| if guard.may_leave() { api.sign_out() }>
+                        "sign out"
+                    </button>
+                    " and leave this page."
+                </p>
+            </Show>
         </section>
     }
 }

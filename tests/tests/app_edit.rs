@@ -442,3 +442,75 @@ async fn leaving_a_form_with_unsaved_changes_asks_first() {
     );
     b.close().await.unwrap();
 }
+
+/// The server refusing the token in the middle of an edit (its ADMIN_TOKEN was rotated) keeps
+/// the form: the sign-in opens as a dialog over the page, with the focus in it and the page
+/// inert under it, and once signed in again Save saves what was typed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_refused_while_editing_keeps_the_form_under_the_sign_in_dialog() {
+    let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
+    let api = Api::new(&worker.url, TOKEN);
+    let id = create_daily(&api, "Kept", json!({})).await;
+    let b = Browser::signed_in_at(&worker.url, TOKEN, &format!("#/instances/{id}/edit"))
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while value_of(&b, "#instance-name").await != "Kept" {
+        assert!(std::time::Instant::now() < deadline, "no form");
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
+    b.fill("#instance-name", "Kept, edited").await.unwrap();
+    // The save goes with a token the server no longer accepts.
+    b.client
+        .execute(
+            "const fetch = window.fetch; let once = true;
+             window.fetch = (req, opts) => {
+                 const method = (opts && opts.method) || req.method;
+                 if (!once || method !== 'PUT') return fetch(req, opts);
+                 once = false;
+                 const refused = new Request(req, opts);
+                 refused.headers.set('Authorization', 'Bearer rotated-away');
+                 return fetch(refused);
+             };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    b.click_centered("#save").await.unwrap();
+    let notice = b
+        .wait_text("#signin-dialog #signin-notice", 20, |t| t.contains("401"))
+        .await
+        .unwrap();
+    assert!(notice.contains("keeps what you typed"), "{notice}");
+    let state = b
+        .client
+        .execute(
+            "return [document.activeElement.id, document.querySelector('main').inert]",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(state, json!(["token", true]));
+    assert_eq!(value_of(&b, "#instance-name").await, "Kept, edited");
+    assert_eq!(
+        api.get(&format!("/api/instances/{id}")).await.unwrap()["name"],
+        "Kept"
+    );
+    b.fill("#signin-dialog #token", TOKEN).await.unwrap();
+    b.click("#signin-dialog #signin").await.unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while b.count("#signin-dialog").await.unwrap() > 0 {
+        assert!(std::time::Instant::now() < deadline, "the dialog stays");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(value_of(&b, "#instance-name").await, "Kept, edited");
+    b.click_centered("#save").await.unwrap();
+    b.wait_text("#dash-title", 20, |t| t.contains("Kept, edited"))
+        .await
+        .unwrap();
+    assert_eq!(
+        api.get(&format!("/api/instances/{id}")).await.unwrap()["name"],
+        "Kept, edited"
+    );
+    b.close().await.unwrap();
+}

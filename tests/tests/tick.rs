@@ -1511,12 +1511,10 @@ async fn more_open_runs_than_one_clearml_page_are_all_still_followed() {
     assert!(clearml.records().deletes.is_empty());
 }
 
-/// clearml-server can fail an enqueue after adding the task to the queue (its queue metrics
-/// write): the task goes back to `created`, the entry stays, the answer is a 500. The retry's
-/// enqueue then meets that entry (400/706). The stray entry is removed and the clone enqueued
-/// for real: one clone, queued, in the queue once, recorded as a run.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_failed_enqueue_that_left_its_queue_entry_is_enqueued_for_real_by_the_retry() {
+/// A daily instance whose slot's first enqueue failed after ClearML added the clone to the
+/// queue (the `enqueue_entry_kept` fault): returns it, the slot and the clone's id.
+async fn launch_leaving_a_stray_queue_entry(
+) -> (StandinHandle, WorkerProcess, Api, String, i64, String) {
     let (clearml, worker, api, id) = daily_instance_with("catch_up", json!("latest")).await;
     let slot = slot_0620();
     clearml.push_fault(ScriptedFault::new(
@@ -1525,6 +1523,16 @@ async fn a_failed_enqueue_that_left_its_queue_entry_is_enqueued_for_real_by_the_
     ));
     worker.trigger_scheduled(Some(slot)).unwrap();
     let clone = clearml.records().clones[0].id.clone();
+    (clearml, worker, api, id, slot, clone)
+}
+
+/// clearml-server can fail an enqueue after adding the task to the queue (its queue metrics
+/// write): the task goes back to `created`, the entry stays, the answer is a 500. The retry's
+/// enqueue then meets that entry (400/706). The stray entry is removed and the clone enqueued
+/// for real: one clone, queued, in the queue once, recorded as a run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_enqueue_that_left_its_queue_entry_is_enqueued_for_real_by_the_retry() {
+    let (clearml, worker, api, id, slot, clone) = launch_leaving_a_stray_queue_entry().await;
     let status_and_entries = || {
         clearml.with_state(|s| {
             let status = s.task(&clone).unwrap().status().to_string();
@@ -1548,6 +1556,35 @@ async fn a_failed_enqueue_that_left_its_queue_entry_is_enqueued_for_real_by_the_
     assert_eq!(dash["runs"]["total"], 1, "{dash}");
     assert_eq!(dash["runs"]["items"][0]["task_id"], clone.as_str());
     assert_eq!(dash["runs"]["items"][0]["status"], "queued", "{dash}");
+}
+
+/// The same stray entry, but an agent pops it and starts the clone between the retry's status
+/// read and its removal of the entry. The removal touches the queue only, finds no entry, and
+/// the next retry sees the clone running: it is never forced back to `created` (what
+/// `tasks.dequeue` would do to a running task) nor enqueued again. One clone, one run.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stray_queue_entry_an_agent_takes_first_leaves_its_clone_running() {
+    let (clearml, worker, api, id, slot, clone) = launch_leaving_a_stray_queue_entry().await;
+    clearml.push_fault(ScriptedFault::new(
+        "queues.remove_task",
+        FaultKind::AgentTakesFirst,
+    ));
+    let status = || clearml.with_state(|s| s.task(&clone).unwrap().status().to_string());
+    worker.trigger_scheduled(Some(slot + MINUTE)).unwrap();
+    assert_eq!(status(), "in_progress");
+    // The removal found no entry: a transient failure, retried (after its back-off) by listing.
+    worker.trigger_scheduled(Some(slot + 3 * MINUTE)).unwrap();
+    assert_eq!(status(), "in_progress");
+    let records = clearml.records();
+    assert_eq!(records.clones.len(), 1);
+    assert_eq!(records.count("queues.remove_task"), 1);
+    assert_eq!(records.count("tasks.dequeue"), 0);
+    // The first enqueue (its entry kept, the clone put back) and the retry's (400/706): none after.
+    assert_eq!(records.count("tasks.enqueue"), 2);
+    let dash = dashboard(&api, &id).await;
+    assert_eq!(dash["runs"]["total"], 1, "{dash}");
+    assert_eq!(dash["runs"]["items"][0]["task_id"], clone.as_str());
+    assert_eq!(dash["runs"]["items"][0]["status"], "in_progress", "{dash}");
 }
 
 /// A destination project ClearML will not create (a part under 3 characters, clearml-server's

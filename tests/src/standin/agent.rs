@@ -52,17 +52,7 @@ pub fn step(state: &mut State, delay: Duration) {
         state.queues[qi].entries = keep;
     }
     for id in to_start {
-        if let Some(task) = state.task_mut(&id) {
-            let mut extra = Map::new();
-            if task.doc.get("started").is_none() {
-                extra.insert("started".into(), json!(ctx.now_iso));
-            }
-            extra.insert("last_worker".into(), json!("standin-agent"));
-            extra.insert("last_worker_report".into(), json!(ctx.now_iso));
-            if change_status(task, "in_progress", "", "", true, &ctx, extra).is_ok() {
-                task.run_by_agent = true;
-            }
-        }
+        start(state, &id, &ctx);
     }
     for task in state.tasks.iter_mut() {
         if task.run_by_agent && task.status() == "in_progress" && task.changed_at.elapsed() >= delay
@@ -71,6 +61,35 @@ pub fn step(state: &mut State, delay: Duration) {
             extra.insert("completed".into(), json!(ctx.now_iso));
             let _ = change_status(task, "completed", "", "", true, &ctx, extra);
             task.run_by_agent = false;
+        }
+    }
+}
+
+/// An agent pops the task's entries from every queue and starts it, whatever its status: what
+/// the `agent_takes_first` fault does just before a call on the task.
+pub(crate) fn take(state: &mut State, task_id: &str) {
+    let ctx = Ctx::new(super::api::MAX_API_VERSION, &[]);
+    for q in state.queues.iter_mut() {
+        let before = q.entries.len();
+        q.entries.retain(|e| e.task != task_id);
+        if q.entries.len() != before {
+            q.last_update = ctx.now_iso.clone();
+        }
+    }
+    start(state, task_id, &ctx);
+}
+
+/// Puts the task in progress as this agent's: `tasks.started`, as an agent reports it.
+fn start(state: &mut State, task_id: &str, ctx: &Ctx) {
+    if let Some(task) = state.task_mut(task_id) {
+        let mut extra = Map::new();
+        if task.doc.get("started").is_none() {
+            extra.insert("started".into(), json!(ctx.now_iso));
+        }
+        extra.insert("last_worker".into(), json!("standin-agent"));
+        extra.insert("last_worker_report".into(), json!(ctx.now_iso));
+        if change_status(task, "in_progress", "", "", true, ctx, extra).is_ok() {
+            task.run_by_agent = true;
         }
     }
 }

@@ -143,6 +143,20 @@ impl ApiError {
         )
     }
 
+    pub fn invalid_queue_or_task_not_queued(task: &str, queue: &str, company: &str) -> Self {
+        Self::build(
+            400,
+            703,
+            "invalid queue id or task not in queue",
+            None,
+            &[
+                Kw::S("task", task),
+                Kw::S("id", queue),
+                Kw::S("company", company),
+            ],
+        )
+    }
+
     pub fn task_already_queued(task: &str) -> Self {
         Self::build(
             400,

@@ -10,6 +10,9 @@
 //!   `enqueue_task` does when what follows `add_task` fails (its queue metrics write): the task
 //!   goes back to the status it had ("failed enqueueing"), the entry stays, the answer is a 500
 //!   (ignored on other endpoints).
+//! - `agent_takes_first`: just before the call runs, an agent pops the queue entries of the call's
+//!   `task` and starts it (`in_progress`): the race between reading a task's status and acting
+//!   on it (ignored on calls without a `task`).
 //! - `expire_tokens`: every token issued so far becomes invalid before the call is authorised,
 //!   so a Bearer call gets 401/30 and the client has to log in again.
 
@@ -24,6 +27,7 @@ pub enum FaultKind {
     DropConnection,
     ExpireTokens,
     EnqueueEntryKept,
+    AgentTakesFirst,
 }
 
 /// A one-shot fault for the next call to `endpoint` (any endpoint when `None`).

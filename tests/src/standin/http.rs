@@ -365,8 +365,10 @@ async fn clearml(
                 shared.record(&name, path_version, &method, &result, Some(kind), None);
                 return json_response(500, &envelope(&meta, &result));
             }
-            FaultKind::DropAfterClone | FaultKind::DropConnection | FaultKind::EnqueueEntryKept => {
-            }
+            FaultKind::DropAfterClone
+            | FaultKind::DropConnection
+            | FaultKind::EnqueueEntryKept
+            | FaultKind::AgentTakesFirst => {}
         }
     }
 
@@ -384,6 +386,10 @@ async fn clearml(
     let mut result = data.and_then(|data| {
         let ctx = Ctx::new(&requested, &shared.token_secret);
         let mut state = shared.lock();
+        if let (Some(FaultKind::AgentTakesFirst), Some(task)) = (fault.map(|f| f.kind), &task_field)
+        {
+            super::agent::take(&mut state, task);
+        }
         service::dispatch(&name, &mut state, &data, &ctx)
     });
 

@@ -17,6 +17,7 @@ const TASK_ALREADY_QUEUED: u32 = 706;
 const INVALID_PROJECT_ID: u32 = 401;
 const PROJECT_NOT_FOUND: u32 = 403;
 const INVALID_QUEUE_ID: u32 = 701;
+const TASK_NOT_IN_QUEUE: u32 = 703;
 const PROJECT_NAME_EXISTS: u32 = 801;
 const VALIDATION_ERROR: u32 = 12;
 
@@ -147,7 +148,9 @@ pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
             match c.call("tasks.enqueue", body.clone()).await {
                 Ok(_) => Answer::Done,
                 Err(e) if e.is(400, INVALID_QUEUE_ID) => Answer::Missing,
-                Err(e) if e.is(400, TASK_ALREADY_QUEUED) => already_queued(c, task_id, body).await,
+                Err(e) if e.is(400, TASK_ALREADY_QUEUED) => {
+                    already_queued(c, task_id, queue_id, body).await
+                }
                 // The clone vanished, or its status changed under the call (enqueued or
                 // started by someone else, a race ClearML reports as 121): a transient
                 // failure, the retry lists the slot's clones and goes by what it sees.
@@ -163,9 +166,14 @@ pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
 /// behind when an enqueue fails after adding it (it puts the task back to its earlier status and
 /// answers 500), and the retry then meets that entry with the clone still `created`: a task no
 /// agent runs as queued and that nothing reports. So the clone's status decides: `created`
-/// means a stray entry, which `tasks.dequeue` removes (a `created` task's status stays as it
-/// is) before the clone is enqueued again; any other status means it was enqueued.
-async fn already_queued(c: &ClearMl, task_id: &str, enqueue: Value) -> Answer {
+/// means a stray entry, which is taken out of the queue before the clone is enqueued again; any
+/// other status means it was enqueued.
+///
+/// The entry goes with `queues.remove_task`, which touches the queue and never the task: an
+/// agent may pop the entry and start the clone between the status read and the removal, and
+/// `tasks.dequeue` would then force the running clone back to `created`. The removal instead
+/// finds no entry (400/703), and the retry lists the slot's clones and sees it running.
+async fn already_queued(c: &ClearMl, task_id: &str, queue_id: &str, enqueue: Value) -> Answer {
     let body = json!({"id": [task_id], "only_fields": ["id", "status"]});
     let status = match c.call("tasks.get_all", body).await {
         Ok(data) => data["tasks"][0]["status"]
@@ -184,10 +192,11 @@ async fn already_queued(c: &ClearMl, task_id: &str, enqueue: Value) -> Answer {
             }
         }
     }
-    let dequeue = json!({"task": task_id, "remove_from_all_queues": true,
-        "status_reason": "stray queue entry of a failed enqueue"});
-    if let Err(e) = c.call("tasks.dequeue", dequeue).await {
-        return failed(&e);
+    let remove = json!({"queue": queue_id, "task": task_id});
+    match c.call("queues.remove_task", remove).await {
+        Ok(_) => {}
+        Err(e) if e.is(400, TASK_NOT_IN_QUEUE) => return retry_after_listing(&e),
+        Err(e) => return failed(&e),
     }
     match c.call("tasks.enqueue", enqueue).await {
         Ok(_) => Answer::Done,

@@ -1,8 +1,8 @@
-//! queues.get_all, queues.get_by_id, queues.get_default, queues.create.
+//! queues.get_all, queues.get_by_id, queues.get_default, queues.create, queues.remove_task.
 
 use serde_json::{json, Value};
 
-use super::{Ctx, Req};
+use super::{tasks, Ctx, Req};
 use crate::standin::api::{ApiError, Kw};
 use crate::standin::model::{new_id, Queue, State, COMPANY_ID};
 use crate::standin::query::{self, Filter};
@@ -54,6 +54,29 @@ pub fn create(state: &mut State, req: &Req, ctx: &Ctx) -> Result<Value, ApiError
         q.system_tags = req.opt_str_list("system_tags")?.unwrap_or_default();
     }
     Ok(json!({"id": id}))
+}
+
+/// queues.remove_task: takes the task's entry out of the queue and nothing else (clearml-server's
+/// `QueueBLL.remove_task`): the task's status changes only with `update_task_status` (2.31),
+/// and then only if it is still `queued` on this queue. 400/703 when the queue has no entry for
+/// the task (or there is no such queue).
+pub fn remove_task(state: &mut State, req: &Req, ctx: &Ctx) -> Result<Value, ApiError> {
+    let queue_id = req.required_str("queue")?;
+    let task_id = req.required_str("task")?;
+    let update_status = req.bool_or("update_task_status", false)?;
+    let queue = state
+        .queues
+        .iter_mut()
+        .find(|q| q.id == queue_id && q.entries.iter().any(|e| e.task == task_id))
+        .ok_or_else(|| {
+            ApiError::invalid_queue_or_task_not_queued(&task_id, &queue_id, COMPANY_ID)
+        })?;
+    queue.entries.retain(|e| e.task != task_id);
+    queue.last_update = ctx.now_iso.clone();
+    if update_status {
+        tasks::back_from_queue(state, &task_id, &queue_id, ctx)?;
+    }
+    Ok(json!({"removed": 1}))
 }
 
 /// Add an empty queue (also used by tasks.enqueue with an unknown `queue_name`).

@@ -722,3 +722,35 @@ pub fn edit_hyper_params(state: &mut State, req: &Req, ctx: &Ctx) -> Result<Valu
     task.doc.insert("last_changed_by".into(), json!(USER_ID));
     Ok(json!({"updated": 1}))
 }
+
+/// What `queues.remove_task` with `update_task_status` does to the task (clearml-server's
+/// `_update_task_status_on_removal_from_queue`): a task whose execution queue is this one goes
+/// back, forced, to the status it had before it was enqueued (or `created`), whatever its status
+/// now, and loses its queue. The server logs and swallows a failure here; so does this.
+pub fn back_from_queue(
+    state: &mut State,
+    task_id: &str,
+    queue_id: &str,
+    ctx: &Ctx,
+) -> Result<(), ApiError> {
+    let Some(task) = state.task_mut(task_id) else {
+        return Ok(());
+    };
+    if task.execution_queue() != Some(queue_id) {
+        return Ok(());
+    }
+    let target = task
+        .enqueue_status
+        .clone()
+        .unwrap_or_else(|| "created".into());
+    let reason = format!("Task was removed from the queue {queue_id}");
+    let mut extra = Map::new();
+    extra.insert("enqueue_status".into(), Value::Null);
+    if change_status(task, &target, &reason, "", true, ctx, extra).is_ok() {
+        if let Some(execution) = task.doc.get_mut("execution").and_then(Value::as_object_mut) {
+            execution.remove("queue");
+        }
+        task.run_by_agent = false;
+    }
+    Ok(())
+}

@@ -104,6 +104,17 @@ def main():
     except APIError as e:
         check(e.codes == (400, 101), f"unknown task refused with {e.codes}")
 
+    # The entry alone goes; the task stays as it is (how a stray entry is taken out).
+    res = client.queues.remove_task(queue=queue_id, task=new_id)
+    check(res.removed == 1, "queues.remove_task took the entry")
+    task = client.tasks.get_by_id(task=new_id)
+    check(val(task.status) == "queued", "queues.remove_task leaves the task's status")
+    try:
+        client.queues.remove_task(queue=queue_id, task=new_id)
+        raise AssertionError("removing an entry that is not there did not fail")
+    except APIError as e:
+        check(e.codes == (400, 703), f"an entry not there refused with {e.codes}")
+
     res = client.tasks.dequeue(task=new_id)
     check(res.dequeued == 1, "tasks.dequeue")
     task = client.tasks.get_by_id(task=new_id)

@@ -47,6 +47,8 @@ pub fn ChannelsSection(
     instance: StoredValue<Option<String>>,
     /// The form's problems that are not a task's.
     problems: Signal<Vec<ValidationError>>,
+    /// Whether the form has its configuration (a channel added before would be replaced by it).
+    loaded: Signal<bool>,
 ) -> impl IntoView {
     let add = move |_| channels.update(|cs| cs.push(ChannelRowState::new(ChannelDraft::default())));
     let remove = Callback::new(move |key: usize| {
@@ -62,7 +64,7 @@ pub fn ChannelsSection(
                 <ChannelRow row instance problems remove
                     index=Signal::derive(move || channels.with(|cs| cs.iter().position(|c| c.key == row.key).unwrap_or(0)))/>
             </For>
-            <button type="button" class="add" id="add-channel" on:click=add>"+ Add channel"</button>
+            <button type="button" class="add" id="add-channel" on:click=add disabled=move || !loaded.get()>"+ Add channel"</button>
         </section>
     }
 }

@@ -278,11 +278,14 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
                 <div class="card-head">
                     <h1 id="form-title">{title}</h1>
                     <div class="actions">
-                        <label class="button file">
+                        // Not before the configuration is loaded: the load would replace an
+                        // import, and an export would be of an empty form.
+                        <label class="button file" class:disabled=move || !loaded.get()>
                             "Import Configuration"
-                            <input type="file" id="import-config" accept=".json,application/json" on:change=import/>
+                            <input type="file" id="import-config" accept=".json,application/json" on:change=import
+                                disabled=move || !loaded.get()/>
                         </label>
-                        <button type="button" id="export-config" on:click=export>"Export Configuration"</button>
+                        <button type="button" id="export-config" on:click=export disabled=move || !loaded.get()>"Export Configuration"</button>
                     </div>
                 </div>
                 {move || if !loaded.get() {
@@ -315,7 +318,7 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
                 </For>
             </div>
             <button type="button" class="add" id="add-item" on:click=add_item disabled=move || !loaded.get()>"+ Add item"</button>
-            <ChannelsSection channels instance=editing problems=top_errors.into()/>
+            <ChannelsSection channels instance=editing problems=top_errors.into() loaded=loaded.into()/>
             <div class="card save-bar">
                 {move || {
                     let errors = other_errors();

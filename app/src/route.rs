@@ -50,21 +50,73 @@ fn current() -> Route {
 }
 
 /// The current route, updated on every `hashchange` the page's [`LeaveGuard`] lets through.
+///
+/// A change the guard refuses is undone by moving through history, not by rewriting it: each
+/// entry the app has shown carries its position (its `history.state`, a number), so a refused
+/// Back or Forward goes the same number of steps the other way, and a refused new entry (a
+/// link, or `location.hash` set) is left with `history.back()`. The page the user came from
+/// stays in history. The `hashchange` that return causes is expected, and passed over.
 pub fn use_route(guard: LeaveGuard) -> ReadSignal<Route> {
     let (route, set_route) = signal(current());
+    let here = StoredValue::new(position_here());
+    // The URL a refused change is being undone to: its `hashchange` is not a navigation.
+    let returning = StoredValue::new(None::<String>);
     let handle = window_event_listener(leptos::ev::hashchange, move |ev| {
+        if returning.get_value().is_some() {
+            let expected = returning.try_update_value(Option::take).flatten();
+            if expected.as_deref() == Some(ev.new_url().as_str()) {
+                return;
+            }
+        }
+        let Some(history) = window().history().ok() else {
+            return;
+        };
+        let arrived = history.state().ok().and_then(|s| s.as_f64());
         if !guard.may_leave() {
-            // Back to where the user was, without a `hashchange` (so no second question).
-            let _ = window()
-                .history()
-                .and_then(|h| h.replace_state_with_url(&JsValue::NULL, "", Some(&ev.old_url())));
+            let _ = match arrived.map(|there| (here.get_value() - there) as i32) {
+                None => {
+                    returning.set_value(Some(ev.old_url()));
+                    history.back()
+                }
+                Some(steps) if steps != 0 => {
+                    returning.set_value(Some(ev.old_url()));
+                    history.go_with_delta(steps)
+                }
+                // Positions that do not tell the way back (`go(0)` would reload the page):
+                // the old URL is put back in place, with no `hashchange`.
+                Some(_) => history.replace_state_with_url(
+                    &JsValue::from_f64(here.get_value()),
+                    "",
+                    Some(&ev.old_url()),
+                ),
+            };
             return;
         }
+        let position = arrived.unwrap_or(here.get_value() + 1.0);
+        if arrived.is_none() {
+            let _ = history.replace_state(&JsValue::from_f64(position), "");
+        }
+        here.set_value(position);
         set_route.set(current());
         window().scroll_to_with_x_and_y(0.0, 0.0);
     });
     on_cleanup(move || handle.remove());
     route
+}
+
+/// This history entry's position, as [`use_route`] numbers them: the one it carries (a reload
+/// keeps it), else 0, written into the entry.
+fn position_here() -> f64 {
+    let Ok(history) = window().history() else {
+        return 0.0;
+    };
+    match history.state().ok().and_then(|s| s.as_f64()) {
+        Some(position) => position,
+        None => {
+            let _ = history.replace_state(&JsValue::from_f64(0.0), "");
+            0.0
+        }
+    }
 }
 
 /// What the page on screen would lose if the user left it: the form registers whether it has

@@ -17,6 +17,18 @@ async fn value_of(b: &Browser, css: &str) -> String {
     el.prop("value").await.unwrap().unwrap_or_default()
 }
 
+/// Waits (up to 20 s) until the field `css` holds `want`, e.g. a form's loaded name.
+async fn wait_for_value(b: &Browser, css: &str, want: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while value_of(b, css).await != want {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{css} never held {want:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+    }
+}
+
 /// Creates an instance with one daily 06:20 task (`retrain`), plus `extra` fields on the task.
 async fn create_daily(api: &Api, name: &str, extra: serde_json::Value) -> String {
     let mut task = json!({"id": "retrain", "base_task_id": demo::TASK_TRAIN,
@@ -345,14 +357,7 @@ async fn a_form_that_could_not_load_says_why_and_loads_on_try_again() {
         controls.push(el);
     }
     b.click("#load-retry").await.unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while value_of(&b, "#instance-name").await != "Loads on the second try" {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the form never loaded"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-    }
+    wait_for_value(&b, "#instance-name", "Loads on the second try").await;
     assert_eq!(b.count("#load-error").await.unwrap(), 0);
     for (css, el) in waiting.iter().zip(&controls) {
         assert_eq!(el.attr("disabled").await.unwrap(), None, "{css}");
@@ -405,19 +410,7 @@ async fn leaving_a_form_with_unsaved_changes_asks_first() {
     let b = Browser::signed_in_at(&worker.url, TOKEN, &edit)
         .await
         .unwrap();
-    let loaded = |want: &'static str| {
-        let b = &b;
-        async move {
-            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-            while value_of(b, "#instance-name").await != want {
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "no form with {want:?}"
-                );
-                tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-            }
-        }
-    };
+    let loaded = |want: &'static str| wait_for_value(&b, "#instance-name", want);
     let row = format!("tr[data-id='{id}']");
     // Untouched: no question.
     loaded("Guarded").await;
@@ -472,11 +465,7 @@ async fn a_token_refused_while_editing_keeps_the_form_under_the_sign_in_dialog()
     let b = Browser::signed_in_at(&worker.url, TOKEN, &format!("#/instances/{id}/edit"))
         .await
         .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while value_of(&b, "#instance-name").await != "Kept" {
-        assert!(std::time::Instant::now() < deadline, "no form");
-        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-    }
+    wait_for_value(&b, "#instance-name", "Kept").await;
     b.fill("#instance-name", "Kept, edited").await.unwrap();
     // The save goes with a token the server no longer accepts.
     b.client
@@ -530,5 +519,48 @@ async fn a_token_refused_while_editing_keeps_the_form_under_the_sign_in_dialog()
         api.get(&format!("/api/instances/{id}")).await.unwrap()["name"],
         "Kept, edited"
     );
+    b.close().await.unwrap();
+}
+
+/// Back from a form with unsaved changes asks as a link does, and Cancel leaves history as it
+/// was: the list the user came from is still one Back away, and Forward after leaving returns
+/// to the form.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_from_an_unsaved_form_asks_and_cancel_keeps_history() {
+    let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
+    let api = Api::new(&worker.url, TOKEN);
+    let id = create_daily(&api, "History", json!({})).await;
+    let b = Browser::signed_in_at(&worker.url, TOKEN, "#/")
+        .await
+        .unwrap();
+    let row = format!("tr[data-id='{id}']");
+    b.element(&row).await.unwrap();
+    let edit = format!("#/instances/{id}/edit");
+    let run = |script: &'static str| b.client.execute(script, vec![]);
+    b.client
+        .execute("location.hash = arguments[0]", vec![json!(edit)])
+        .await
+        .unwrap();
+    wait_for_value(&b, "#instance-name", "History").await;
+    b.fill("#instance-name", "History, edited").await.unwrap();
+    let length = run("return history.length").await.unwrap();
+    // Back, then Cancel: still on the form, with the edit, and history unchanged.
+    run("history.back()").await.unwrap();
+    assert!(alert_text(&b).await.contains("not saved"));
+    b.client.dismiss_alert().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(run("return location.hash").await.unwrap(), json!(edit));
+    assert_eq!(value_of(&b, "#instance-name").await, "History, edited");
+    assert_eq!(run("return history.length").await.unwrap(), length);
+    // Back, then OK: the list, one step back as before.
+    run("history.back()").await.unwrap();
+    alert_text(&b).await;
+    b.client.accept_alert().await.unwrap();
+    b.element(&row).await.unwrap();
+    assert_eq!(run("return location.hash").await.unwrap(), json!("#/"));
+    // Forward: the form again, as saved.
+    run("history.forward()").await.unwrap();
+    wait_for_value(&b, "#instance-name", "History").await;
+    assert_eq!(run("return location.hash").await.unwrap(), json!(edit));
     b.close().await.unwrap();
 }

@@ -106,9 +106,11 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
         }
         doc
     };
-    // The core's verdict on it.
-    let validate = move || -> Result<InstanceConfig, Vec<ValidationError>> {
-        parse_config_value(&document(), Some(now())).map_err(|e| e.into_iter().collect())
+    // The core's verdict on it: as of now for a save (a one-off time already past is refused,
+    // as the server refuses it), or as a stored configuration for an export (the server
+    // exports an instance whose one-off task has fired; so does the form).
+    let validate = move |now: Option<_>| -> Result<InstanceConfig, Vec<ValidationError>> {
+        parse_config_value(&document(), now).map_err(|e| e.into_iter().collect())
     };
     // The form as loaded (or as last saved): leaving with anything else asks first.
     let saved = StoredValue::new(None::<Value>);
@@ -161,7 +163,7 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
 
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let config = match validate() {
+        let config = match validate(Some(now())) {
             Ok(config) => config,
             Err(errors) => {
                 show_problems(&errors);
@@ -226,7 +228,7 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
         });
     };
     // The canonical file, byte for byte what the server exports for the same configuration.
-    let export = move |_| match validate() {
+    let export = move |_| match validate(None) {
         Ok(config) => {
             top_errors.set(Vec::new());
             download(

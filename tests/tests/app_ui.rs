@@ -304,6 +304,37 @@ async fn import_a_configuration_file_into_the_form_and_export_it_again() {
         exported, config,
         "import then export gives back the same configuration"
     );
+
+    // A one-off task whose time has passed is exported, as the server exports a stored
+    // configuration whose one-off task has fired (only a save refuses it).
+    let fired = json!({
+        "format": "clearml-task-scheduler/v1",
+        "name": "Fired once",
+        "scheduled_tasks": [{"id": "once", "base_task_id": demo::TASK_TRAIN, "queue": "default",
+            "recurrence": "none", "date": "2020-01-06", "times": ["06:20"]}]
+    });
+    let file = downloads.path.join("fired.json");
+    std::fs::write(&file, serde_json::to_string_pretty(&fired).unwrap()).unwrap();
+    b.client
+        .goto(&format!("{}/#/new", worker.url))
+        .await
+        .unwrap();
+    let input = b
+        .client
+        .wait()
+        .at_most(Duration::from_secs(20))
+        .for_element(Locator::Css("#import-config"))
+        .await
+        .unwrap();
+    input.send_keys(&file.display().to_string()).await.unwrap();
+    b.wait_text("#form-status", 20, |t| t.contains("Imported"))
+        .await
+        .unwrap();
+    b.click("#export-config").await.unwrap();
+    assert_eq!(
+        wait_download(&downloads.path, "fired-once.json").await,
+        fired
+    );
     b.close().await.unwrap();
 }
 

@@ -15,6 +15,7 @@ use scheduler_core::api::{
 };
 use scheduler_core::ValidationError;
 use serde::de::DeserializeOwned;
+use wasm_bindgen::JsCast;
 
 const TOKEN_KEY: &str = "scheduler-admin-token";
 
@@ -80,6 +81,11 @@ pub struct Api {
     /// The server refused the token of a signed-in session: the page is kept, under the sign-in
     /// dialog, until the user signs in again (or signs out).
     pub expired: RwSignal<bool>,
+    /// Sign-ins so far: what a page loaded with the admin token tracks, so it loads again when
+    /// the user signs in again under the dialog (its first load may have been refused).
+    signed_in: RwSignal<u32>,
+    /// Where the focus was when the session expired, given back when the dialog closes.
+    focus_before: StoredValue<Option<web_sys::HtmlElement>, LocalStorage>,
 }
 
 impl Api {
@@ -90,6 +96,8 @@ impl Api {
             token: RwSignal::new(saved.filter(|t| !t.is_empty())),
             notice: RwSignal::new(None),
             expired: RwSignal::new(false),
+            signed_in: RwSignal::new(0),
+            focus_before: StoredValue::new_local(None),
         }
     }
 
@@ -98,8 +106,24 @@ impl Api {
             let _ = s.set_item(TOKEN_KEY, &token);
         }
         self.notice.set(None);
-        self.expired.set(false);
         self.token.set(Some(token));
+        self.signed_in.update(|n| *n += 1);
+        if self.expired.get_untracked() {
+            self.expired.set(false);
+            // Once the dialog is gone and the page no longer inert.
+            if let Some(el) = self.focus_before.try_update_value(Option::take).flatten() {
+                request_animation_frame(move || {
+                    if el.is_connected() {
+                        let _ = el.focus();
+                    }
+                });
+            }
+        }
+    }
+
+    /// Tracks the sign-ins: a page's loads call this so they run again after a new sign-in.
+    pub fn track_sign_in(self) {
+        self.signed_in.track();
     }
 
     /// Signs out at the user's request: the page gives way to the sign-in screen.
@@ -110,6 +134,12 @@ impl Api {
 
     /// The server refused the token: forgets it and keeps the page, under the sign-in dialog.
     fn expire(self, notice: String) {
+        if !self.expired.get_untracked() {
+            let focused = document()
+                .active_element()
+                .and_then(|el| el.dyn_into::<web_sys::HtmlElement>().ok());
+            self.focus_before.set_value(focused);
+        }
         self.forget_token(Some(notice));
         self.expired.set(true);
     }

@@ -61,6 +61,7 @@ pub fn Dashboard(source: Source) -> impl IntoView {
     let sizes = RwSignal::new((PAGE, PAGE));
     let of = source.of();
     let answer = LocalResource::new(move || {
+        api.track_sign_in();
         let (runs, log) = sizes.get();
         let of = of.clone();
         async move {

@@ -148,6 +148,14 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
         })
     });
     load.run(());
+    // A load the server refused (the session expired under the dialog) runs again once the
+    // user has signed in again.
+    Effect::new(move |first: Option<()>| {
+        api.track_sign_in();
+        if first.is_some() && load_error.with_untracked(Option::is_some) {
+            load.run(());
+        }
+    });
     // Puts each problem next to its field (rows' under the row, the rest above Save).
     let show_problems = move |errors: &[ValidationError]| {
         let n = rows.with_untracked(Vec::len);
@@ -163,6 +171,11 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
 
     let save = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
+        // One save at a time. Save is not disabled meanwhile (a disabled button drops the
+        // focus to the page, and the keyboard user's place with it): a second press does nothing.
+        if saving.get_untracked() {
+            return;
+        }
         let config = match validate(Some(now())) {
             Ok(config) => config,
             Err(errors) => {
@@ -333,7 +346,8 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
                 {move || status.get().map(|s| view! { <p class="status-line" role="status" id="form-status">{s}</p> })}
                 <div class="actions">
                     <a class="button" href=cancel>"Cancel"</a>
-                    <button type="submit" class="primary" id="save" disabled=move || saving.get() || !loaded.get()>
+                    <button type="submit" class="primary" id="save" disabled=move || !loaded.get()
+                        aria-disabled=move || saving.get().then_some("true")>
                         {move || if saving.get() { "Saving…" } else { "Save" }}
                     </button>
                 </div>

@@ -12,7 +12,10 @@ use scheduler_core::api::InstanceSummary;
 #[component]
 pub fn InstanceList() -> impl IntoView {
     let api = expect_context::<Api>();
-    let list = LocalResource::new(move || api.instances());
+    let list = LocalResource::new(move || {
+        api.track_sign_in();
+        api.instances()
+    });
     // The newest list that loaded: rows stay on the page while the list reloads.
     let items = RwSignal::new(None::<Vec<InstanceSummary>>);
     let error = RwSignal::new(None::<String>);

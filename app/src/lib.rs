@@ -74,7 +74,7 @@ fn App() -> impl IntoView {
     let owner_nav = move || signed_in.get() && !matches!(route.get(), Route::Share(_));
     let expired = move || api.expired.get() && !matches!(route.get(), Route::Share(_));
     view! {
-        <a class="skip" href="#main-content" on:click=|ev| {
+        <a class="skip" href="#main-content" inert=expired on:click=|ev| {
             ev.prevent_default();
             if let Some(m) = document().get_element_by_id("main-content") {
                 m.scroll_into_view();

@@ -511,6 +511,20 @@ async fn a_token_refused_while_editing_keeps_the_form_under_the_sign_in_dialog()
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert_eq!(value_of(&b, "#instance-name").await, "Kept, edited");
+    // The focus is back where it was: on Save.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    loop {
+        let focused = b
+            .client
+            .execute("return document.activeElement.id", vec![])
+            .await
+            .unwrap();
+        if focused == json!("save") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "focus on {focused}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     b.click_centered("#save").await.unwrap();
     b.wait_text("#dash-title", 20, |t| t.contains("Kept, edited"))
         .await
@@ -562,5 +576,25 @@ async fn back_from_an_unsaved_form_asks_and_cancel_keeps_history() {
     run("history.forward()").await.unwrap();
     wait_for_value(&b, "#instance-name", "History").await;
     assert_eq!(run("return location.hash").await.unwrap(), json!(edit));
+    b.close().await.unwrap();
+}
+
+/// A list whose first load the server refused (the tab kept a token the deployment no longer
+/// accepts) loads once the user signs in again in the dialog over it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_refused_at_its_load_loads_once_signed_in_again() {
+    let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
+    let api = Api::new(&worker.url, TOKEN);
+    let id = create_daily(&api, "Listed after all", json!({})).await;
+    let b = Browser::signed_in_at(&worker.url, "a-token-since-rotated-away", "#/")
+        .await
+        .unwrap();
+    b.wait_text("#signin-dialog #signin-notice", 20, |t| t.contains("401"))
+        .await
+        .unwrap();
+    b.fill("#signin-dialog #token", TOKEN).await.unwrap();
+    b.click("#signin-dialog #signin").await.unwrap();
+    b.element(&format!("tr[data-id='{id}']")).await.unwrap();
+    assert_eq!(b.count("#signin-dialog").await.unwrap(), 0);
     b.close().await.unwrap();
 }

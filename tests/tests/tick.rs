@@ -1146,6 +1146,49 @@ async fn a_launch_out_when_the_instance_is_paused_is_not_enqueued_until_the_resu
     assert_eq!(records.enqueues[0].task, records.clones[0].id);
 }
 
+/// Paused while the first of two launches awaited ClearML, before the second was claimed: the
+/// second waits for a tick after the resume (which plans it again, within its window), not for
+/// the object's alarm, which found it paused and woke itself again every 10 ms for as long as
+/// the pause lasted, then launched it at the resume with no tick at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_launch_not_yet_claimed_when_paused_waits_for_a_tick_after_the_resume() {
+    let clearml = standin::spawn(StandinConfig::without_agent())
+        .await
+        .unwrap();
+    let worker = std::sync::Arc::new(worker_for(&clearml, None));
+    let api = Api::new(&worker.url, TOKEN);
+    let mut config = daily_0620("default");
+    let mut second = config["scheduled_tasks"][0].clone();
+    second["id"] = json!("evaluate");
+    config["scheduled_tasks"]
+        .as_array_mut()
+        .unwrap()
+        .push(second);
+    let id = create(&api, &config).await;
+    // The first launch of a cold cache runs alone; the second is claimed after it.
+    during_a_slow_clone(&clearml, &worker, async {
+        api.post(&format!("/api/instances/{id}/pause"), &json!({}))
+            .await
+            .unwrap();
+    })
+    .await;
+    assert_eq!(clearml.records().clones.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    api.post(&format!("/api/instances/{id}/resume"), &json!({}))
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    assert_eq!(clearml.records().clones.len(), 1, "nothing without a tick");
+    assert_eq!(clearml.records().enqueues.len(), 0);
+    // The next tick, within the window: both launch, the first with the clone it made.
+    worker
+        .trigger_scheduled(Some(slot_0620() + 3 * MINUTE))
+        .unwrap();
+    let records = clearml.records();
+    assert_eq!(records.clones.len(), 2, "{:?}", records.clones);
+    assert_eq!(records.enqueues.len(), 2);
+}
+
 /// Deleted while its launch awaited ClearML: nothing is enqueued, and the clone is deleted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_launch_out_when_the_instance_is_deleted_enqueues_nothing_and_leaves_no_clone() {

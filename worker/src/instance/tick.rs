@@ -56,7 +56,8 @@ pub struct TickReport {
     pub launched: u32,
     /// ClearML calls made.
     pub calls: u32,
-    /// Launches left for the alarm (this invocation's call budget was spent).
+    /// Launches left for the alarm (this invocation's call budget was spent); none while the
+    /// instance is paused.
     pub left: u32,
     /// Storage rows written.
     pub rows_written: u32,
@@ -540,7 +541,19 @@ async fn launch_all(
         exhausted = false;
         cold = false;
     }
-    report.left = ctx.runtime()?.state.unclaimed().len() as u32;
+    // Launches left for the alarm, unless the instance is paused or deleted meanwhile: its
+    // launches then wait for the next tick after the resume, which plans them again (within
+    // their window). An alarm would claim nothing, find them still there and wake itself again
+    // ten milliseconds later, for as long as the pause lasts.
+    let claimable = ctx
+        .docs
+        .get::<ConfigHead>(CONFIG)?
+        .is_some_and(|head| !head.paused);
+    report.left = if claimable {
+        ctx.runtime()?.state.unclaimed().len() as u32
+    } else {
+        0
+    };
     Ok(())
 }
 

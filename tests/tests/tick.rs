@@ -1106,6 +1106,21 @@ async fn during_a_slow_clone<F: std::future::Future<Output = ()>>(
     tick.await.unwrap().unwrap();
 }
 
+/// Pauses instance `id` while the first launch of a tick at the slot awaits its clone.
+async fn pause_during_a_slow_clone(
+    clearml: &StandinHandle,
+    worker: &std::sync::Arc<WorkerProcess>,
+    api: &Api,
+    id: &str,
+) {
+    during_a_slow_clone(clearml, worker, async {
+        api.post(&format!("/api/instances/{id}/pause"), &json!({}))
+            .await
+            .unwrap();
+    })
+    .await;
+}
+
 /// A daily 06:20 instance whose worker a blocking tick can share.
 async fn shared_daily_instance() -> (StandinHandle, std::sync::Arc<WorkerProcess>, Api, String) {
     let (clearml, worker, api, id) = daily_instance_with("enabled", json!(true)).await;
@@ -1117,12 +1132,7 @@ async fn shared_daily_instance() -> (StandinHandle, std::sync::Arc<WorkerProcess
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_launch_out_when_the_instance_is_paused_is_not_enqueued_until_the_resume() {
     let (clearml, worker, api, id) = shared_daily_instance().await;
-    during_a_slow_clone(&clearml, &worker, async {
-        api.post(&format!("/api/instances/{id}/pause"), &json!({}))
-            .await
-            .unwrap();
-    })
-    .await;
+    pause_during_a_slow_clone(&clearml, &worker, &api, &id).await;
     assert_eq!(clearml.records().clones.len(), 1);
     assert_eq!(clearml.records().enqueues.len(), 0, "paused: not enqueued");
     let log = log_messages(&dashboard(&api, &id).await).join("\n");
@@ -1166,12 +1176,7 @@ async fn a_launch_not_yet_claimed_when_paused_waits_for_a_tick_after_the_resume(
         .push(second);
     let id = create(&api, &config).await;
     // The first launch of a cold cache runs alone; the second is claimed after it.
-    during_a_slow_clone(&clearml, &worker, async {
-        api.post(&format!("/api/instances/{id}/pause"), &json!({}))
-            .await
-            .unwrap();
-    })
-    .await;
+    pause_during_a_slow_clone(&clearml, &worker, &api, &id).await;
     assert_eq!(clearml.records().clones.len(), 1);
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     api.post(&format!("/api/instances/{id}/resume"), &json!({}))

@@ -496,3 +496,90 @@ async fn api_bursts(api: &Api) {
         .clone();
     assert_eq!(entry["paused"], newest["paused"], "{entry}");
 }
+
+/// A poll whose answer was read before an overlapping tick's enqueue and lands after that
+/// launch settled: the clone it saw `created` is now a run, queued, and stays one (it was
+/// ended as "stopped", told as a failed run and never watched again, while ClearML had it
+/// queued). Task `a` fires at 06:20 (its run is what makes the next ticks poll), `b` at 06:21,
+/// whose enqueue is slow; the 06:22 tick's poll reads `b` then and answers late.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poll_read_before_an_overlapping_enqueue_does_not_end_that_run() {
+    let clearml = standin::spawn(StandinConfig::without_agent())
+        .await
+        .unwrap();
+    let worker = Arc::new(worker_for(&clearml, None));
+    let api = Api::new(&worker.url, TOKEN);
+    let task = |id: &str, at: &str| {
+        json!({"id": id, "base_task_id": demo::TASK_TRAIN, "queue": "default",
+               "recurrence": "daily", "times": [at]})
+    };
+    let id = create(
+        &api,
+        &json!({"format": "clearml-task-scheduler/v1", "name": "Polled late",
+                "scheduled_tasks": [task("a", "06:20"), task("b", "06:21")]}),
+    )
+    .await;
+    let slot = slot_0620();
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    assert_eq!(clearml.records().enqueues.len(), 1);
+    clearml.push_fault(ScriptedFault {
+        delay_ms: Some(1500),
+        ..ScriptedFault::new("tasks.enqueue", FaultKind::Delay)
+    });
+    let first = {
+        let worker = worker.clone();
+        tokio::task::spawn_blocking(move || worker.trigger_scheduled(Some(slot + MINUTE)))
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while clearml.records().clones.len() < 2 {
+        assert!(std::time::Instant::now() < deadline, "b never cloned");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // `b` is cloned, its enqueue held back: the next tick's poll reads it `created`.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    clearml.push_fault(ScriptedFault {
+        delay_ms: Some(1800),
+        ..ScriptedFault::new("tasks.get_all", FaultKind::SlowAnswer)
+    });
+    let second = {
+        let worker = worker.clone();
+        tokio::task::spawn_blocking(move || worker.trigger_scheduled(Some(slot + 2 * MINUTE)))
+    };
+    first.await.unwrap().unwrap();
+    second.await.unwrap().unwrap();
+    let records = clearml.records();
+    assert_eq!(records.clones.len(), 2);
+    assert_eq!(records.enqueues.len(), 2);
+    let b = records.enqueues[1].task.clone();
+    let late = records
+        .calls_to("tasks.get_all")
+        .filter(|c| c.fault == Some(FaultKind::SlowAnswer))
+        .count();
+    assert_eq!(late, 1, "the late poll was made");
+    let dash = api
+        .get(&format!("/api/instances/{id}/dashboard"))
+        .await
+        .unwrap();
+    let run = dash["runs"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["task_id"] == b.as_str())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(run["status"], "queued", "{dash}");
+    let log = dash["log"]["items"].to_string();
+    assert!(!log.contains("was stopped"), "{log}");
+    // Still watched: ClearML's next word on it is read.
+    clearml.with_state(|s| s.task_mut(&b).unwrap().doc["status"] = json!("in_progress"));
+    worker.trigger_scheduled(Some(slot + 3 * MINUTE)).unwrap();
+    let dash = api
+        .get(&format!("/api/instances/{id}/dashboard"))
+        .await
+        .unwrap();
+    assert!(dash["runs"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|r| r["task_id"] == b.as_str() && r["status"] == "in_progress"));
+}

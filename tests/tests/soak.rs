@@ -768,4 +768,11 @@ async fn one_day_under_faults_duplicates_skips_and_a_restart_launches_every_slot
         false_alarms.is_empty(),
         "launched slots told as failed: {false_alarms:?}"
     );
+    // The stand-in's agent completes every run it starts, and nothing else ends one: a run told
+    // as failed is one a stale read ended.
+    assert_eq!(
+        told_by_kind.get("run_failed"),
+        None,
+        "runs told as failed: {told_by_kind:?}"
+    );
 }

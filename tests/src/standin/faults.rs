@@ -3,6 +3,8 @@
 //! Faults apply to ClearML API calls only, never to the `/_standin/*` admin routes.
 //! - `http500`: the call is not executed; the answer is a 500/0 envelope.
 //! - `delay`: the answer is held back `delay_ms`, then the call runs normally.
+//! - `slow_answer`: the call runs at once, then its answer is held back `delay_ms` (what the
+//!   caller reads is that old by the time it arrives).
 //! - `drop_after_clone`: tasks.clone makes the task, then answers 500 so the client never learns
 //!   the id (ignored on other endpoints).
 //! - `drop_connection`: the call runs, then the connection is cut before the body is complete.
@@ -23,6 +25,7 @@ use serde::{Deserialize, Serialize};
 pub enum FaultKind {
     Http500,
     Delay,
+    SlowAnswer,
     DropAfterClone,
     DropConnection,
     ExpireTokens,

@@ -366,6 +366,7 @@ async fn clearml(
                 return json_response(500, &envelope(&meta, &result));
             }
             FaultKind::DropAfterClone
+            | FaultKind::SlowAnswer
             | FaultKind::DropConnection
             | FaultKind::EnqueueEntryKept
             | FaultKind::AgentTakesFirst => {}
@@ -427,6 +428,13 @@ async fn clearml(
         task_field,
     );
     let body = envelope(&meta, &result);
+    if let Some(Fault {
+        kind: FaultKind::SlowAnswer,
+        delay_ms,
+    }) = fault
+    {
+        tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+    }
     if drop_conn {
         return dropped_connection(&body);
     }

@@ -1143,8 +1143,9 @@ async fn watch(
     if let Some(w) = warning {
         runtime.push_log(line(now, Level::Warn, w));
     }
+    let polled = poll.unwrap_or_default();
     for task in &tasks {
-        reconcile(task, id, config, now, &mut runtime);
+        reconcile(task, id, config, now, polled, &mut runtime);
     }
     ctx.store(runtime)
 }
@@ -1284,11 +1285,15 @@ async fn read_statuses(
     }
 }
 
+/// Applies one task's status, as the poll read it, to the runtime as it is now. `polled` are
+/// the runs that were open when the poll was planned: the calls took time, and a launch of an
+/// overlapping tick may have settled meanwhile.
 fn reconcile(
     task: &Value,
     instance_id: &str,
     config: &InstanceConfig,
     now: Instant,
+    polled: &[String],
     runtime: &mut Runtime,
 ) {
     let Some(id) = task["id"].as_str() else {
@@ -1297,8 +1302,14 @@ fn reconcile(
     let status_text = task["status"].as_str().unwrap_or("unknown");
     let mut status = TaskStatus::from_clearml(status_text);
     // A run of ours back in `created` was dequeued (by its execution limit, or by hand in
-    // ClearML): it will not run, so it is finished, not polled for ever.
+    // ClearML): it will not run, so it is finished, not polled for ever. But only a run that
+    // was open when the poll was planned: one that became a run since was read before its
+    // enqueue (an overlapping tick launched it while this poll's answer was on its way), and
+    // ending it would lose a run that is queued, unwatched from then on.
     if status == TaskStatus::Created && runtime.state.runs.iter().any(|r| r.task_id == id) {
+        if !polled.iter().any(|open| open == id) {
+            return;
+        }
         status = TaskStatus::Stopped;
     }
     let finished = if status.is_open() || status == TaskStatus::Created {

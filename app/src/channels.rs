@@ -21,6 +21,10 @@ pub struct ChannelRowState {
     pub draft: RwSignal<ChannelDraft>,
     /// What the last "Send test" found.
     pub test: RwSignal<Option<(bool, String)>>,
+    /// The row's problems from the last Save or Export, paths relative to the channel; cleared
+    /// by an edit of the row. The row's own (not found by its position in the list), so they stay
+    /// with it when a channel above is removed.
+    pub save_errors: RwSignal<Vec<ValidationError>>,
 }
 
 impl ChannelRowState {
@@ -31,7 +35,34 @@ impl ChannelRowState {
             key: NEXT.fetch_add(1, Ordering::Relaxed),
             draft: RwSignal::new(draft),
             test: RwSignal::new(None),
+            save_errors: RwSignal::new(Vec::new()),
         }
+    }
+
+    /// Changes the draft; the problems found before no longer hold.
+    fn edit(self, f: impl FnOnce(&mut ChannelDraft)) {
+        self.draft.update(f);
+        if self.save_errors.with_untracked(|e| !e.is_empty()) {
+            self.save_errors.set(Vec::new());
+        }
+    }
+}
+
+/// Hands each channel its problems among `errors` (by their path), relative to the channel.
+pub fn show_channel_problems(channels: &[ChannelRowState], errors: &[ValidationError]) {
+    for (i, row) in channels.iter().enumerate() {
+        let prefix = channel_path(i);
+        let mine: Vec<ValidationError> = errors
+            .iter()
+            .filter_map(|e| {
+                let rest = e.path.strip_prefix(&prefix)?;
+                (rest.is_empty() || rest.starts_with('.')).then(|| ValidationError {
+                    path: rest.trim_start_matches('.').to_string(),
+                    message: e.message.clone(),
+                })
+            })
+            .collect();
+        row.save_errors.set(mine);
     }
 }
 
@@ -45,8 +76,6 @@ pub fn ChannelsSection(
     channels: RwSignal<Vec<ChannelRowState>>,
     /// The instance being edited (Send test needs it saved).
     instance: StoredValue<Option<String>>,
-    /// The form's problems that are not a task's.
-    problems: Signal<Vec<ValidationError>>,
     /// Whether the form has its configuration (a channel added before would be replaced by it).
     loaded: Signal<bool>,
 ) -> impl IntoView {
@@ -61,7 +90,7 @@ pub fn ChannelsSection(
             <p class="muted">"Where failed launches, missed slots, failed or stuck runs and recoveries are told. \
                 URLs and signing secrets are write-only: leave them empty to keep what is saved."</p>
             <For each=move || channels.get() key=|c| c.key let:row>
-                <ChannelRow row instance problems remove
+                <ChannelRow row instance remove
                     index=Signal::derive(move || channels.with(|cs| cs.iter().position(|c| c.key == row.key).unwrap_or(0)))/>
             </For>
             <button type="button" class="add" id="add-channel" on:click=add disabled=move || !loaded.get()>"+ Add channel"</button>
@@ -74,7 +103,6 @@ fn ChannelRow(
     row: ChannelRowState,
     index: Signal<usize>,
     instance: StoredValue<Option<String>>,
-    problems: Signal<Vec<ValidationError>>,
     remove: Callback<usize>,
 ) -> impl IntoView {
     let api = expect_context::<Api>();
@@ -82,16 +110,11 @@ fn ChannelRow(
     let draft = row.draft;
     let id = move |field: &str| format!("c{key}-{field}");
     let mine = move || {
-        let prefix = channel_path(index.get());
-        problems.with(|p| {
+        row.save_errors.with(|p| {
             p.iter()
-                .filter(|e| e.path == prefix || e.path.starts_with(&format!("{prefix}.")))
-                .map(|e| {
-                    format!(
-                        "{}: {}",
-                        e.path.trim_start_matches(&prefix).trim_start_matches('.'),
-                        e.message
-                    )
+                .map(|e| match e.path.as_str() {
+                    "" => e.message.clone(),
+                    path => format!("{path}: {}", e.message),
                 })
                 .collect::<Vec<_>>()
         })
@@ -149,30 +172,31 @@ fn ChannelRow(
             <div class="row-grid">
                 <div class="field narrow">
                     <label for=id("id")>"Channel ID"</label>
-                    <input type="text" id=id("id") placeholder="ops"
+                    <input type="text" id=id("id") placeholder="ops" aria-describedby=id("msg")
                         prop:value=move || draft.with(|d| d.id.clone())
-                        on:input=move |ev: Event| { let v = event_target_value(&ev); draft.update(|d| d.id = v) }/>
+                        on:input=move |ev: Event| { let v = event_target_value(&ev); row.edit(|d| d.id = v) }/>
                 </div>
                 <div class="field narrow">
                     <label for=id("type")>"Type"</label>
                     <select id=id("type") prop:value=move || draft.with(|d| d.kind.clone())
-                        on:change=move |ev: Event| { let v = event_target_value(&ev); draft.update(|d| d.kind = v) }>
+                        on:change=move |ev: Event| { let v = event_target_value(&ev); row.edit(|d| d.kind = v) }>
                         <option value="webhook">"Webhook (signed JSON)"</option>
                         <option value="slack">"Slack incoming webhook"</option>
                     </select>
                 </div>
                 <div class="field">
                     <label for=id("url")>"URL"</label>
-                    <input type="url" id=id("url") autocomplete="off" placeholder=url_placeholder
+                    <input type="url" id=id("url") autocomplete="off" placeholder=url_placeholder aria-describedby=id("msg")
                         prop:value=move || draft.with(|d| d.url.clone())
-                        on:input=move |ev: Event| { let v = event_target_value(&ev); draft.update(|d| d.url = v) }/>
+                        on:input=move |ev: Event| { let v = event_target_value(&ev); row.edit(|d| d.url = v) }/>
                 </div>
                 {move || webhook().then(|| view! {
                     <div class="field">
                         <label for=id("signing_secret")>"Signing secret"</label>
                         <input type="password" id=id("signing_secret") autocomplete="new-password" placeholder=secret_placeholder
+                            aria-describedby=id("msg")
                             prop:value=move || draft.with(|d| d.signing_secret.clone())
-                            on:input=move |ev: Event| { let v = event_target_value(&ev); draft.update(|d| d.signing_secret = v) }/>
+                            on:input=move |ev: Event| { let v = event_target_value(&ev); row.edit(|d| d.signing_secret = v) }/>
                     </div>
                 })}
             </div>
@@ -184,7 +208,7 @@ fn ChannelRow(
                             prop:checked=move || draft.with(|d| d.events.contains(&k))
                             on:change=move |ev: Event| {
                                 let on = event_target_checked(&ev);
-                                draft.update(|d| {
+                                row.edit(|d| {
                                     d.events.retain(|e| *e != k);
                                     if on { d.events.push(k); }
                                     d.events.sort();

@@ -221,14 +221,25 @@ fn Head(
 }
 
 /// "Showing 100 of 1000. Show all 1000" under a table that shows only its first rows.
-fn show_all(id: &'static str, total: Signal<usize>, shown: RwSignal<usize>) -> impl IntoView {
+fn show_all(
+    id: &'static str,
+    rows: &'static str,
+    total: Signal<usize>,
+    shown: RwSignal<usize>,
+) -> impl IntoView {
     let more = Memo::new(move |_| total.get() > shown.get());
+    // The button goes with the line: the focus goes to the first row it showed.
+    let show = move |_| {
+        let first_new = shown.get_untracked() + 1;
+        shown.set(usize::MAX);
+        crate::util::focus_row_if_lost(rows, first_new);
+    };
     move || {
         more.get().then(|| {
             view! {
                 <p class="muted show-all">
                     {move || format!("Showing {} of {}. ", shown.get(), total.get())}
-                    <button type="button" class="link" id=id on:click=move |_| shown.set(usize::MAX)>
+                    <button type="button" class="link" id=id on:click=show>
                         {move || format!("Show all {}", total.get())}
                     </button>
                 </p>
@@ -330,7 +341,7 @@ fn ScheduledTable(
                             </tbody>
                         </table>
                     </div>
-                    {show_all("scheduled-all", total, shown)}
+                    {show_all("scheduled-all", "#scheduled tbody tr", total, shown)}
             })
         }
     }
@@ -409,6 +420,7 @@ fn ScheduledRowView(
 /// (the button while the server would give more).
 fn more(
     id: &'static str,
+    rows: &'static str,
     what: &'static str,
     have: Signal<usize>,
     total: Signal<usize>,
@@ -416,6 +428,16 @@ fn more(
 ) -> impl IntoView {
     let partial = Memo::new(move |_| total.get() > have.get());
     let can_ask = Memo::new(move |_| have.get() < MAX_PAGE);
+    // How many there were when the button was pressed: once more arrived, if the button went
+    // (nothing older is left), the focus goes to the first of them.
+    let asked_at = StoredValue::new(None::<usize>);
+    Effect::new(move |_| {
+        let now = have.get();
+        if let Some(before) = asked_at.get_value().filter(|before| now > *before) {
+            asked_at.set_value(None);
+            crate::util::focus_row_if_lost(rows, before + 1);
+        }
+    });
     move || {
         partial.get().then(|| {
             view! {
@@ -423,7 +445,10 @@ fn more(
                     {move || format!("The {} most recent of {} {what}.", have.get(), total.get())}
                     {move || can_ask.get().then(|| view! {
                         " "
-                        <button type="button" class="link" id=id on:click=move |_| more.run(())>
+                        <button type="button" class="link" id=id on:click=move |_| {
+                            asked_at.set_value(Some(have.get_untracked()));
+                            more.run(())
+                        }>
                             {format!("Show older {what}")}
                         </button>
                     })}
@@ -462,8 +487,8 @@ fn RunsTable(data: Signal<Option<Dash>>, older: Callback<&'static str>) -> impl 
                             <tbody inner_html=inner_html(rows)></tbody>
                         </table>
                     </div>
-                    {show_all("runs-all", have, shown)}
-                    {more("runs-more", "runs", have, total, Callback::new(move |_| older.run("runs")))}
+                    {show_all("runs-all", "#runs tbody tr", have, shown)}
+                    {more("runs-more", "#runs tbody tr", "runs", have, total, Callback::new(move |_| older.run("runs")))}
             })
         }
     }
@@ -551,7 +576,7 @@ fn LogList(data: Signal<Option<Dash>>, older: Callback<&'static str>) -> impl In
         } else {
             Either::Right(view! {
                     <ol class="log" id="log" inner_html=inner_html(lines)></ol>
-                    {more("log-more", "log lines", have, total, Callback::new(move |_| older.run("log")))}
+                    {more("log-more", "#log li", "log lines", have, total, Callback::new(move |_| older.run("log")))}
             })
         }
     }
@@ -619,7 +644,11 @@ fn DeliveryList(data: Signal<Option<Dash>>) -> impl IntoView {
 /// An element's `innerHTML` from [`Markup`]: the app's one way to put markup text on the page,
 /// so what reaches it was built from literals and escaped values only.
 fn inner_html(markup: Memo<Markup>) -> impl Fn() -> String + Send + Sync + Copy + 'static {
-    move || markup.with(|m| m.as_str().to_owned())
+    move || {
+        // A focused link in it (a run's Task ID) keeps the focus across the new markup.
+        crate::util::keep_focused_link();
+        markup.with(|m| m.as_str().to_owned())
+    }
 }
 
 fn level_name(l: &LogEntry) -> &'static str {

@@ -6,7 +6,7 @@
 //! same way and its answer (a conflict, a lost connection) is shown the same way.
 
 use crate::api::Api;
-use crate::channels::{ChannelRowState, ChannelsSection};
+use crate::channels::{show_channel_problems, ChannelRowState, ChannelsSection};
 use crate::route::{dashboard_href, go, LeaveGuard};
 use crate::task_row::{TaskRow, TaskRowState};
 use crate::util::{download, focus_id, now, read_chosen_file, spawn_in_view, ViewTasks};
@@ -156,7 +156,8 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
             load.run(());
         }
     });
-    // Puts each problem next to its field (rows' under the row, the rest above Save).
+    // Puts each problem next to its field (tasks' and channels' under their row, the rest
+    // above Save).
     let show_problems = move |errors: &[ValidationError]| {
         let n = rows.with_untracked(Vec::len);
         let (top, per_row) = split_by_task(errors, n);
@@ -166,6 +167,7 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
                 row.save_errors.set(errs);
             }
         });
+        channels.with_untracked(|cs| show_channel_problems(cs, &top));
         top_errors.set(top);
     };
 
@@ -333,7 +335,7 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
                 </For>
             </div>
             <button type="button" class="add" id="add-item" on:click=add_item disabled=move || !loaded.get()>"+ Add item"</button>
-            <ChannelsSection channels instance=editing problems=top_errors.into() loaded=loaded.into()/>
+            <ChannelsSection channels instance=editing loaded=loaded.into()/>
             <div class="card save-bar">
                 {move || {
                     let errors = other_errors();

@@ -164,6 +164,60 @@ pub fn focus_id(id: impl Into<String>) {
     });
 }
 
+/// After the next frame, if the focus was lost (a button that had it went away with what it
+/// did), gives it to the `n`th (from 1) element matching `rows`: where the user's reading goes
+/// on (the first of the rows just shown), made focusable for the purpose.
+pub fn focus_row_if_lost(rows: &'static str, n: usize) {
+    request_animation_frame(move || {
+        let doc = document();
+        let lost = doc
+            .active_element()
+            .is_none_or(|el| el.tag_name().eq_ignore_ascii_case("body"));
+        if !lost {
+            return;
+        }
+        let Ok(all) = doc.query_selector_all(rows) else {
+            return;
+        };
+        if let Some(row) = n.checked_sub(1).and_then(|i| all.item(i as u32)) {
+            let row = row.unchecked_into::<web_sys::HtmlElement>();
+            let _ = row.set_attribute("tabindex", "-1");
+            let _ = row.focus();
+        }
+    });
+}
+
+/// A link of markup put back with `innerHTML` would lose the focus with the old markup: the
+/// link with the same `href` in the new one gets it back, once it is in place (the next
+/// microtask, after the DOM was written).
+pub fn keep_focused_link() {
+    let Some(link) = document()
+        .active_element()
+        .filter(|el| el.tag_name().eq_ignore_ascii_case("a"))
+    else {
+        return;
+    };
+    let Some(href) = link.get_attribute("href") else {
+        return;
+    };
+    queue_microtask(move || {
+        if link.is_connected() {
+            return; // not replaced
+        }
+        let Ok(links) = document().query_selector_all("a[href]") else {
+            return;
+        };
+        for i in 0..links.length() {
+            let Some(el) = links.item(i) else { continue };
+            let el = el.unchecked_into::<web_sys::HtmlElement>();
+            if el.get_attribute("href").as_deref() == Some(href.as_str()) {
+                let _ = el.focus();
+                return;
+            }
+        }
+    });
+}
+
 /// Offers `text` as a file download called `name`.
 pub fn download(name: &str, text: &str, mime: &str) {
     let parts = js_sys::Array::of1(&JsValue::from_str(text));

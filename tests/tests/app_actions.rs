@@ -451,3 +451,39 @@ async fn a_second_click_while_the_first_is_answered_sends_nothing() {
     assert_eq!(sent, json!(1), "one request for a double click");
     b.close().await.unwrap();
 }
+
+/// "Show all" goes away with its line once pressed: the focus goes on to the first row it
+/// showed (the 101st), not back to the top of the page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn show_all_hands_the_focus_to_the_first_row_it_showed() {
+    let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
+    let b = Browser::start().await.unwrap();
+    b.open(&worker.url, "#/bench/300").await.unwrap();
+    b.wait_text("#bench-result", 60, |t| t.starts_with("rows="))
+        .await
+        .unwrap();
+    for (button, rows) in [
+        ("#scheduled-all", "#scheduled tbody tr"),
+        ("#runs-all", "#runs tbody tr"),
+    ] {
+        b.click(button).await.unwrap();
+        let mut on_row = json!(false);
+        for _ in 0..50 {
+            on_row = b
+                .client
+                .execute(
+                    "return document.activeElement === document.querySelectorAll(arguments[0])[100]",
+                    vec![json!(rows)],
+                )
+                .await
+                .unwrap();
+            if on_row == json!(true) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(on_row, json!(true), "{button}: the focus on the 101st row");
+        assert_eq!(b.count(rows).await.unwrap(), 300);
+    }
+    b.close().await.unwrap();
+}

@@ -172,3 +172,66 @@ async fn channels_are_configured_tested_and_their_deliveries_shown() {
     assert_eq!(receiver.received_at(SLACK).len(), 1);
     b.close().await.unwrap();
 }
+
+/// A channel's problem stays with its channel: shown under it by Save, still under it once a
+/// channel above it is removed (problems were matched to channels by position, so it moved to
+/// the channel below or vanished), and gone when the channel is edited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_problem_stays_with_its_channel() {
+    let worker = WorkerProcess::start(WorkerOptions::admin(TOKEN)).unwrap();
+    let b = Browser::signed_in_at(&worker.url, TOKEN, "#/new")
+        .await
+        .unwrap();
+    let nth = |n: usize| format!("#channels fieldset.channel:nth-of-type({n})");
+    for (n, id, url) in [
+        (1, "one", "https://hooks.slack.com/services/T/B/one"),
+        (2, "two", ""),
+    ] {
+        b.click_centered("#add-channel").await.unwrap();
+        b.fill(&format!("{} input[id$='-id']", nth(n)), id)
+            .await
+            .unwrap();
+        b.element(&format!("{} select", nth(n)))
+            .await
+            .unwrap()
+            .select_by_value("slack")
+            .await
+            .unwrap();
+        if !url.is_empty() {
+            b.fill(&format!("{} input[type='url']", nth(n)), url)
+                .await
+                .unwrap();
+        }
+    }
+    b.click_centered("#save").await.unwrap();
+    b.wait_text(&format!("{} .field-msg", nth(2)), 10, |t| t.contains("url"))
+        .await
+        .unwrap();
+    assert_eq!(
+        b.text_of(&format!("{} .field-msg", nth(1))).await.unwrap(),
+        ""
+    );
+    b.click_centered(&format!("{} button[id$='-remove']", nth(1)))
+        .await
+        .unwrap();
+    let only = nth(1);
+    assert_eq!(
+        value_of(&b, &format!("{only} input[id$='-id']")).await,
+        "two"
+    );
+    let msg = b.text_of(&format!("{only} .field-msg")).await.unwrap();
+    assert!(
+        msg.contains("url"),
+        "the problem moved with its channel: {msg:?}"
+    );
+    b.fill(
+        &format!("{only} input[type='url']"),
+        "https://hooks.slack.com/services/T/B/two",
+    )
+    .await
+    .unwrap();
+    b.wait_text(&format!("{only} .field-msg"), 10, |t| t.is_empty())
+        .await
+        .unwrap();
+    b.close().await.unwrap();
+}

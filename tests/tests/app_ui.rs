@@ -412,6 +412,16 @@ async fn the_dashboard_shows_an_executed_run_until_it_finishes_and_a_share_link_
         .unwrap();
     assert!(!status.is_empty(), "a status is shown");
     b.screenshot("app-dashboard-run-started").await.unwrap();
+    // The keyboard is on the run's Task ID link: the refreshes that redraw the row keep it there.
+    let link = b
+        .client
+        .execute(
+            "const a = document.querySelector('#runs tbody tr:first-child a');
+             a.focus(); return a.getAttribute('href')",
+            vec![],
+        )
+        .await
+        .unwrap();
 
     // Later ticks see the stand-in's agent complete it: finished, with a duration.
     let mut done = String::new();
@@ -432,6 +442,16 @@ async fn the_dashboard_shows_an_executed_run_until_it_finishes_and_a_share_link_
         done.contains("completed"),
         "the run never showed as completed"
     );
+    let focused = b
+        .client
+        .execute(
+            "const a = document.activeElement;
+             return a.tagName === 'A' && a.closest('#runs') ? a.getAttribute('href') : a.tagName",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(focused, link, "the focus stayed on the run's link");
     let finished = b
         .wait_text("#runs tbody tr:first-child .finished", 10, |t| {
             t.contains("UTC")

@@ -73,8 +73,8 @@ pub use schedule::Schedule;
 pub use sdk::{parse_any_config, parse_sdk_schedule};
 pub use slot::SlotKey;
 pub use state::{
-    next_due, next_slot_due, Claim, InstanceState, OpenRun, PendingLaunch, PendingState, TaskState,
-    TaskStatus,
+    next_due, next_slot_due, tasks_changed_at, Claim, InstanceState, OpenRun, PendingLaunch,
+    PendingState, TaskState, TaskStatus,
 };
 pub use time::Instant;
 pub use zone::Zone;

@@ -226,25 +226,64 @@ pub(crate) fn fingerprint(task: &crate::ScheduledTask) -> String {
     )
 }
 
+/// When each task of `new` last changed, as a save at `now` records it: a task `old` did not
+/// have, or had with other content, changed `now`; any other keeps the time `changed_at` had
+/// for it (or `fallback`, when it has none: the save before it, for records made before these
+/// times were kept). A save that leaves a task as it was (another task's edit, Run now, a share
+/// link, a pause) must not move where that task's undecided slots start.
+pub fn tasks_changed_at(
+    old: Option<&InstanceConfig>,
+    changed_at: &BTreeMap<String, Instant>,
+    new: &InstanceConfig,
+    now: Instant,
+    fallback: Instant,
+) -> BTreeMap<String, Instant> {
+    new.scheduled_tasks()
+        .iter()
+        .map(|task| {
+            let same = old
+                .and_then(|old| old.task(task.id()))
+                .is_some_and(|before| fingerprint(before) == fingerprint(task));
+            let at = if same {
+                changed_at.get(task.id()).copied().unwrap_or(fallback)
+            } else {
+                now
+            };
+            (task.id().to_string(), at)
+        })
+        .collect()
+}
+
 impl InstanceState {
-    /// Call when a configuration is saved (created, imported or edited) at `saved_at`.
+    /// [`Self::on_config_changed`] with every new or edited task changed at `saved_at`.
+    pub fn on_config_saved(
+        &mut self,
+        config: &InstanceConfig,
+        saved_at: Instant,
+    ) -> Vec<(String, PendingLaunch)> {
+        self.on_config_changed(config, |_| saved_at)
+    }
+
+    /// Call when a configuration is saved (created, imported or edited); `changed_at` says
+    /// when each task last changed ([`tasks_changed_at`]).
     ///
-    /// New and edited tasks start from `saved_at`: their first slot is the first fire strictly
-    /// after it (a daily 06:20 saved at 10:00 first fires tomorrow). An edited task still
+    /// New and edited tasks start from when they changed (`saved_at` here): their first slot is
+    /// the first fire strictly after it (a daily 06:20 saved at 10:00 first fires tomorrow). An edited task still
     /// decides the slot of the save's own minute if no tick has (an edit at 06:20:07 before the
     /// 06:20 tick ran), and never decides again what a tick already decided. Unchanged tasks keep their
     /// progress; tasks no longer in the config are forgotten (their open runs are still polled
     /// and aborted). Returns their launches that had started ([`Self::forget_removed_tasks`]):
     /// what those left in ClearML (a clone kept for a retry) is the runtime's to clean up, once
     /// no attempt of them can still be out.
-    pub fn on_config_saved(
+    pub fn on_config_changed(
         &mut self,
         config: &InstanceConfig,
-        saved_at: Instant,
+        changed_at: impl Fn(&str) -> Instant,
     ) -> Vec<(String, PendingLaunch)> {
         let removed = self.forget_removed_tasks(config);
         let mut tasks = BTreeMap::new();
         for task in config.scheduled_tasks() {
+            let saved_at = changed_at(task.id());
             let fp = fingerprint(task);
             let ts = match self.tasks.remove(task.id()) {
                 Some(ts) if ts.fingerprint == fp => ts,

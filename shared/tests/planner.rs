@@ -569,3 +569,49 @@ fn an_edit_just_after_a_fire_whose_tick_is_late_keeps_the_slot() {
         .next()
         .is_none());
 }
+
+/// Task `d` is edited at 06:10 (its queue), then another save at 06:25 leaves it as it was
+/// (Run now of another task, a share link): the ticks were down from 06:15, and the 06:31 tick,
+/// the first to apply either save, still launches the 06:20 slot of `d` (it changed at 06:10,
+/// not at 06:25). Taking the latest save's time for every task lost that slot, untold.
+#[test]
+fn a_later_save_that_leaves_a_task_as_it_was_does_not_move_its_start() {
+    let other = r#"{ "id": "o", "base_task_id": "base", "queue": "q", "recurrence": "daily", "times": ["09:00"] }"#;
+    let t0 = at(2025, 1, 10, 0, 0);
+    let first = config(&format!("{DAILY}, {other}"), t0);
+    let mut state = InstanceState::default();
+    let changed = scheduler_core::tasks_changed_at(None, &BTreeMap::new(), &first, t0, t0);
+    state.on_config_changed(&first, |id| changed[id]);
+    state = plan_tick("i", &first, &state, at(2025, 1, 10, 6, 9)).state;
+    // 06:10: `d`'s queue changes; 06:25: the configuration is saved again as it is.
+    let edited = config(
+        &format!("{}, {other}", DAILY.replace("\"q\"", "\"q2\"")),
+        t0,
+    );
+    let at_0610 = at(2025, 1, 10, 6, 10);
+    let changed = scheduler_core::tasks_changed_at(Some(&first), &changed, &edited, at_0610, t0);
+    assert_eq!(changed["d"], at_0610);
+    assert_eq!(changed["o"], t0);
+    let at_0625 = at(2025, 1, 10, 6, 25);
+    let changed =
+        scheduler_core::tasks_changed_at(Some(&edited), &changed, &edited, at_0625, at_0610);
+    assert_eq!((changed["d"], changed["o"]), (at_0610, t0));
+    // The 06:31 tick applies the last save.
+    state.on_config_changed(&edited, |id| changed[id]);
+    let p = plan_tick("i", &edited, &state, at(2025, 1, 10, 6, 31));
+    let launched: Vec<_> = p.launches().collect();
+    assert_eq!(launched.len(), 1, "{:?}", logs(&p.actions));
+    assert_eq!(launched[0].slot.fire, at(2025, 1, 10, 6, 20));
+    assert_eq!(launched[0].queue, "q2");
+    // The old way: every task from the last save's time, and the slot is gone.
+    let mut old = InstanceState::default();
+    old.on_config_saved(&first, t0);
+    old = plan_tick("i", &first, &old, at(2025, 1, 10, 6, 9)).state;
+    old.on_config_saved(&edited, at_0625);
+    assert_eq!(
+        plan_tick("i", &edited, &old, at(2025, 1, 10, 6, 31))
+            .launches()
+            .count(),
+        0
+    );
+}

@@ -1435,6 +1435,85 @@ async fn a_deletion_racing_the_retry_leaves_the_clone_enqueued_once_or_deleted()
 }
 
 /// `DELETE /api/instances/{id}`: its status.
+/// A DELETE cut short (the worker killed while its clean-up waits on ClearML) leaves the
+/// instance paused, shown paused in the list, launching nothing and refusing every change but
+/// another DELETE, which finishes it. Before, the list showed it active with a next run, and a
+/// Resume left it "being deleted" for good: every later launch was abandoned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deletion_cut_short_leaves_the_instance_paused_until_deleted_again() {
+    let clearml = standin::spawn(StandinConfig::without_agent())
+        .await
+        .unwrap();
+    let state = scheduler_e2e::harness::TempDir::new("cut-short-delete").unwrap();
+    let mut worker = worker_for(&clearml, Some(state.path.clone()));
+    let api = Api::new(&worker.url, TOKEN);
+    let id = create(&api, &daily_0620("default")).await;
+    clearml.push_fault(ScriptedFault::new("tasks.enqueue", FaultKind::Http500));
+    worker.trigger_scheduled(Some(slot_0620())).unwrap();
+    let kept = clearml.records().clones[0].id.clone();
+    // The clean-up's delete of the clone kept for the retry hangs; the worker dies meanwhile.
+    clearml.push_fault(ScriptedFault {
+        delay_ms: Some(4000),
+        ..ScriptedFault::new("tasks.delete", FaultKind::Delay)
+    });
+    let deletion = {
+        let (api, id) = (Api::new(&worker.url, TOKEN), id.clone());
+        tokio::spawn(async move { delete_instance(&api, &id).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    worker.stop();
+    let _ = deletion.await;
+    let worker = worker_for(&clearml, Some(state.path.clone()));
+    let api = Api::new(&worker.url, TOKEN);
+    let list = api.get("/api/instances").await.unwrap();
+    let listed = list["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == id.as_str())
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(listed["paused"], true, "{list}");
+    assert_eq!(listed["next_run"], Value::Null, "{list}");
+    for (method, path, body) in [
+        (
+            reqwest::Method::POST,
+            format!("/api/instances/{id}/resume"),
+            Some(json!({})),
+        ),
+        (
+            reqwest::Method::PUT,
+            format!("/api/instances/{id}"),
+            Some(daily_0620("default")),
+        ),
+    ] {
+        let (status, answer) = api.send(method, &path, body.as_ref()).await.unwrap();
+        assert_eq!(status, 409, "{path}: {answer}");
+        assert_eq!(answer["error"]["code"], "being_deleted", "{answer}");
+    }
+    worker
+        .trigger_scheduled(Some(slot_0620() + 2 * MINUTE))
+        .unwrap();
+    assert_eq!(
+        clearml.records().enqueues.len(),
+        0,
+        "paused: nothing launched"
+    );
+    assert_eq!(delete_instance(&api, &id).await, 204);
+    let (status, _) = api
+        .send(reqwest::Method::GET, &format!("/api/instances/{id}"), None)
+        .await
+        .unwrap();
+    assert_eq!(status, 404);
+    let deleted: Vec<String> = clearml
+        .records()
+        .deletes
+        .iter()
+        .map(|d| d.task.clone())
+        .collect();
+    assert!(deleted.contains(&kept), "{deleted:?}");
+}
+
 async fn delete_instance(api: &Api, id: &str) -> u16 {
     api.send(
         reqwest::Method::DELETE,

@@ -255,8 +255,13 @@ pub struct ConfigHead {
 pub struct ConfigRecord {
     pub id: String,
     pub revision: u64,
-    /// When this revision was saved: new and edited tasks start from here.
+    /// When this revision was saved.
     pub saved_at: Instant,
+    /// When each task last changed (added or edited) in a save: its undecided slots start
+    /// from there. A save that left it as it was (another task's edit, Run now, a share link,
+    /// a pause) keeps its time. A task without one changed at `saved_at` (records from before).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub task_changed_at: BTreeMap<String, Instant>,
     pub created_at: Instant,
     #[serde(default)]
     pub paused: bool,

@@ -88,6 +88,7 @@ pub async fn create(req: &mut Request, here: &Here<'_>, id: &str) -> Answer {
         id: id.to_string(),
         revision: 0,
         saved_at: now,
+        task_changed_at: Default::default(),
         created_at: now,
         paused: false,
         deleting: false,
@@ -195,10 +196,19 @@ pub async fn delete(here: &Here<'_>) -> Answer {
     let (mut record, config) = load(here.docs)?;
     // Marked first (a synchronous write): no launch starts from now on (paused), and one still
     // out makes no clone and no enqueue, and deletes a clone it made (`deleting`, see
-    // `tick::drive`). A deletion that fails after this leaves the instance paused.
-    record.paused = true;
-    record.deleting = true;
-    save(here.docs, &mut record, &config, http::now())?;
+    // `tick::drive`). A deletion that fails after this leaves the instance paused, and refusing
+    // every change but another DELETE (`save`).
+    // A deletion cut short (the object reset mid-way) is finished by this one.
+    if !record.deleting {
+        record.paused = true;
+        record.deleting = true;
+        let now = http::now();
+        record.revision += 1;
+        record.saved_at = now;
+        here.docs.put(CONFIG, &record)?;
+        // The list shows it paused (no next run) while the clean-up runs, and if it stops.
+        directory::save_entry(here.env, entry_of(&record, &config, now), false).await?;
+    }
     let left =
         crate::instance::tick::clean_up_before_delete(here.env, here.docs, &config, &record.id)
             .await?;
@@ -334,11 +344,27 @@ pub fn save(
     config: &InstanceConfig,
     now: Instant,
 ) -> Result<IndexEntry, ApiError> {
+    if record.deleting {
+        return Err(ApiError::new(
+            409,
+            "being_deleted",
+            "this instance is being deleted (a deletion was interrupted before it finished); delete it again to finish",
+        ));
+    }
     if !record.run_now.is_empty() {
         if let Ok(Some(runtime)) = docs.get::<Runtime>(RUNTIME) {
             record.run_now.retain(|r| !runtime.run_now_done.contains(r));
         }
     }
+    // The configuration saved until now (none when the instance is new).
+    let before = record.parse().ok();
+    record.task_changed_at = scheduler_core::tasks_changed_at(
+        before.as_ref(),
+        &record.task_changed_at,
+        config,
+        now,
+        record.saved_at,
+    );
     record.revision += 1;
     record.saved_at = now;
     // The one place channel secrets are written: every answer and export shows hints.

@@ -298,7 +298,14 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
         if runtime.revision != record.revision && !paused {
             // Launches of removed tasks that had started: what they left is cleaned up, once
             // the lease of a claim still out has run (its attempt can make no call after it).
-            for (item, p) in runtime.state.on_config_saved(&config, record.saved_at) {
+            let changed_at = |item: &str| {
+                record
+                    .task_changed_at
+                    .get(item)
+                    .copied()
+                    .unwrap_or(record.saved_at)
+            };
+            for (item, p) in runtime.state.on_config_changed(&config, changed_at) {
                 let slot = SlotKey::new(id, &item, p.fire).rerun(p.rerun);
                 let not_before = p.claim.map(|c| c.at_ms + lease_ms);
                 runtime.keep_to_clean_up_after(slot, SkipReason::TaskRemoved, not_before);

@@ -223,16 +223,15 @@ fn Head(
 /// "Showing 100 of 1000. Show all 1000" under a table that shows only its first rows.
 fn show_all(
     id: &'static str,
-    rows: &'static str,
+    table: &'static str,
     total: Signal<usize>,
     shown: RwSignal<usize>,
 ) -> impl IntoView {
     let more = Memo::new(move |_| total.get() > shown.get());
-    // The button goes with the line: the focus goes to the first row it showed.
+    // The button goes with the line: the focus goes to the table it filled.
     let show = move |_| {
-        let first_new = shown.get_untracked() + 1;
         shown.set(usize::MAX);
-        crate::util::focus_row_if_lost(rows, first_new);
+        crate::util::focus_if_lost(table);
     };
     move || {
         more.get().then(|| {
@@ -341,7 +340,7 @@ fn ScheduledTable(
                             </tbody>
                         </table>
                     </div>
-                    {show_all("scheduled-all", "#scheduled tbody tr", total, shown)}
+                    {show_all("scheduled-all", "#scheduled", total, shown)}
             })
         }
     }
@@ -420,7 +419,7 @@ fn ScheduledRowView(
 /// (the button while the server would give more).
 fn more(
     id: &'static str,
-    rows: &'static str,
+    list: &'static str,
     what: &'static str,
     have: Signal<usize>,
     total: Signal<usize>,
@@ -429,13 +428,13 @@ fn more(
     let partial = Memo::new(move |_| total.get() > have.get());
     let can_ask = Memo::new(move |_| have.get() < MAX_PAGE);
     // How many there were when the button was pressed: once more arrived, if the button went
-    // (nothing older is left), the focus goes to the first of them.
+    // (nothing older is left), the focus goes to the table or list they went into.
     let asked_at = StoredValue::new(None::<usize>);
     Effect::new(move |_| {
         let now = have.get();
-        if let Some(before) = asked_at.get_value().filter(|before| now > *before) {
+        if asked_at.get_value().is_some_and(|before| now > before) {
             asked_at.set_value(None);
-            crate::util::focus_row_if_lost(rows, before + 1);
+            crate::util::focus_if_lost(list);
         }
     });
     move || {
@@ -487,8 +486,8 @@ fn RunsTable(data: Signal<Option<Dash>>, older: Callback<&'static str>) -> impl 
                             <tbody inner_html=inner_html(rows)></tbody>
                         </table>
                     </div>
-                    {show_all("runs-all", "#runs tbody tr", have, shown)}
-                    {more("runs-more", "#runs tbody tr", "runs", have, total, Callback::new(move |_| older.run("runs")))}
+                    {show_all("runs-all", "#runs", have, shown)}
+                    {more("runs-more", "#runs", "runs", have, total, Callback::new(move |_| older.run("runs")))}
             })
         }
     }
@@ -576,7 +575,7 @@ fn LogList(data: Signal<Option<Dash>>, older: Callback<&'static str>) -> impl In
         } else {
             Either::Right(view! {
                     <ol class="log" id="log" inner_html=inner_html(lines)></ol>
-                    {more("log-more", "#log li", "log lines", have, total, Callback::new(move |_| older.run("log")))}
+                    {more("log-more", "#log", "log lines", have, total, Callback::new(move |_| older.run("log")))}
             })
         }
     }

@@ -188,7 +188,7 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
         };
         saving.set(true);
         status.set(None);
-        top_errors.set(Vec::new());
+        show_problems(&[]);
         // What is saved is the form as it is now; an edit made while saving is still unsaved.
         let sent = document();
         spawn_in_view(async move {
@@ -198,7 +198,11 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
                 Some(id) => api.update(&id, body, revision.get_value()).await,
                 None => api.create(body).await,
             };
-            saving.set(false);
+            // Still "saving" on success, until the dashboard replaces the form: a press that
+            // lands meanwhile must not save again (for a new instance, a second instance).
+            if result.is_err() {
+                saving.set(false);
+            }
             match result {
                 Ok(answer) => {
                     saved.set_value(Some(sent));
@@ -245,7 +249,7 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
     // The canonical file, byte for byte what the server exports for the same configuration.
     let export = move |_| match validate(None) {
         Ok(config) => {
-            top_errors.set(Vec::new());
+            show_problems(&[]);
             download(
                 &export_file_name(config.name()),
                 &config.to_json(),

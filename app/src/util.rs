@@ -165,9 +165,9 @@ pub fn focus_id(id: impl Into<String>) {
 }
 
 /// After the next frame, if the focus was lost (a button that had it went away with what it
-/// did), gives it to the `n`th (from 1) element matching `rows`: where the user's reading goes
-/// on (the first of the rows just shown), made focusable for the purpose.
-pub fn focus_row_if_lost(rows: &'static str, n: usize) {
+/// did), gives it to the element `target` (a table or list whose rows it showed): a place that
+/// stays when its rows are redrawn, made focusable for the purpose.
+pub fn focus_if_lost(target: &'static str) {
     request_animation_frame(move || {
         let doc = document();
         let lost = doc
@@ -176,13 +176,10 @@ pub fn focus_row_if_lost(rows: &'static str, n: usize) {
         if !lost {
             return;
         }
-        let Ok(all) = doc.query_selector_all(rows) else {
-            return;
-        };
-        if let Some(row) = n.checked_sub(1).and_then(|i| all.item(i as u32)) {
-            let row = row.unchecked_into::<web_sys::HtmlElement>();
-            let _ = row.set_attribute("tabindex", "-1");
-            let _ = row.focus();
+        if let Ok(Some(el)) = doc.query_selector(target) {
+            let el = el.unchecked_into::<web_sys::HtmlElement>();
+            let _ = el.set_attribute("tabindex", "-1");
+            let _ = el.focus();
         }
     });
 }

@@ -562,8 +562,11 @@ async fn back_from_an_unsaved_form_asks_and_cancel_keeps_history() {
     run("history.back()").await.unwrap();
     assert!(alert_text(&b).await.contains("not saved"));
     b.client.dismiss_alert().await.unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-    assert_eq!(run("return location.hash").await.unwrap(), json!(edit));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while run("return location.hash").await.unwrap() != json!(edit) {
+        assert!(std::time::Instant::now() < deadline, "not back on the form");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     assert_eq!(value_of(&b, "#instance-name").await, "History, edited");
     assert_eq!(run("return history.length").await.unwrap(), length);
     // Back, then OK: the list, one step back as before.

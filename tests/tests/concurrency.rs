@@ -526,17 +526,24 @@ async fn a_poll_read_before_an_overlapping_enqueue_does_not_end_that_run() {
         delay_ms: Some(1500),
         ..ScriptedFault::new("tasks.enqueue", FaultKind::Delay)
     });
+    let listings = clearml.records().count("tasks.get_all");
     let first = {
         let worker = worker.clone();
         tokio::task::spawn_blocking(move || worker.trigger_scheduled(Some(slot + MINUTE)))
     };
+    // The first tick polls `a`, clones `b` and lists `b`'s slot (its claim check): two listings
+    // and the clone, then its enqueue is held back.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    while clearml.records().clones.len() < 2 {
-        assert!(std::time::Instant::now() < deadline, "b never cloned");
+    while clearml.records().clones.len() < 2
+        || clearml.records().count("tasks.get_all") < listings + 2
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "b never cloned and listed"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    // `b` is cloned, its enqueue held back: the next tick's poll reads it `created`.
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The next tick's poll reads `b` while its enqueue is held back: `created`.
     clearml.push_fault(ScriptedFault {
         delay_ms: Some(1800),
         ..ScriptedFault::new("tasks.get_all", FaultKind::SlowAnswer)
@@ -556,6 +563,23 @@ async fn a_poll_read_before_an_overlapping_enqueue_does_not_end_that_run() {
         .filter(|c| c.fault == Some(FaultKind::SlowAnswer))
         .count();
     assert_eq!(late, 1, "the late poll was made");
+    // ... and read ClearML before `b`'s enqueue ran (a call is recorded when it has run; the
+    // slow answer is held back after that).
+    let read_at = records
+        .calls_to("tasks.get_all")
+        .find(|c| c.fault == Some(FaultKind::SlowAnswer))
+        .map(|c| c.at_ms)
+        .unwrap();
+    let enqueued_at = records
+        .calls_to("tasks.enqueue")
+        .filter(|c| c.task.as_deref() == Some(b.as_str()))
+        .map(|c| c.at_ms)
+        .next()
+        .unwrap();
+    assert!(
+        read_at < enqueued_at,
+        "poll read at {read_at} ms, b enqueued at {enqueued_at} ms"
+    );
     let dash = api
         .get(&format!("/api/instances/{id}/dashboard"))
         .await

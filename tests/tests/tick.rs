@@ -1460,7 +1460,22 @@ async fn a_deletion_cut_short_leaves_the_instance_paused_until_deleted_again() {
         let (api, id) = (Api::new(&worker.url, TOKEN), id.clone());
         tokio::spawn(async move { delete_instance(&api, &id).await })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    // Marked and shown paused in the list, then killed while the clean-up waits on ClearML.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let list = api.get("/api/instances").await.unwrap();
+        if list["instances"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|i| i["id"] == id.as_str() && i["paused"] == true)
+        {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "never marked: {list}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     worker.stop();
     let _ = deletion.await;
     let worker = worker_for(&clearml, Some(state.path.clone()));

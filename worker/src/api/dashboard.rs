@@ -222,6 +222,7 @@ pub fn web_host(env: &Env) -> Option<String> {
 /// `POST /api/instances/{id}/shares`: a new link; the token is in this answer only.
 pub async fn create_share(req: &Request, here: &Here<'_>) -> Answer {
     let (mut record, config) = load(here.docs)?;
+    super::instances::refuse_if_deleting(&record)?;
     if record.shares.len() >= MAX_SHARES {
         return Err(ApiError::new(
             409,

@@ -163,6 +163,7 @@ pub async fn replace(req: &mut Request, here: &Here<'_>) -> Answer {
     // Read after the body has arrived: from here to the save nothing awaits. The save's time
     // too (a tick may have run during the upload: the save is after it).
     let (mut record, previous) = load(here.docs)?;
+    refuse_if_deleting(&record)?;
     let now = http::now();
     if let Some(expected) = expected.filter(|e| *e != record.revision) {
         return Err(ApiError::new(
@@ -219,17 +220,20 @@ pub async fn delete(here: &Here<'_>) -> Answer {
             left.join(", ")
         );
     }
-    here.docs.delete_all()?;
+    // What lives outside the object goes first: a DELETE cut short after this finds the
+    // record still there, marked, and finishes (these deletions are idempotent).
     directory::delete_entry(here.env, &record.id).await?;
     let kv = Kv::open(here.env)?;
     for share in &record.shares {
         kv.delete(&share_key(&share.hash)).await?;
     }
+    here.docs.delete_all()?;
     http::no_content()
 }
 
 pub async fn set_paused(here: &Here<'_>, paused: bool) -> Answer {
     let (mut record, config) = load(here.docs)?;
+    refuse_if_deleting(&record)?;
     let now = http::now();
     if record.paused && !paused {
         record.resumed_at = Some(now);
@@ -243,6 +247,7 @@ pub async fn set_paused(here: &Here<'_>, paused: bool) -> Answer {
 /// Pauses (`enabled: false`) or resumes one task: an edit of the configuration.
 pub async fn set_task_enabled(here: &Here<'_>, item: &str, enabled: bool) -> Answer {
     let (mut record, config) = load(here.docs)?;
+    refuse_if_deleting(&record)?;
     if config.task(item).is_none() {
         return Err(no_task(item));
     }
@@ -267,6 +272,7 @@ pub async fn set_task_enabled(here: &Here<'_>, item: &str, enabled: bool) -> Ans
 /// scheduled slot (its slot is the request's minute).
 pub async fn run_now(here: &Here<'_>, item: &str) -> Answer {
     let (mut record, config) = load(here.docs)?;
+    refuse_if_deleting(&record)?;
     if config.task(item).is_none() {
         return Err(no_task(item));
     }
@@ -335,6 +341,19 @@ pub fn load(docs: &Docs) -> Result<(ConfigRecord, InstanceConfig), ApiError> {
     Ok((record, config))
 }
 
+/// Refuses a change to an instance a DELETE has marked: one cut short leaves it paused, and
+/// only another DELETE (or revoking a share link) may touch it.
+pub fn refuse_if_deleting(record: &ConfigRecord) -> Result<(), ApiError> {
+    if record.deleting {
+        return Err(ApiError::new(
+            409,
+            "being_deleted",
+            "this instance is being deleted (a deletion was interrupted before it finished); delete it again to finish",
+        ));
+    }
+    Ok(())
+}
+
 /// Writes a new revision of `record` with `config` (synchronous: call it with nothing awaited
 /// since the record was loaded). Drops run-now requests the tick reports as handled. Returns
 /// the entry to send to the Directory.
@@ -344,13 +363,6 @@ pub fn save(
     config: &InstanceConfig,
     now: Instant,
 ) -> Result<IndexEntry, ApiError> {
-    if record.deleting {
-        return Err(ApiError::new(
-            409,
-            "being_deleted",
-            "this instance is being deleted (a deletion was interrupted before it finished); delete it again to finish",
-        ));
-    }
     if !record.run_now.is_empty() {
         if let Ok(Some(runtime)) = docs.get::<Runtime>(RUNTIME) {
             record.run_now.retain(|r| !runtime.run_now_done.contains(r));

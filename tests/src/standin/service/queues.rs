@@ -58,8 +58,8 @@ pub fn create(state: &mut State, req: &Req, ctx: &Ctx) -> Result<Value, ApiError
 
 /// queues.remove_task: takes the task's entry out of the queue and nothing else (clearml-server's
 /// `QueueBLL.remove_task`): the task's status changes only with `update_task_status` (2.31),
-/// and then only if it is still `queued` on this queue. 400/703 when the queue has no entry for
-/// the task (or there is no such queue).
+/// and then (forced, whatever it is) only if its execution queue is this one. 400/703 when the
+/// queue has no entry for the task (or there is no such queue).
 pub fn remove_task(state: &mut State, req: &Req, ctx: &Ctx) -> Result<Value, ApiError> {
     let queue_id = req.required_str("queue")?;
     let task_id = req.required_str("task")?;

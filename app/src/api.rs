@@ -173,30 +173,41 @@ impl Api {
         auth: bool,
         if_match: Option<u64>,
     ) -> Result<String, ApiError> {
-        let token = match (auth, self.token.get_untracked()) {
-            (false, _) => None,
-            (true, Some(token)) => Some(token),
-            (true, None) => {
-                return Err(ApiError {
-                    status: 401,
-                    code: "signed_out".into(),
-                    message: "Not signed in: sign in again, then try again.".into(),
-                    ..Default::default()
-                })
-            }
-        };
+        let token = self.token_for(auth)?;
         let result = send(method, path, body, token.as_deref(), if_match).await;
         if let Err(e) = &result {
-            // Only while the token that was refused is still the one held: an answer to a call
-            // sent before a new sign-in must not expire the new token.
-            if auth && e.status == 401 && self.token.get_untracked() == token {
-                self.expire(format!(
-                    "The server refused the admin token (401: {}). Paste the ADMIN_TOKEN of this deployment; this page keeps what you typed.",
-                    e.message
-                ));
-            }
+            self.refused(auth, token, e);
         }
         result
+    }
+
+    /// The token a call sends: none when `auth` is off; when it is on and none is held (the
+    /// session expired), the call fails here, with no request. Out of line, as `refused`: every
+    /// async call's state machine would carry a copy.
+    #[inline(never)]
+    fn token_for(self, auth: bool) -> Result<Option<String>, ApiError> {
+        match (auth, self.token.get_untracked()) {
+            (false, _) => Ok(None),
+            (true, Some(token)) => Ok(Some(token)),
+            (true, None) => Err(ApiError {
+                status: 401,
+                code: "signed_out".into(),
+                message: "Not signed in: sign in again, then try again.".into(),
+                ..Default::default()
+            }),
+        }
+    }
+
+    /// A 401 to `sent` expires the session, but only while `sent` is still the token held: an
+    /// answer to a call sent before a new sign-in must not expire the new token.
+    #[inline(never)]
+    fn refused(self, auth: bool, sent: Option<String>, e: &ApiError) {
+        if auth && e.status == 401 && self.token.get_untracked() == sent {
+            self.expire(format!(
+                "The server refused the admin token (401: {}). Paste the ADMIN_TOKEN of this deployment; this page keeps what you typed.",
+                e.message
+            ));
+        }
     }
 
     /// [`Api::text`], read as a `T` of the contract.

@@ -230,7 +230,8 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
             let Some((file, text)) = read_chosen_file(input).await else {
                 return;
             };
-            let line = match serde_json::from_str::<Value>(&text) {
+            // Read as the server reads a file (a key said twice in one object is refused).
+            let line = match scheduler_core::parse::parse_json(&text) {
                 // A configuration file goes into the form as it is, problems and all, to be
                 // fixed there.
                 Ok(v) if v.get("scheduled_tasks").is_some() => {
@@ -241,7 +242,7 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
                     "{file} is a ClearML SDK schedule list: import it from the instances list (Import configuration), then edit it."
                 ),
                 Ok(_) => format!("{file} has no \"scheduled_tasks\": it is not a scheduler configuration."),
-                Err(e) => format!("{file} is not JSON: {e}"),
+                Err(e) => format!("{file} was not imported: {e}"),
             };
             status.set(Some(line));
         });

@@ -16,6 +16,7 @@
 //! | [`schedule`] | [`Schedule`]: compiled recurrence, `next_fire_after` |
 //! | [`config`] | the `clearml-task-scheduler/v1` types and canonical export |
 //! | [`parse`] | JSON to [`InstanceConfig`], collecting every problem ([`ValidationErrors`]) |
+//! | `duplicate_key` | a key said twice in one JSON object, which serde_json would let pass |
 //! | [`describe`] | dashboard rows (`minute=20, hour=6, day=1`) and English sentences |
 //! | [`slot`] | [`SlotKey`]: a slot's identity and its ClearML tag |
 //! | [`state`] | [`InstanceState`]: planner memory, claims, outcome reporting (`record_*`), next due |
@@ -38,6 +39,7 @@ pub mod config;
 pub mod cron;
 pub mod describe;
 pub mod draft;
+mod duplicate_key;
 pub mod errors;
 mod hash;
 pub mod health;

@@ -60,10 +60,19 @@ pub fn parse_stored_config(json: &str) -> Result<InstanceConfig, ValidationError
     parse_config_value(&value, None)
 }
 
-pub(crate) fn parse_json(json: &str) -> Result<Value, ValidationErrors> {
-    serde_json::from_str(json).map_err(|e| {
+/// A file's text as JSON, as an import reads it: not JSON, or a key said twice in one object,
+/// is a problem named where it is.
+pub fn parse_json(json: &str) -> Result<Value, ValidationErrors> {
+    let value = serde_json::from_str(json).map_err(|e| {
         ValidationErrors::one("", format!("the file is not valid JSON ({e}); check for a missing comma, quote or bracket there"))
-    })
+    })?;
+    if let Some(path) = crate::duplicate_key::first_duplicate_key(json) {
+        return Err(ValidationErrors::one(
+            path,
+            "this key appears twice in the same object (only one of them would count); remove one of the two",
+        ));
+    }
+    Ok(value)
 }
 
 /// [`parse_config`] on an already parsed JSON value; `now = None` skips the "one-shot already

@@ -361,6 +361,32 @@ async fn api_endpoints_auth_shares_export_and_no_secret_leaks() {
     let errs = r.json()["errors"].clone();
     assert_eq!(errs[0]["path"], "scheduled_tasks[1].times[0]", "{errs}");
     assert_eq!(r.json()["error"]["field"], "scheduled_tasks[1].times[0]");
+    // A key said twice in one object is refused, named, rather than the last one kept.
+    let text = config("Said twice").to_string().replacen(
+        r#""queue":"default""#,
+        r#""queue":"default","queue":"gpu""#,
+        1,
+    );
+    let r = c
+        .send(
+            "POST",
+            "/api/instances",
+            Some(ADMIN),
+            Some(text.into_bytes()),
+        )
+        .await;
+    assert_eq!(
+        (r.status, r.code().as_str()),
+        (400, "invalid_config"),
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        r.json()["error"]["field"],
+        "scheduled_tasks[0].queue",
+        "{}",
+        r.text
+    );
     assert_eq!(
         c.get("/api/instances").await.json()["instances"]
             .as_array()

@@ -258,24 +258,13 @@ async fn import_a_configuration_file_into_the_form_and_export_it_again() {
              "single_instance": true, "execution_limit_hours": 2.5, "catch_up": "skip"}
         ]
     });
-    let file = downloads.path.join("to-import.json");
-    std::fs::write(&file, serde_json::to_string_pretty(&config).unwrap()).unwrap();
-
-    b.client
-        .goto(&format!("{}/#/new", worker.url))
-        .await
-        .unwrap();
-    let input = b
-        .client
-        .wait()
-        .at_most(Duration::from_secs(20))
-        .for_element(Locator::Css("#import-config"))
-        .await
-        .unwrap();
-    input.send_keys(&file.display().to_string()).await.unwrap();
-    b.wait_text("#form-status", 20, |t| t.contains("Imported"))
-        .await
-        .unwrap();
+    import_into_a_new_form(
+        &b,
+        &worker.url,
+        &downloads.path.join("to-import.json"),
+        &config,
+    )
+    .await;
     assert_eq!(value_of(&b, "#instance-name").await, "Imported schedule");
     assert_eq!(b.count(".task-row").await.unwrap(), 2);
     assert_eq!(
@@ -313,12 +302,20 @@ async fn import_a_configuration_file_into_the_form_and_export_it_again() {
         "scheduled_tasks": [{"id": "once", "base_task_id": demo::TASK_TRAIN, "queue": "default",
             "recurrence": "none", "date": "2020-01-06", "times": ["06:20"]}]
     });
-    let file = downloads.path.join("fired.json");
-    std::fs::write(&file, serde_json::to_string_pretty(&fired).unwrap()).unwrap();
-    b.client
-        .goto(&format!("{}/#/new", worker.url))
-        .await
-        .unwrap();
+    import_into_a_new_form(&b, &worker.url, &downloads.path.join("fired.json"), &fired).await;
+    b.click("#export-config").await.unwrap();
+    assert_eq!(
+        wait_download(&downloads.path, "fired-once.json").await,
+        fired
+    );
+    b.close().await.unwrap();
+}
+
+/// Writes `config` to `file`, opens a new form and imports the file into it with the form's
+/// Import Configuration.
+async fn import_into_a_new_form(b: &Browser, base: &str, file: &std::path::Path, config: &Value) {
+    std::fs::write(file, serde_json::to_string_pretty(config).unwrap()).unwrap();
+    b.client.goto(&format!("{base}/#/new")).await.unwrap();
     let input = b
         .client
         .wait()
@@ -330,12 +327,6 @@ async fn import_a_configuration_file_into_the_form_and_export_it_again() {
     b.wait_text("#form-status", 20, |t| t.contains("Imported"))
         .await
         .unwrap();
-    b.click("#export-config").await.unwrap();
-    assert_eq!(
-        wait_download(&downloads.path, "fired-once.json").await,
-        fired
-    );
-    b.close().await.unwrap();
 }
 
 /// Waits for a finished download and returns its JSON.

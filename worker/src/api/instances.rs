@@ -197,9 +197,9 @@ pub async fn delete(here: &Here<'_>) -> Answer {
     let (mut record, config) = load(here.docs)?;
     // Marked first (a synchronous write): no launch starts from now on (paused), and one still
     // out makes no clone and no enqueue, and deletes a clone it made (`deleting`, see
-    // `tick::drive`). A deletion that fails after this leaves the instance paused, and refusing
-    // every change but another DELETE (`save`).
-    // A deletion cut short (the object reset mid-way) is finished by this one.
+    // `tick::drive`). A deletion that fails after this leaves the instance paused, refusing
+    // every change but another DELETE or a share link's revocation (`refuse_if_deleting`); a
+    // deletion cut short like that is finished by this one.
     if !record.deleting {
         record.paused = true;
         record.deleting = true;

@@ -125,6 +125,17 @@ def main():
     task = client.tasks.get_by_id(task=new_id)
     check(val(task.status) == "stopped" and task.completed is not None, "tasks.stopped sets completed")
 
+    # A queued task stopped (how the scheduler aborts a queued run past its execution limit):
+    # taken off its queue and stopped.
+    stop_id = client.tasks.clone(task=base_task, new_task_name="sdk check stop").id
+    client.tasks.enqueue(task=stop_id, queue=queue_id)
+    res = client.tasks.stop(task=stop_id)
+    check(res.updated == 1, "tasks.stop")
+    task = client.tasks.get_by_id(task=stop_id)
+    check(val(task.status) == "stopped", "a queued task stopped is stopped")
+    queue = client.queues.get_by_id(queue=queue_id)
+    check(all(e.task != stop_id for e in (queue.entries or [])), "tasks.stop took it off its queue")
+
     # The high-level SDK path TaskScheduler uses: Task.get_task, Task.clone, Task.enqueue.
     from clearml import Task
 

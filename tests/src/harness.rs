@@ -245,14 +245,9 @@ impl WorkerProcess {
         Ok(())
     }
 
-    /// Kills the process group now (Drop does the same).
+    /// Stops the process group: asks first (TERM), kills after 5 s (Drop does the same).
     pub fn stop(&mut self) {
-        let pid = self.child.id() as i32;
-        // The `kill` command signals the whole group (negative pid) without unsafe code.
-        let _ = Command::new("kill")
-            .args(["-TERM", "--", &format!("-{pid}")])
-            .stderr(Stdio::null())
-            .status();
+        self.signal("-TERM");
         let deadline = Instant::now() + Duration::from_secs(5);
         while Instant::now() < deadline {
             if let Ok(Some(_)) = self.child.try_wait() {
@@ -260,11 +255,23 @@ impl WorkerProcess {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+        self.kill();
+    }
+
+    /// Kills the process group at once (SIGKILL): requests in flight stop wherever they are,
+    /// as when a machine dies.
+    pub fn kill(&mut self) {
+        self.signal("-KILL");
+        let _ = self.child.wait();
+    }
+
+    /// Sends `signal` to the whole group (negative pid), with the `kill` command: no unsafe code.
+    fn signal(&self, signal: &str) {
+        let pid = self.child.id() as i32;
         let _ = Command::new("kill")
-            .args(["-KILL", "--", &format!("-{pid}")])
+            .args([signal, "--", &format!("-{pid}")])
             .stderr(Stdio::null())
             .status();
-        let _ = self.child.wait();
     }
 }
 

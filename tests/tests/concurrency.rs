@@ -607,3 +607,129 @@ async fn a_poll_read_before_an_overlapping_enqueue_does_not_end_that_run() {
         .iter()
         .any(|r| r["task_id"] == b.as_str() && r["status"] == "in_progress"));
 }
+
+/// Every instance's name as the list shows it, and as its own record has it.
+async fn listed_and_saved_names(api: &Api, ids: &[String]) -> (Vec<String>, Vec<String>) {
+    let list = api.get("/api/instances").await.unwrap();
+    let listed = ids
+        .iter()
+        .map(|id| {
+            list["instances"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["id"] == id.as_str())
+                .map(|i| i["name"].as_str().unwrap().to_string())
+                .unwrap_or_default()
+        })
+        .collect();
+    let mut saved = Vec::new();
+    for id in ids {
+        let detail = api.get(&format!("/api/instances/{id}")).await.unwrap();
+        saved.push(detail["name"].as_str().unwrap().to_string());
+    }
+    (listed, saved)
+}
+
+/// Saves whose Directory call never finished (the worker killed under a burst of renames) are
+/// told to the Directory by the instance's alarm after the restart: the list, and the cron
+/// that plans by the Directory's revisions, end with every instance's last saved revision.
+/// Before, such a save (or one whose Directory call failed: it answered 503) stayed unlisted
+/// until the instance's next save: the list kept the old name, and the cron planned the
+/// instance by the revision before the edit. Each round kills the worker mid-burst (SIGKILL);
+/// rounds go on until a restart found a save written and not listed (usually within three;
+/// counted and printed), and every round checks the list catches up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn saves_the_directory_never_heard_of_reach_the_list_after_a_restart() {
+    use futures_util::future::join_all;
+    let clearml = standin::spawn(StandinConfig::without_agent())
+        .await
+        .unwrap();
+    let state = TempDir::new("relist").unwrap();
+    let mut worker = worker_for(&clearml, Some(state.path.clone()));
+    let api = Api::new(&worker.url, TOKEN);
+    let ids: Vec<String> =
+        join_all((0..16).map(|i| create_owned(&api, daily_tasks(&format!("Renamed {i}-0"), 1))))
+            .await;
+    let mut unlisted_at_restart = 0;
+    let mut rounds = 0;
+    for round in 0..10 {
+        if rounds >= 2 && unlisted_at_restart > 0 {
+            break;
+        }
+        rounds += 1;
+        // Renames, one loop per instance, each PUT after the last one's answer; the highest
+        // rename answered 200 is the least each instance must keep.
+        let stop = Arc::new(AtomicBool::new(false));
+        let loops: Vec<_> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| {
+                let (api, id, stop) = (Api::new(&worker.url, TOKEN), id.clone(), stop.clone());
+                tokio::spawn(async move {
+                    let mut answered = None;
+                    for k in 1.. {
+                        let name = format!("Renamed {i}-{round}-{k}");
+                        let mut config = daily_tasks(&name, 1);
+                        config["name"] = json!(name);
+                        match api
+                            .send(
+                                reqwest::Method::PUT,
+                                &format!("/api/instances/{id}"),
+                                Some(&config),
+                            )
+                            .await
+                        {
+                            Ok((200, _)) => answered = Some(name),
+                            _ => break,
+                        }
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                    }
+                    answered
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        worker.kill();
+        stop.store(true, Ordering::Relaxed);
+        let answered: Vec<Option<String>> = join_all(loops)
+            .await
+            .into_iter()
+            .map(|r| r.unwrap())
+            .collect();
+        worker = worker_for(&clearml, Some(state.path.clone()));
+        let api = Api::new(&worker.url, TOKEN);
+        let (listed, saved) = listed_and_saved_names(&api, &ids).await;
+        unlisted_at_restart += listed.iter().zip(&saved).filter(|(l, s)| l != s).count();
+        for (i, (a, s)) in answered.iter().zip(&saved).enumerate() {
+            // No save answered 200 is lost: the record holds it or a later one.
+            let a = a
+                .as_ref()
+                .expect("some renames were answered before the kill");
+            let k = |n: &str| n.rsplit('-').next().unwrap().parse::<u32>().unwrap();
+            assert!(
+                s.starts_with(&format!("Renamed {i}-{round}-")) && k(s) >= k(a),
+                "answered {a}, kept {s}"
+            );
+        }
+        // The alarms tell the Directory what it missed.
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let (listed, saved) = listed_and_saved_names(&api, &ids).await;
+            if listed == saved {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "round {round}: the list kept names the instances no longer have: listed {listed:?}, saved {saved:?}\n{}",
+                worker.log_tail()
+            );
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    println!(
+        "saves written but not listed when the worker restarted: {unlisted_at_restart} over {rounds} rounds"
+    );
+}

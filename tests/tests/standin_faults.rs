@@ -168,6 +168,27 @@ async fn drop_connection_cuts_the_response() {
 }
 
 #[tokio::test]
+async fn stalled_body_sends_the_head_then_holds_the_rest() {
+    let (srv, c) = start(StandinConfig::without_agent()).await;
+    srv.push_fault(ScriptedFault {
+        endpoint: Some("tasks.clone".into()),
+        kind: FaultKind::StalledBody,
+        delay_ms: Some(400),
+    });
+    let t0 = Instant::now();
+    let a = c
+        .call("tasks.clone", json!({"task": demo::TASK_TRAIN}))
+        .await
+        .unwrap();
+    assert_eq!(a.status, 200);
+    assert!(
+        t0.elapsed() >= Duration::from_millis(400),
+        "the rest came late"
+    );
+    assert_eq!(a.data()["id"], json!(srv.records().clones[0].id));
+}
+
+#[tokio::test]
 async fn delay_fault_holds_the_answer() {
     let (srv, c) = start(StandinConfig::without_agent()).await;
     srv.push_fault(ScriptedFault {

@@ -176,6 +176,7 @@ async fn clearml_sdk_accepts_the_standin() {
         "tasks.clone",
         "tasks.enqueue",
         "tasks.dequeue",
+        "tasks.stop",
         "tasks.stopped",
         "workers.get_all",
     ] {

@@ -508,17 +508,13 @@ async fn under_random_clearml_faults_every_slot_launches_exactly_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_run_over_its_execution_limit_is_dequeued_with_a_log_line() {
+async fn a_run_over_its_execution_limit_is_stopped_off_its_queue_with_a_log_line() {
     let (clearml, worker, api, id) = daily_instance_with("execution_limit_hours", json!(0.5)).await;
     let slot = slot_0620();
     worker.trigger_scheduled(Some(slot)).unwrap();
     let clone = clearml.records().clones[0].id.clone();
     worker.trigger_scheduled(Some(slot + 29 * MINUTE)).unwrap();
-    assert_eq!(
-        clearml.records().count("tasks.dequeue"),
-        0,
-        "within its limit"
-    );
+    assert_eq!(clearml.records().count("tasks.stop"), 0, "within its limit");
     // That tick only polled a run that is still queued: nothing to store.
     let polled = worker.tick_lines().pop().unwrap();
     assert!(
@@ -530,9 +526,15 @@ async fn a_run_over_its_execution_limit_is_dequeued_with_a_log_line() {
     );
     worker.trigger_scheduled(Some(slot + 30 * MINUTE)).unwrap();
     assert_eq!(
-        clearml.records().count("tasks.dequeue"),
+        clearml.records().count("tasks.stop"),
         1,
-        "queued past its limit: dequeued"
+        "queued past its limit: stopped"
+    );
+    assert_eq!(clearml.task(&clone).unwrap()["status"], "stopped");
+    assert_eq!(
+        clearml.with_state(|s| s.queues.iter().map(|q| q.entries.len()).sum::<usize>()),
+        0,
+        "off its queue"
     );
     worker.trigger_scheduled(Some(slot + 31 * MINUTE)).unwrap();
     let dash = dashboard(&api, &id).await;
@@ -578,7 +580,7 @@ async fn an_abort_goes_by_the_runs_status_now_and_never_overwrites_how_it_ended(
     set_status(&clearml, &clone, "completed");
     worker.trigger_scheduled(Some(slot + 30 * MINUTE)).unwrap();
     assert_eq!(clearml.records().count("tasks.stopped"), 0);
-    assert_eq!(clearml.records().count("tasks.dequeue"), 0);
+    assert_eq!(clearml.records().count("tasks.stop"), 0);
     assert_eq!(clearml.task(&clone).unwrap()["status"], "completed");
     let dash = dashboard(&api, &id).await;
     assert_eq!(dash["runs"]["items"][0]["status"], "completed", "{dash}");
@@ -592,6 +594,97 @@ async fn an_abort_goes_by_the_runs_status_now_and_never_overwrites_how_it_ended(
     worker.trigger_scheduled(Some(next + 30 * MINUTE)).unwrap();
     assert_eq!(clearml.records().count("tasks.stopped"), 1);
     assert_eq!(clearml.task(&second).unwrap()["status"], "stopped");
+}
+
+/// A queued run past its limit that an agent starts right before the abort reaches ClearML is
+/// stopped by the agent, never reset. The abort read it queued; with `tasks.dequeue`
+/// clearml-server forced the running task back to `created` (the agent ran on, ClearML showed a
+/// draft, and the scheduler took the run as stopped). `tasks.stop` reads it running and asks
+/// its agent to stop it: the run ends "stopped", told as aborted by its limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_an_agent_starts_as_it_is_aborted_is_stopped_by_its_agent_not_reset() {
+    // An agent that stops what it is asked to stop, and starts queued tasks only after 10 min.
+    let clearml = standin::spawn(StandinConfig {
+        agent_seconds: 600.0,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let worker = worker_for(&clearml, None);
+    let api = Api::new(&worker.url, TOKEN);
+    let mut config = daily_0620("default");
+    config["scheduled_tasks"][0]["execution_limit_hours"] = json!(0.5);
+    let id = create(&api, &config).await;
+    let slot = slot_0620();
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    let clone = clearml.records().clones[0].id.clone();
+    // The abort's call finds the agent has just taken the run (whichever call it makes).
+    for call in ["tasks.stop", "tasks.dequeue"] {
+        clearml.push_fault(ScriptedFault::new(call, FaultKind::AgentTakesFirst));
+    }
+    worker.trigger_scheduled(Some(slot + 30 * MINUTE)).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while clearml.task(&clone).unwrap()["status"] == "in_progress"
+        && std::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let task = clearml.task(&clone).unwrap();
+    assert_eq!(
+        task["status"], "stopped",
+        "the agent stopped the run it had started: {task}"
+    );
+    worker.trigger_scheduled(Some(slot + 31 * MINUTE)).unwrap();
+    let dash = dashboard(&api, &id).await;
+    assert_eq!(dash["runs"]["items"][0]["status"], "stopped", "{dash}");
+    let log = log_messages(&dash).join("\n");
+    assert!(
+        log.contains(&format!("Aborting job due to timeout: {clone}")),
+        "{log}"
+    );
+}
+
+/// A ClearML address that answers with a redirect (an `http://` host sent on to `https://`,
+/// say) is an error naming the redirect and the fix, and no call follows it: fetch would send
+/// a redirected POST again as a GET without its body, which clearml-server reads as `{}`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_clearml_address_that_redirects_is_named_in_the_log_and_not_followed() {
+    use axum::http::{header::LOCATION, StatusCode, Uri};
+    let clearml = standin::spawn(StandinConfig::without_agent())
+        .await
+        .unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let redirector = format!("http://{}", listener.local_addr().unwrap());
+    let target = clearml.url();
+    let app = axum::Router::new().fallback(move |uri: Uri| {
+        let to = format!("{target}{}", uri.path());
+        async move { (StatusCode::MOVED_PERMANENTLY, [(LOCATION, to)]) }
+    });
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    let worker = WorkerProcess::start(
+        WorkerOptions::admin(TOKEN)
+            .var("CLEARML_API_HOST", &redirector)
+            .var("CLEARML_API_ACCESS_KEY", clearml.access_key())
+            .var("CLEARML_API_SECRET_KEY", clearml.secret_key())
+            .var("CLEARML_TIMEOUT_SECONDS", "2"),
+    )
+    .unwrap();
+    let api = Api::new(&worker.url, TOKEN);
+    let id = create(&api, &daily_0620("default")).await;
+    worker.trigger_scheduled(Some(slot_0620())).unwrap();
+    let calls = clearml.records().calls.len();
+    assert_eq!(calls, 0, "no call reached ClearML through the redirect");
+    let dash = dashboard(&api, &id).await;
+    let log = log_messages(&dash).join("\n");
+    assert!(
+        log.contains(&format!(
+            "ClearML's address {redirector} answers with a redirect to {}/auth.login; set CLEARML_API_HOST",
+            clearml.url()
+        )),
+        "{log}"
+    );
+    assert_eq!(dash["runs"]["total"].as_u64(), Some(0), "{dash}");
+    server.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1333,6 +1426,33 @@ async fn a_clone_kept_for_a_retry_is_deleted_when_its_task_is_removed() {
         .filter(|l| l.contains("its task was removed from the configuration while its launch was under way; nothing of it is left in ClearML"))
         .count();
     assert_eq!(told, 1, "{dash}");
+}
+
+/// An answer whose body stalls after its head (a server or proxy under load) is cut off at the
+/// call's timeout like one that never came: the call must not outlive its launch's lease. The
+/// enqueue was made; the next tick's retry finds the clone queued and records the run, once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_that_stalls_after_its_head_times_out_and_the_retry_finds_the_run() {
+    let (clearml, worker, api, id) = daily_instance_with("catch_up", json!("skip")).await;
+    clearml.push_fault(ScriptedFault {
+        delay_ms: Some(8000),
+        ..ScriptedFault::new("tasks.enqueue", FaultKind::StalledBody)
+    });
+    worker.trigger_scheduled(Some(slot_0620())).unwrap();
+    let dash = dashboard(&api, &id).await;
+    let log = log_messages(&dash).join("\n");
+    assert!(
+        log.contains("tasks.enqueue failed: no answer within 2s"),
+        "the stalled answer timed out: {log}"
+    );
+    worker
+        .trigger_scheduled(Some(slot_0620() + MINUTE))
+        .unwrap();
+    let r = clearml.records();
+    assert_eq!((r.clones.len(), r.enqueues.len()), (1, 1), "launched once");
+    let dash = dashboard(&api, &id).await;
+    assert_eq!(dash["runs"]["total"], 1, "{dash}");
+    assert_eq!(dash["runs"]["items"][0]["task_id"], r.clones[0].id.as_str());
 }
 
 /// The enqueue's answer is lost after ClearML enqueued the clone, and the run has finished by

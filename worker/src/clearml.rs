@@ -12,9 +12,9 @@ use std::time::Duration;
 use base64::Engine as _;
 
 use serde_json::{json, Value};
-use worker::{Env, Headers, Method, Request, RequestInit};
+use worker::{Env, Headers, Method, Request, RequestInit, RequestRedirect};
 
-use crate::outbound::{fetch_within, NoAnswer};
+use crate::outbound::{fetch_text_within, NoAnswer};
 
 /// How long one ClearML call may take before it counts as failed (`CLEARML_TIMEOUT_SECONDS`).
 pub const DEFAULT_CALL_TIMEOUT_SECONDS: u64 = 20;
@@ -50,12 +50,15 @@ impl ClearMlError {
         self.code == code && self.subcode == subcode
     }
 
-    /// A 5xx, a 408 or 429, a timeout, a broken answer, or a 401 (an expired session, or
-    /// credentials being rotated): worth trying again later.
+    /// A 5xx, a 408 or 429, a timeout, a broken answer, a 401 (an expired session, or
+    /// credentials being rotated) or a redirect (the address being moved): worth trying again
+    /// later.
     pub fn is_transient(&self) -> bool {
         // 401 of any kind too: a key rotated or revoked is fixed by the admin, and the slots
-        // due meanwhile are retried within their window rather than dropped one by one.
+        // due meanwhile are retried within their window rather than dropped one by one. The
+        // same for a redirect: CLEARML_API_HOST is the admin's to correct.
         self.code == 0
+            || (300..400).contains(&self.code)
             || self.code == 401
             || self.code == 408
             || self.code == 429
@@ -208,14 +211,18 @@ impl ClearMl {
         headers
             .set("Authorization", authorization)
             .map_err(|e| fail(e.to_string()))?;
+        // Redirects are not followed: fetch would send a POST redirected by 301 or 302 again as
+        // a GET without its body, and clearml-server reads a missing body as `{}` (every task
+        // for `tasks.get_all`, say). A redirect is an error that names where it points.
         let mut init = RequestInit::new();
         init.with_method(Method::Post)
             .with_headers(headers)
+            .with_redirect(RequestRedirect::Manual)
             .with_body(Some(body.to_string().into()));
         let url = format!("{}/{endpoint}", self.creds.host);
         let request = Request::new_with_init(&url, &init).map_err(|e| fail(e.to_string()))?;
-        let mut response = match fetch_within(request, self.timeout).await {
-            Ok(response) => response,
+        let (status, location, text) = match fetch_text_within(request, self.timeout).await {
+            Ok(answer) => answer,
             Err(NoAnswer::Failed(e)) => return Err(fail(format!("no answer ({e})"))),
             Err(NoAnswer::TimedOut) => {
                 return Err(fail(format!(
@@ -224,13 +231,29 @@ impl ClearMl {
                 )))
             }
         };
-        let status = response.status_code();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| fail(format!("answer broke off ({e})")))?;
+        if (300..400).contains(&status) {
+            return Err(ClearMlError {
+                endpoint: endpoint.into(),
+                code: status,
+                subcode: 0,
+                message: redirect_message(&self.creds.host, location.as_deref()),
+            });
+        }
         parse_envelope(endpoint, status, &text)
     }
+}
+
+/// What to do about a redirect: point CLEARML_API_HOST where it leads. The host alone is
+/// named (a URL the operator configured), never a query that could carry a token.
+fn redirect_message(host: &str, location: Option<&str>) -> String {
+    let to = location
+        .map(|l| l.split(['?', '#']).next().unwrap_or_default())
+        .filter(|l| !l.is_empty())
+        .map(|l| format!(" to {l}"))
+        .unwrap_or_default();
+    format!(
+        "ClearML's address {host} answers with a redirect{to}; set CLEARML_API_HOST to the address the API is served at (the redirect is not followed: it would resend the call without its body)"
+    )
 }
 
 /// Reads clearml-server's `{"meta": {...}, "data": {...}}` envelope.

@@ -31,3 +31,36 @@ pub async fn fetch_within(request: Request, deadline: Duration) -> Result<Respon
         }
     }
 }
+
+/// Sends `request` and reads the whole answer, head and body, within `deadline`: a server (or
+/// a proxy) that sends the head and then stalls the body is cut off too. Returns the answer's
+/// status, its `Location` header (for a redirect) and its body.
+pub async fn fetch_text_within(
+    request: Request,
+    deadline: Duration,
+) -> Result<(u16, Option<String>, String), NoAnswer> {
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Fetch::Request(request);
+    let exchange = async {
+        let mut response = fetch
+            .send_with_signal(&signal)
+            .await
+            .map_err(|e| NoAnswer::Failed(e.to_string()))?;
+        let location = response.headers().get("Location").ok().flatten();
+        let text = response
+            .text()
+            .await
+            .map_err(|e| NoAnswer::Failed(format!("the answer broke off ({e})")))?;
+        Ok((response.status_code(), location, text))
+    };
+    let timeout = Box::pin(Delay::from(deadline));
+    let answer = match select(Box::pin(exchange), timeout).await {
+        Either::Left((result, _)) => result,
+        Either::Right(_) => {
+            controller.abort();
+            Err(NoAnswer::TimedOut)
+        }
+    };
+    answer
+}

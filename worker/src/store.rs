@@ -5,6 +5,7 @@
 //! | where | value | writer | holds |
 //! |---|---|---|---|
 //! | Instance object `{id}`, row `config` | [`ConfigRecord`] | that object (API saves) | the configuration, its revision, paused, run-now requests, share links |
+//! | Instance object `{id}`, row `listed` | revision (`u64`) | that object (API saves, its alarm) | the newest revision the Directory confirmed: a newer one is told again from the alarm |
 //! | Instance object `{id}`, row `runtime` | [`Runtime`] | that object (ticks) | planner state with its launch claims, executed runs, the scheduler log |
 //! | Instance object `{id}`, row `clearml` | [`ClearMlCache`] | that object | queue and project ids, base task names, with their age |
 //! | Directory object, row `entries` | [`Index`] | the Directory (sent by the instances after each save; newer revision wins) | every instance's id, name, revision, paused flag, task count |
@@ -31,6 +32,7 @@ pub const INDEX: &str = "index";
 /// Rows of an instance object.
 pub const CONFIG: &str = "config";
 pub const RUNTIME: &str = "runtime";
+pub const LISTED: &str = "listed";
 pub const CLEARML_CACHE: &str = "clearml";
 /// Rows of the Directory object.
 pub const ENTRIES: &str = "entries";

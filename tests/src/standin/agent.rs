@@ -1,4 +1,5 @@
-//! A tiny built-in agent: queued tasks start after N seconds and complete N seconds later.
+//! A tiny built-in agent: queued tasks start after N seconds and complete N seconds later;
+//! a run asked to stop (`tasks.stop`: the message "stopping") is stopped at its next pass.
 //!
 //! It pulls from every queue in queue order, like a `clearml-agent` serving all queues, and only
 //! completes tasks it started itself (a test may put a task in progress by hand and keep it there).
@@ -55,7 +56,16 @@ pub fn step(state: &mut State, delay: Duration) {
         start(state, &id, &ctx);
     }
     for task in state.tasks.iter_mut() {
-        if task.run_by_agent && task.status() == "in_progress" && task.changed_at.elapsed() >= delay
+        let stopping = task.doc.get("status_message").and_then(|m| m.as_str()) == Some("stopping");
+        if task.run_by_agent && task.status() == "in_progress" && stopping {
+            // Asked to stop (`tasks.stop`): the agent aborts the run and reports it stopped.
+            let mut extra = Map::new();
+            extra.insert("completed".into(), json!(ctx.now_iso));
+            let _ = change_status(task, "stopped", "", "aborted", true, &ctx, extra);
+            task.run_by_agent = false;
+        } else if task.run_by_agent
+            && task.status() == "in_progress"
+            && task.changed_at.elapsed() >= delay
         {
             let mut extra = Map::new();
             extra.insert("completed".into(), json!(ctx.now_iso));

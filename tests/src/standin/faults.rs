@@ -8,6 +8,8 @@
 //! - `drop_after_clone`: tasks.clone makes the task, then answers 500 so the client never learns
 //!   the id (ignored on other endpoints).
 //! - `drop_connection`: the call runs, then the connection is cut before the body is complete.
+//! - `stalled_body`: the call runs, the answer's head and the first half of its body are sent at
+//!   once, the rest after `delay_ms` (a server or proxy under load that stalls mid-answer).
 //! - `enqueue_entry_kept`: tasks.enqueue adds the queue entry, then fails as clearml-server's
 //!   `enqueue_task` does when what follows `add_task` fails (its queue metrics write): the task
 //!   goes back to the status it had ("failed enqueueing"), the entry stays, the answer is a 500
@@ -28,6 +30,7 @@ pub enum FaultKind {
     SlowAnswer,
     DropAfterClone,
     DropConnection,
+    StalledBody,
     ExpireTokens,
     EnqueueEntryKept,
     AgentTakesFirst,

@@ -368,6 +368,7 @@ async fn clearml(
             FaultKind::DropAfterClone
             | FaultKind::SlowAnswer
             | FaultKind::DropConnection
+            | FaultKind::StalledBody
             | FaultKind::EnqueueEntryKept
             | FaultKind::AgentTakesFirst => {}
         }
@@ -439,7 +440,31 @@ async fn clearml(
         return dropped_connection(&body);
     }
     let status = result.as_ref().map_or_else(|e| e.code, |_| 200);
+    if let Some(Fault {
+        kind: FaultKind::StalledBody,
+        delay_ms,
+    }) = fault
+    {
+        return stalled_body(status, &body, Duration::from_millis(delay_ms));
+    }
     json_response(status, &body)
+}
+
+/// An answer whose head and first half arrive at once, and the rest after `stall`.
+fn stalled_body(status: u16, body: &Value, stall: Duration) -> Response {
+    use futures_util::StreamExt;
+    let text = body.to_string().into_bytes();
+    let (first, rest) = text.split_at(text.len() / 2);
+    let (first, rest) = (Bytes::from(first.to_vec()), Bytes::from(rest.to_vec()));
+    let stream = futures_util::stream::once(async move { Ok::<_, std::io::Error>(first) }).chain(
+        futures_util::stream::once(async move {
+            tokio::time::sleep(stall).await;
+            Ok(rest)
+        }),
+    );
+    let mut resp = json_response(status, &Value::Null);
+    *resp.body_mut() = Body::from_stream(stream);
+    resp
 }
 
 impl Shared {

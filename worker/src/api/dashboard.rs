@@ -19,7 +19,6 @@ use worker::{Env, Request};
 use super::auth;
 use super::http::{self, Answer, ApiError};
 use super::instances::{load, save, Here};
-use crate::directory;
 use crate::store::{
     share_key, ConfigRecord, Docs, ExecutedRun, Kv, Runtime, ShareEntry, ShareRecord, RUNTIME,
 };
@@ -250,7 +249,7 @@ pub async fn create_share(req: &Request, here: &Here<'_>) -> Answer {
             },
         )
         .await?;
-    directory::save_entry(here.env, entry, false).await?;
+    super::instances::tell_directory(here, entry).await?;
     let origin = req
         .url()
         .map(|u| u.origin().ascii_serialization())
@@ -294,6 +293,6 @@ pub async fn revoke_share(here: &Here<'_>, hash: &str) -> Answer {
     record.shares.retain(|s| s.hash != hash);
     let entry = save(here.docs, &mut record, &config, http::now())?;
     Kv::open(here.env)?.delete(&share_key(hash)).await?;
-    directory::save_entry(here.env, entry, false).await?;
+    super::instances::tell_directory(here, entry).await?;
     http::no_content()
 }

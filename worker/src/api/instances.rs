@@ -14,20 +14,31 @@ use scheduler_core::{
     export_file_name, parse_any_config, parse_config_value, InstanceConfig, Instant,
 };
 use serde_json::Value;
-use worker::{Env, Request};
+use std::time::Duration;
+use worker::{Env, Request, Storage};
 
 use super::http::{self, Answer, ApiError};
 use crate::directory;
-use crate::store::{share_key, ConfigRecord, Docs, IndexEntry, Kv, Runtime, CONFIG, RUNTIME};
+use crate::store::{
+    share_key, ConfigRecord, Docs, IndexEntry, Kv, Runtime, CONFIG, LISTED, RUNTIME,
+};
 
 /// Pending run-now requests an instance may hold; more answer 429.
 const MAX_RUN_NOW: usize = 50;
 
-/// An instance's Durable Object, as the handlers see it: its rows and the environment.
+/// An instance's Durable Object, as the handlers see it: its rows, the environment, and its
+/// storage (for the alarm that tells the Directory again, [`tell_directory`]).
 pub struct Here<'a> {
     pub docs: &'a Docs,
     pub env: &'a Env,
+    pub storage: Storage,
 }
+
+/// After a save, when the object's alarm checks that the Directory heard of it: the safety
+/// net for a call cut short (the object stopped before the Directory answered).
+const RELIST_CHECK: Duration = Duration::from_secs(5);
+/// How soon a Directory call that failed is made again, from the alarm.
+pub const RELIST_RETRY: Duration = Duration::from_secs(2);
 
 /// `GET /api/instances`: from the Directory, one request for any number of instances.
 pub async fn list(env: &Env) -> Answer {
@@ -110,6 +121,7 @@ pub async fn create(req: &mut Request, here: &Here<'_>, id: &str) -> Answer {
             "the instance could not be listed, so nothing was created; try again in a moment",
         ));
     }
+    mark_listed(here.docs, record.revision)?;
     Ok(tagged(
         http::json_response(201, &detail(&record, &config)),
         &record,
@@ -183,7 +195,7 @@ pub async fn replace(req: &mut Request, here: &Here<'_>) -> Answer {
     record.run_now.retain(|r| config.task(&r.item).is_some());
     record.origin = origin_of(req).or(record.origin);
     let entry = save(here.docs, &mut record, &config, now)?;
-    directory::save_entry(here.env, entry, false).await?;
+    tell_directory(here, entry).await?;
     Ok(tagged(
         http::json_response(200, &detail(&record, &config)),
         &record,
@@ -208,7 +220,7 @@ pub async fn delete(here: &Here<'_>) -> Answer {
         record.saved_at = now;
         here.docs.put(CONFIG, &record)?;
         // The list shows it paused (no next run) while the clean-up runs, and if it stops.
-        directory::save_entry(here.env, entry_of(&record, &config, now), false).await?;
+        tell_directory(here, entry_of(&record, &config, now)).await?;
     }
     let left =
         crate::instance::tick::clean_up_before_delete(here.env, here.docs, &config, &record.id)
@@ -240,7 +252,7 @@ pub async fn set_paused(here: &Here<'_>, paused: bool) -> Answer {
     }
     record.paused = paused;
     let entry = save(here.docs, &mut record, &config, now)?;
-    directory::save_entry(here.env, entry, false).await?;
+    tell_directory(here, entry).await?;
     http::ok_json(&detail(&record, &config))
 }
 
@@ -264,7 +276,7 @@ pub async fn set_task_enabled(here: &Here<'_>, item: &str, enabled: bool) -> Ans
     }
     let config = parse_config_value(&value, None).map_err(ApiError::invalid)?;
     let entry = save(here.docs, &mut record, &config, http::now())?;
-    directory::save_entry(here.env, entry, false).await?;
+    tell_directory(here, entry).await?;
     http::ok_json(&detail(&record, &config))
 }
 
@@ -296,7 +308,7 @@ pub async fn run_now(here: &Here<'_>, item: &str) -> Answer {
     if record.run_now.contains(&request) {
         // Asked again (a retry after an error, say): tell the Directory again, so the next tick
         // surely wakes the instance.
-        directory::save_entry(here.env, entry_of(&record, &config, now), false).await?;
+        tell_directory(here, entry_of(&record, &config, now)).await?;
         return Ok(http::json_response(202, &answer));
     }
     if record.run_now.len() >= MAX_RUN_NOW {
@@ -308,7 +320,7 @@ pub async fn run_now(here: &Here<'_>, item: &str) -> Answer {
     }
     record.run_now.push(request);
     let entry = save(here.docs, &mut record, &config, now)?;
-    directory::save_entry(here.env, entry, false).await?;
+    tell_directory(here, entry).await?;
     Ok(http::json_response(202, &answer))
 }
 
@@ -383,6 +395,69 @@ pub fn save(
     record.config = config.to_stored_value();
     docs.put(CONFIG, record)?;
     Ok(entry_of(record, config, now))
+}
+
+/// Tells the Directory of a save (the list and the cron read it). The save stands whatever
+/// happens here, so it is never answered as an error: the object's alarm is set first, and
+/// it tells the Directory again from the stored record ([`relist`]) if this call fails or the
+/// object stops before the answer (a deploy resets running objects, say). Until then the
+/// list shows the revision before, and the cron plans the instance by it.
+pub async fn tell_directory(here: &Here<'_>, entry: IndexEntry) -> Result<(), ApiError> {
+    crate::instance::wake_in(&here.storage, RELIST_CHECK).await?;
+    let (id, revision) = (entry.id.clone(), entry.revision);
+    match directory::save_entry(here.env, entry, false).await {
+        Ok(()) => Ok(mark_listed(here.docs, revision)?),
+        Err(e) => {
+            worker::console_warn!(
+                "the Directory did not take revision {revision} of instance {id} ({e}); the instance's alarm tells it again"
+            );
+            crate::instance::wake_in(&here.storage, RELIST_RETRY).await?;
+            Ok(())
+        }
+    }
+}
+
+/// The object's alarm: tells the Directory of the newest save if it has not confirmed it (see
+/// [`tell_directory`]). Returns true when the Directory failed again (to be tried again).
+pub async fn relist(docs: &Docs, env: &Env) -> worker::Result<bool> {
+    let Some(record) = docs.get::<ConfigRecord>(CONFIG)? else {
+        return Ok(false);
+    };
+    if docs.get::<u64>(LISTED)?.unwrap_or(0) >= record.revision {
+        return Ok(false);
+    }
+    // A damaged configuration is told where it is read (`load`, the tick).
+    let Ok(config) = record.parse() else {
+        return Ok(false);
+    };
+    let entry = entry_of(&record, &config, http::now());
+    match directory::save_entry(env, entry, false).await {
+        Ok(()) => {
+            mark_listed(docs, record.revision)?;
+            worker::console_log!(
+                "told the Directory revision {} of instance {}",
+                record.revision,
+                record.id
+            );
+            Ok(false)
+        }
+        Err(e) => {
+            worker::console_warn!(
+                "the Directory did not take revision {} of instance {} ({e}); trying again",
+                record.revision,
+                record.id
+            );
+            Ok(true)
+        }
+    }
+}
+
+/// Records that the Directory holds `revision` (or newer: a save may have been told meanwhile).
+fn mark_listed(docs: &Docs, revision: u64) -> worker::Result<()> {
+    if docs.get::<u64>(LISTED)?.unwrap_or(0) < revision {
+        docs.put(LISTED, &revision)?;
+    }
+    Ok(())
 }
 
 /// The instance's Directory entry.

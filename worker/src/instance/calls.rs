@@ -31,9 +31,9 @@ pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
     match call {
         Call::FindClones { tag } => {
             // `search_hidden`: a clone someone marked hidden is still this slot's clone.
-            let body = json!({"system_tags": [tag], "only_fields": ["id", "status", "name", "project"], "order_by": ["created", "id"], "search_hidden": true});
+            let body = json!({"system_tags": [tag], "only_fields": ["id", "status", "name", "project", "system_tags"], "order_by": ["created", "id"], "search_hidden": true});
             match c.call("tasks.get_all", body).await {
-                Ok(data) => Answer::Clones(clones(&data)),
+                Ok(data) => Answer::Clones(clones(&data, tag)),
                 Err(e) => failed(&e),
             }
         }
@@ -41,15 +41,12 @@ pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
             let body = json!({"name": anchored(name), "only_fields": ["id"]});
             first_id(c.call("queues.get_all", body).await, "queues")
         }
-        Call::QueueById { id } => match c.call("queues.get_by_id", json!({"queue": id})).await {
-            Ok(q) => match q["queue"]["id"].as_str() {
-                Some(id) => Answer::Id(id.to_string()),
-                None => Answer::Missing,
-            },
-            // An id that is not one: "invalid queue id" and any other 400 alike.
-            Err(e) if e.code == 400 => Answer::Missing,
-            Err(e) => failed(&e),
-        },
+        // `get_all` by id, not `get_by_id`: that one answers with every entry of the queue,
+        // which can be thousands while no agent serves it.
+        Call::QueueById { id } => {
+            let body = json!({"id": [id], "only_fields": ["id"]});
+            first_id(c.call("queues.get_all", body).await, "queues")
+        }
         Call::FindProject { name } => {
             let body =
                 json!({"name": anchored(name), "only_fields": ["id"], "search_hidden": true});
@@ -73,12 +70,18 @@ pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
                 Err(e) => failed(&e),
             }
         }
+        // `get_all` by id, not `get_by_id`: that one answers with the whole task (its script,
+        // configuration, artifacts), and only the name is needed. A task given by id is found
+        // hidden or not.
         Call::ReadBaseTask { task_id } => {
-            match c.call("tasks.get_by_id", json!({"task": task_id})).await {
-                Ok(got) => {
-                    Answer::Name(got["task"]["name"].as_str().unwrap_or(task_id).to_string())
-                }
-                Err(e) if e.is(400, INVALID_TASK_ID) => Answer::Missing,
+            let body = json!({"id": [task_id], "only_fields": ["id", "name"]});
+            match c.call("tasks.get_all", body).await {
+                Ok(data) => match data["tasks"].as_array().and_then(|t| t.first()) {
+                    Some(task) => {
+                        Answer::Name(task["name"].as_str().unwrap_or(task_id).to_string())
+                    }
+                    None => Answer::Missing,
+                },
                 Err(e) => failed(&e),
             }
         }
@@ -206,12 +209,20 @@ async fn already_queued(c: &ClearMl, task_id: &str, queue_id: &str, enqueue: Val
     }
 }
 
-fn clones(data: &Value) -> Vec<CloneSeen> {
+/// The slot's clones in a `tasks.get_all` answer: only tasks that carry the slot's tag, so an
+/// answer that did not apply the filter (a proxy that dropped the body, say) never makes a
+/// stranger's task this slot's run.
+fn clones(data: &Value, tag: &str) -> Vec<CloneSeen> {
     data["tasks"]
         .as_array()
         .map(|tasks| {
             tasks
                 .iter()
+                .filter(|t| {
+                    t["system_tags"]
+                        .as_array()
+                        .is_some_and(|tags| tags.iter().any(|x| x == tag))
+                })
                 .filter_map(|t| {
                     Some(CloneSeen {
                         id: t["id"].as_str()?.to_string(),

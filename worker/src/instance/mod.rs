@@ -7,7 +7,7 @@
 //! |---|---|---|
 //! | `/api/...` (as the user sent it) | the worker's router, after auth | the instance's API routes ([`crate::api::handle_in_instance`]) |
 //! | `POST /internal/tick?now=<ms>` | the cron or a queue consumer | one tick ([`tick::run`]); answers a [`TickReport`] |
-//! | alarm | the object itself | the launches a tick left when its call budget ran out, then the notifications due ([`deliver`]) |
+//! | alarm | the object itself | a save the Directory has not confirmed ([`crate::api::relist`]), the launches a tick left when its call budget ran out, then the notifications due ([`deliver`]) |
 
 mod calls;
 pub mod deliver;
@@ -15,7 +15,9 @@ pub mod tick;
 
 use std::cell::RefCell;
 
-use worker::{durable_object, DurableObject, Env, Request, RequestInit, Response, Result, State};
+use worker::{
+    durable_object, DurableObject, Env, Request, RequestInit, Response, Result, State, Storage,
+};
 
 use crate::api::{self, Here};
 use crate::store::{Docs, Runtime};
@@ -65,6 +67,7 @@ impl DurableObject for Instance {
         let here = Here {
             docs: &docs,
             env: &self.env,
+            storage: self.state.storage(),
         };
         let resp = api::handle_in_instance(req, &here, create.as_deref()).await;
         if create.is_none()
@@ -80,6 +83,9 @@ impl DurableObject for Instance {
 
     async fn alarm(&self) -> Result<Response> {
         let docs = Docs::open(self.state.storage().sql())?;
+        if api::relist(&docs, &self.env).await? {
+            self.wake_in(api::RELIST_RETRY).await?;
+        }
         let report = self.tick(&docs, None).await?;
         if report.launched > 0 || report.left > 0 {
             worker::console_log!(
@@ -136,18 +142,21 @@ impl Instance {
         Ok(report)
     }
 
-    /// Sets the object's alarm `delay` from now, unless it is already set to go off sooner.
     async fn wake_in(&self, delay: std::time::Duration) -> Result<()> {
-        let storage = self.state.storage();
-        let at = js_sys::Date::now() as i64 + delay.as_millis() as i64;
-        if let Some(current) = storage.get_alarm().await? {
-            if current <= at && current > js_sys::Date::now() as i64 {
-                return Ok(());
-            }
-        }
-        // An offset from now (workers-rs reads a Duration as milliseconds from now).
-        storage.set_alarm(delay).await
+        wake_in(&self.state.storage(), delay).await
     }
+}
+
+/// Sets an object's alarm `delay` from now, unless it is already set to go off sooner.
+pub async fn wake_in(storage: &Storage, delay: std::time::Duration) -> Result<()> {
+    let at = js_sys::Date::now() as i64 + delay.as_millis() as i64;
+    if let Some(current) = storage.get_alarm().await? {
+        if current <= at && current > js_sys::Date::now() as i64 {
+            return Ok(());
+        }
+    }
+    // An offset from now (workers-rs reads a Duration as milliseconds from now).
+    storage.set_alarm(delay).await
 }
 
 /// Forwards a request to instance `id`'s object (`create`: it is a new instance made from the

@@ -242,12 +242,11 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
         return Ok(report);
     };
     let mut runtime = ctx.runtime()?;
-    let tick_now = now.unwrap_or_else(|| {
-        runtime
-            .state
-            .last_tick
-            .unwrap_or_else(|| Instant::from_unix_millis(wall_ms()))
-    });
+    // An alarm (no `now`) carries on what a tick left, at that tick's time: before the first
+    // tick there is nothing to carry on (an alarm set by a save, say).
+    let Some(tick_now) = now.or(runtime.state.last_tick) else {
+        return Ok(report);
+    };
     let config = match record.parse() {
         Ok(c) => c,
         Err(e) => {
@@ -1158,9 +1157,16 @@ async fn watch(
 }
 
 /// Aborts runs past their execution limit, by their status now (the one `aborts` has is up to a
-/// tick old): a queued run is dequeued, a running one stopped, and one that has ended since is
-/// left as it ended (never forced to "stopped": its poll reads how it ended). Returns the runs
-/// that could not be aborted, with why, to try again next tick.
+/// tick old): a queued run is stopped with `tasks.stop`, a running one marked stopped (as the
+/// SDK's scheduler does), and one that has ended since is left as it ended (never forced to
+/// "stopped": its poll reads how it ended). Returns the runs that could not be aborted, with
+/// why, to try again next tick.
+///
+/// Not `tasks.dequeue` for a queued run: an agent may start it between this read and the call,
+/// and clearml-server's dequeue then forces the running task back to `created` (or its status
+/// before the enqueue) while the agent runs it. `tasks.stop` re-reads the status: a queued task
+/// is dequeued and stopped only if it is still queued (the change is conditional on it), and
+/// one an agent has started gets the message "stopping", which makes the agent stop it.
 async fn abort(c: &ClearMl, aborts: &[(String, TaskStatus)]) -> Vec<(String, String)> {
     if aborts.is_empty() {
         return Vec::new();
@@ -1182,10 +1188,13 @@ async fn abort(c: &ClearMl, aborts: &[(String, TaskStatus)]) -> Vec<(String, Str
             .map(|t| TaskStatus::from_clearml(t["status"].as_str().unwrap_or("")))
     };
     let mut failed = Vec::new();
+    // What the ClearML UI shows as the run's status reason.
+    const REASON: &str = "aborted by the scheduler: it ran past its execution limit";
     for (task_id, _) in aborts {
+        let body = json!({"task": task_id, "status_reason": REASON});
         let result = match status_of(task_id) {
-            Some(TaskStatus::Queued) => c.call("tasks.dequeue", json!({"task": task_id})).await,
-            Some(TaskStatus::InProgress) => c.call("tasks.stopped", json!({"task": task_id})).await,
+            Some(TaskStatus::Queued) => c.call("tasks.stop", body).await,
+            Some(TaskStatus::InProgress) => c.call("tasks.stopped", body).await,
             // Ended meanwhile, or gone: nothing to abort.
             _ => continue,
         };

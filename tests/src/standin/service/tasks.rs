@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::{queues, Ctx, Req};
 use crate::standin::api::{ApiError, Kw};
-use crate::standin::model::{new_id, State, Task, COMPANY_ID, USER_ID};
+use crate::standin::model::{new_id, State, Task, COMPANY_ID, USER_ID, USER_NAME};
 use crate::standin::query::{self, Filter};
 use crate::standin::records::{CloneRecord, DeleteRecord, EnqueueRecord};
 
@@ -640,6 +640,59 @@ pub fn set_status(
         res["started"] = json!(1);
     }
     Ok(res)
+}
+
+/// How long after its last update clearml-server takes a task's worker to be still running it
+/// (`apiserver.workers.task_update_timeout`).
+const TASK_UPDATE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// `tasks.stop` (clearml-server's `stop_task`): a queued task is taken off its queue and
+/// stopped; one a worker is running (it has a `last_worker` and changed within the update
+/// timeout; the stand-in's last update is its last status change) keeps its status with the
+/// message "stopping", for the agent to stop it; any other (a development task, one no worker
+/// runs) is stopped at once. The change is checked against the status machine unless `force`.
+pub fn stop(state: &mut State, req: &Req, ctx: &Ctx) -> Result<Value, ApiError> {
+    let task_id = req.required_str("task")?;
+    let force = req.bool_or("force", false)?;
+    let reason = req.opt_str("status_reason")?.unwrap_or_default();
+    let task = task_for_writing(state, &task_id)?;
+    let status = task.status().to_string();
+    let queue = task.execution_queue().map(str::to_string);
+    let development = task
+        .doc
+        .get("system_tags")
+        .and_then(Value::as_array)
+        .is_some_and(|tags| tags.iter().any(|t| t == "development"));
+    let run_by_worker = task
+        .doc
+        .get("last_worker")
+        .and_then(Value::as_str)
+        .is_some_and(|w| !w.is_empty())
+        && task.changed_at.elapsed() < TASK_UPDATE_TIMEOUT;
+    let queued = status == "queued";
+    let fields = if queued || development || !run_by_worker {
+        let message = format!("Stopped by {USER_NAME}");
+        let fields = change_status(task, "stopped", &reason, &message, force, ctx, Map::new())?;
+        task.run_by_agent = false;
+        if queued {
+            // The dequeue of a queued task (silent when it has no entry).
+            for q in state
+                .queues
+                .iter_mut()
+                .filter(|q| Some(&q.id) == queue.as_ref())
+            {
+                let before = q.entries.len();
+                q.entries.retain(|e| e.task != task_id);
+                if q.entries.len() != before {
+                    q.last_update = ctx.now_iso.clone();
+                }
+            }
+        }
+        fields
+    } else {
+        change_status(task, &status, &reason, "stopping", force, ctx, Map::new())?
+    };
+    Ok(json!({"updated": 1, "fields": fields}))
 }
 
 pub fn edit_hyper_params(state: &mut State, req: &Req, ctx: &Ctx) -> Result<Value, ApiError> {

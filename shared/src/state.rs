@@ -488,7 +488,11 @@ impl InstanceState {
     }
 
     /// Releases the claims of `owner` itself on launches it is not making (`live` says which
-    /// it is), older than `lease_ms`: an error cut the invocation making them short. Like
+    /// it is), older than `lease_ms`: an error cut the invocation making them short. And those
+    /// it still counts as making, once twice the lease has passed: an invocation the runtime
+    /// stopped without ending it (its futures never resumed, never dropped) leaves its
+    /// launches "live" for good, though no attempt makes a call after its lease (see
+    /// `Claim::calls_allowed_at`), so releasing them is as safe as another owner's. Like
     /// [`InstanceState::release_stale_claims`], each becomes a failed attempt retried at once.
     pub fn release_abandoned_claims(
         &mut self,
@@ -498,10 +502,12 @@ impl InstanceState {
         lease_ms: i64,
     ) -> Vec<(String, Instant)> {
         self.release_claims("the launch was cut short", |item, p| {
-            p.claim
-                .as_ref()
-                .is_some_and(|c| c.owner == owner && wall_ms - c.at_ms >= lease_ms)
-                && !live(item, p.fire, p.rerun)
+            p.claim.as_ref().is_some_and(|c| {
+                let age = wall_ms - c.at_ms;
+                c.owner == owner
+                    && age >= lease_ms
+                    && (age >= 2 * lease_ms || !live(item, p.fire, p.rerun))
+            })
         })
     }
 

@@ -1098,6 +1098,42 @@ fn a_launch_whose_task_was_removed_meanwhile_is_still_a_run() {
     assert!(!settle(&mut state, &slot, "me", &launched, at(6, 21)));
 }
 
+/// The owner's own claims: one it is not making is released after the lease; one it still
+/// counts as making, only after twice the lease (an invocation stopped by the runtime without
+/// ending leaves its launches "live" for good).
+#[test]
+fn own_claims_are_released_after_the_lease_or_twice_it_while_still_counted_live() {
+    let (_config, state, _slot) = claimed_0620();
+    let at_ms = state.tasks["a"].pending[0].claim.as_ref().unwrap().at_ms;
+    let lease = 300_000;
+    let live = |_: &str, _: scheduler_core::Instant, _: u32| true;
+    let gone = |_: &str, _: scheduler_core::Instant, _: u32| false;
+    for (released_by, wall, n) in [
+        ("gone, within the lease", at_ms + lease - 1, 0),
+        ("gone, at the lease", at_ms + lease, 1),
+        ("live, at the lease", at_ms + lease, 0),
+        (
+            "live, just before twice the lease",
+            at_ms + 2 * lease - 1,
+            0,
+        ),
+        ("live, at twice the lease", at_ms + 2 * lease, 1),
+    ] {
+        let mut s = state.clone();
+        let released = if released_by.starts_with("live") {
+            s.release_abandoned_claims("me", live, wall, lease)
+        } else {
+            s.release_abandoned_claims("me", gone, wall, lease)
+        };
+        assert_eq!(released.len(), n, "{released_by}");
+        // Another owner's claims are never released by these.
+        let mut other = state.clone();
+        assert!(other
+            .release_abandoned_claims("other", gone, wall, lease)
+            .is_empty());
+    }
+}
+
 /// A slot given up while its launch was still out (its claim released, the slot out of its
 /// window; its clean-up listed the slot's clones before this launch's clone landed): the run
 /// that launch started is still recorded, once. One still pending under another owner's claim is not.

@@ -77,7 +77,8 @@ async fn agent_runs_queued_tasks_to_completion() {
     assert!(t.get("completed").is_some());
     assert!(t["completed"].as_str() >= t["started"].as_str());
 
-    // A task stopped while queued is never started.
+    // `tasks.stopped` on a queued task leaves its queue entry (clearml-server's does), and the
+    // agent pops it and runs the task, as clearml-agent does (its `tasks.started` is forced).
     let id2 = clone_train(&c).await;
     c.call(
         "tasks.enqueue",
@@ -86,8 +87,18 @@ async fn agent_runs_queued_tasks_to_completion() {
     .await
     .unwrap();
     c.call("tasks.stopped", json!({"task": id2})).await.unwrap();
+    wait_status(&srv, &id2, "in_progress", Duration::from_secs(5)).await;
+    // `tasks.stop` takes a queued task off its queue: it stays stopped.
+    let id3 = clone_train(&c).await;
+    c.call(
+        "tasks.enqueue",
+        json!({"task": id3, "queue": demo::QUEUE_GPU}),
+    )
+    .await
+    .unwrap();
+    c.call("tasks.stop", json!({"task": id3})).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    assert_eq!(srv.task(&id2).unwrap()["status"], "stopped");
+    assert_eq!(srv.task(&id3).unwrap()["status"], "stopped");
 }
 
 #[tokio::test]

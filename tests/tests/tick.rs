@@ -1849,6 +1849,49 @@ async fn a_stray_queue_entry_an_agent_takes_first_leaves_its_clone_running() {
     assert_eq!(dash["runs"]["items"][0]["status"], "in_progress", "{dash}");
 }
 
+/// The same stray entry with an agent serving the queue: like clearml-agent, it pops the entry
+/// and runs the clone (its `tasks.started` is forced, whatever the status) before the retry.
+/// The retry lists the slot's clones, finds it running and records it as the slot's run: no
+/// second enqueue, no second clone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stray_queue_entry_an_agent_runs_before_the_retry_becomes_the_run() {
+    let clearml = standin::spawn(StandinConfig {
+        agent_seconds: 0.2,
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    let worker = worker_for(&clearml, None);
+    let api = Api::new(&worker.url, TOKEN);
+    let id = create(&api, &daily_0620("default")).await;
+    let slot = slot_0620();
+    clearml.push_fault(ScriptedFault::new(
+        "tasks.enqueue",
+        FaultKind::EnqueueEntryKept,
+    ));
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    let clone = clearml.records().clones[0].id.clone();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while clearml.task(&clone).unwrap()["status"] == "created" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the agent ran the stray entry"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    worker.trigger_scheduled(Some(slot + MINUTE)).unwrap();
+    let records = clearml.records();
+    assert_eq!(records.clones.len(), 1);
+    assert_eq!(
+        records.count("tasks.enqueue"),
+        1,
+        "the retry enqueued nothing"
+    );
+    let dash = dashboard(&api, &id).await;
+    assert_eq!(dash["runs"]["total"], 1, "{dash}");
+    assert_eq!(dash["runs"]["items"][0]["task_id"], clone.as_str());
+}
+
 /// A destination project ClearML will not create (a part under 3 characters, clearml-server's
 /// rule since 2025) fails the launch for good, before anything is cloned, and the log says
 /// what to change. The configuration itself is accepted: such a project may already exist.

@@ -27,9 +27,12 @@ pub(crate) async fn run(shared: Arc<Shared>, delay: Duration) {
 }
 
 /// One pass of the agent over the state.
+///
+/// Like `clearml-agent`, it runs whatever entry it pops, whatever the task's status: the agent
+/// reports `tasks.started` with `force`. So a stray entry (left by an enqueue that failed after
+/// adding it, the task back to `created`) is run too. Entries of deleted tasks are dropped.
 pub fn step(state: &mut State, delay: Duration) {
     let ctx = Ctx::new(super::api::MAX_API_VERSION, &[]);
-    // Drop entries whose task is gone or no longer queued, then start the due ones.
     let mut to_start = vec![];
     for qi in 0..state.queues.len() {
         let entries = std::mem::take(&mut state.queues[qi].entries);
@@ -37,14 +40,9 @@ pub fn step(state: &mut State, delay: Duration) {
         let mut keep = vec![];
         for e in entries {
             match state.task(&e.task) {
-                Some(t) if t.status() == "queued" => {
-                    if t.changed_at.elapsed() >= delay {
-                        to_start.push(e.task.clone());
-                    } else {
-                        keep.push(e);
-                    }
-                }
-                _ => {}
+                Some(t) if t.changed_at.elapsed() >= delay => to_start.push(e.task.clone()),
+                Some(_) => keep.push(e),
+                None => {}
             }
         }
         if keep.len() != before {

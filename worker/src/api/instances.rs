@@ -34,11 +34,19 @@ pub struct Here<'a> {
     pub storage: Storage,
 }
 
-/// After a save, when the object's alarm checks that the Directory heard of it: the safety
-/// net for a call cut short (the object stopped before the Directory answered).
-const RELIST_CHECK: Duration = Duration::from_secs(5);
-/// How soon a Directory call that failed is made again, from the alarm.
-pub const RELIST_RETRY: Duration = Duration::from_secs(2);
+/// When the object's alarm checks that the Directory heard of a save: set before any request
+/// that may save (`Instance::fetch`), so it is stored before the save is, and catches a
+/// Directory call cut short (the object stopped before the Directory answered).
+pub const RELIST_CHECK: Duration = Duration::from_secs(5);
+
+/// How soon a Directory call that failed is made again, from the alarm, after `failures`
+/// failures in a row: 2 s, doubling, at most 5 minutes (a Directory down for long must not
+/// have every instance with an unconfirmed save call it every 2 s).
+pub fn relist_delay(failures: u32) -> Duration {
+    const FIRST_MS: u64 = 2_000;
+    const MOST_MS: u64 = 300_000;
+    Duration::from_millis(FIRST_MS.saturating_mul(1 << failures.min(8)).min(MOST_MS))
+}
 
 /// `GET /api/instances`: from the Directory, one request for any number of instances.
 pub async fn list(env: &Env) -> Answer {
@@ -398,12 +406,12 @@ pub fn save(
 }
 
 /// Tells the Directory of a save (the list and the cron read it). The save stands whatever
-/// happens here, so it is never answered as an error: the object's alarm is set first, and
-/// it tells the Directory again from the stored record ([`relist`]) if this call fails or the
-/// object stops before the answer (a deploy resets running objects, say). Until then the
-/// list shows the revision before, and the cron plans the instance by it.
+/// happens here, so it is never answered as an error: the object's alarm, set before the
+/// request was handled ([`RELIST_CHECK`]), tells the Directory again from the stored record
+/// ([`relist`]) if this call fails or the object stops before the answer (a deploy resets
+/// running objects, say). Until then the list shows the revision before, and the cron plans
+/// the instance by it.
 pub async fn tell_directory(here: &Here<'_>, entry: IndexEntry) -> Result<(), ApiError> {
-    crate::instance::wake_in(&here.storage, RELIST_CHECK).await?;
     let (id, revision) = (entry.id.clone(), entry.revision);
     match directory::save_entry(here.env, entry, false).await {
         Ok(()) => Ok(mark_listed(here.docs, revision)?),
@@ -411,7 +419,8 @@ pub async fn tell_directory(here: &Here<'_>, entry: IndexEntry) -> Result<(), Ap
             worker::console_warn!(
                 "the Directory did not take revision {revision} of instance {id} ({e}); the instance's alarm tells it again"
             );
-            crate::instance::wake_in(&here.storage, RELIST_RETRY).await?;
+            // Sooner than the check already set; failing that, the check still comes.
+            let _ = crate::instance::wake_in(&here.storage, relist_delay(0)).await;
             Ok(())
         }
     }

@@ -45,7 +45,13 @@ pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
         // which can be thousands while no agent serves it.
         Call::QueueById { id } => {
             let body = json!({"id": [id], "only_fields": ["id"]});
-            first_id(c.call("queues.get_all", body).await, "queues")
+            match c.call("queues.get_all", body).await {
+                Ok(data) => match by_id(&data["queues"], id) {
+                    Some(_) => Answer::Id(id.clone()),
+                    None => Answer::Missing,
+                },
+                Err(e) => failed(&e),
+            }
         }
         Call::FindProject { name } => {
             let body =
@@ -76,7 +82,7 @@ pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
         Call::ReadBaseTask { task_id } => {
             let body = json!({"id": [task_id], "only_fields": ["id", "name"]});
             match c.call("tasks.get_all", body).await {
-                Ok(data) => match data["tasks"].as_array().and_then(|t| t.first()) {
+                Ok(data) => match by_id(&data["tasks"], task_id) {
                     Some(task) => {
                         Answer::Name(task["name"].as_str().unwrap_or(task_id).to_string())
                     }
@@ -234,6 +240,14 @@ fn clones(data: &Value, tag: &str) -> Vec<CloneSeen> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The entry of a `get_all` list whose id is `id`: only that one, so an answer that did not
+/// apply the `id` filter (a proxy that dropped the body) never stands for it.
+fn by_id<'a>(list: &'a Value, id: &str) -> Option<&'a Value> {
+    list.as_array()?
+        .iter()
+        .find(|x| x["id"].as_str() == Some(id))
 }
 
 fn first_id(result: Result<Value, ClearMlError>, list: &str) -> Answer {

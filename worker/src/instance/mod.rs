@@ -13,10 +13,11 @@ mod calls;
 pub mod deliver;
 pub mod tick;
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 
 use worker::{
-    durable_object, DurableObject, Env, Request, RequestInit, Response, Result, State, Storage,
+    durable_object, DurableObject, Env, Method, Request, RequestInit, Response, Result, State,
+    Storage,
 };
 
 use crate::api::{self, Here};
@@ -37,6 +38,8 @@ pub struct Instance {
     runtime: RefCell<Option<Runtime>>,
     /// The launches this incarnation is making right now.
     live: RefCell<std::collections::BTreeSet<tick::LiveKey>>,
+    /// Directory calls of the alarm that failed in a row (their retries back off).
+    relist_failures: Cell<u32>,
 }
 
 impl DurableObject for Instance {
@@ -48,6 +51,7 @@ impl DurableObject for Instance {
             incarnation,
             runtime: RefCell::new(None),
             live: RefCell::new(Default::default()),
+            relist_failures: Cell::new(0),
         }
     }
 
@@ -64,6 +68,13 @@ impl DurableObject for Instance {
             return Response::from_json(&report);
         }
         let create = req.headers().get(CREATE)?;
+        if !matches!(req.method(), Method::Get | Method::Head) {
+            // A request that may save: the alarm that makes sure the Directory hears of the
+            // save is stored before the save is (see `api::tell_directory`).
+            if let Err(e) = self.wake_in(api::RELIST_CHECK).await {
+                worker::console_warn!("setting the alarm before a save failed: {e}");
+            }
+        }
         let here = Here {
             docs: &docs,
             env: &self.env,
@@ -84,9 +95,23 @@ impl DurableObject for Instance {
     async fn alarm(&self) -> Result<Response> {
         let docs = Docs::open(self.state.storage().sql())?;
         if api::relist(&docs, &self.env).await? {
-            self.wake_in(api::RELIST_RETRY).await?;
+            let failures = self.relist_failures.get();
+            self.relist_failures.set(failures.saturating_add(1));
+            self.wake_in(api::relist_delay(failures + 1)).await?;
+        } else {
+            self.relist_failures.set(0);
         }
-        let report = self.tick(&docs, None).await?;
+        // The alarm's tick carries on what a tick left: launches, clean-ups, notifications to
+        // route. An alarm set for nothing of that (a save's check that the Directory heard of
+        // it) makes no tick, so no ClearML call.
+        let left_by_a_tick = self.ctx(&docs).runtime().map_or(true, |r| {
+            !r.state.unclaimed().is_empty() || !r.unverified.is_empty() || !r.outbox.is_quiet()
+        });
+        let report = if left_by_a_tick {
+            self.tick(&docs, None).await?
+        } else {
+            TickReport::default()
+        };
         if report.launched > 0 || report.left > 0 {
             worker::console_log!(
                 "alarm: launched={} calls={} left={}",

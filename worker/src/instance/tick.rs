@@ -1165,8 +1165,9 @@ async fn watch(
 /// Not `tasks.dequeue` for a queued run: an agent may start it between this read and the call,
 /// and clearml-server's dequeue then forces the running task back to `created` (or its status
 /// before the enqueue) while the agent runs it. `tasks.stop` re-reads the status: a queued task
-/// is dequeued and stopped only if it is still queued (the change is conditional on it), and
-/// one an agent has started gets the message "stopping", which makes the agent stop it.
+/// is dequeued and stopped only if it is still queued (the change is conditional on it); one an
+/// agent has started is stopped, or, once its worker has reported it, gets the message
+/// "stopping", which makes the agent stop it. Either way it is never reset to a draft.
 async fn abort(c: &ClearMl, aborts: &[(String, TaskStatus)]) -> Vec<(String, String)> {
     if aborts.is_empty() {
         return Vec::new();

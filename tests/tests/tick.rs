@@ -157,15 +157,24 @@ async fn daily_instance_with(
 }
 
 async fn daily_instance_with_agent() -> (StandinHandle, WorkerProcess, Api, String) {
+    instance_with_agent(1.0, &daily_0620("default")).await
+}
+
+/// An instance of `config` against a stand-in whose agent starts a queued task
+/// `agent_seconds` after it was queued (and completes it as long after).
+async fn instance_with_agent(
+    agent_seconds: f64,
+    config: &Value,
+) -> (StandinHandle, WorkerProcess, Api, String) {
     let clearml = standin::spawn(StandinConfig {
-        agent_seconds: 1.0,
+        agent_seconds,
         ..Default::default()
     })
     .await
     .unwrap();
     let worker = worker_for(&clearml, None);
     let api = Api::new(&worker.url, TOKEN);
-    let id = create(&api, &daily_0620("default")).await;
+    let id = create(&api, config).await;
     (clearml, worker, api, id)
 }
 
@@ -604,17 +613,9 @@ async fn an_abort_goes_by_the_runs_status_now_and_never_overwrites_how_it_ended(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_an_agent_starts_as_it_is_aborted_is_stopped_by_its_agent_not_reset() {
     // An agent that stops what it is asked to stop, and starts queued tasks only after 10 min.
-    let clearml = standin::spawn(StandinConfig {
-        agent_seconds: 600.0,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let worker = worker_for(&clearml, None);
-    let api = Api::new(&worker.url, TOKEN);
     let mut config = daily_0620("default");
     config["scheduled_tasks"][0]["execution_limit_hours"] = json!(0.5);
-    let id = create(&api, &config).await;
+    let (clearml, worker, api, id) = instance_with_agent(600.0, &config).await;
     let slot = slot_0620();
     worker.trigger_scheduled(Some(slot)).unwrap();
     let clone = clearml.records().clones[0].id.clone();
@@ -1855,15 +1856,7 @@ async fn a_stray_queue_entry_an_agent_takes_first_leaves_its_clone_running() {
 /// second enqueue, no second clone.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stray_queue_entry_an_agent_runs_before_the_retry_becomes_the_run() {
-    let clearml = standin::spawn(StandinConfig {
-        agent_seconds: 0.2,
-        ..Default::default()
-    })
-    .await
-    .unwrap();
-    let worker = worker_for(&clearml, None);
-    let api = Api::new(&worker.url, TOKEN);
-    let id = create(&api, &daily_0620("default")).await;
+    let (clearml, worker, api, id) = instance_with_agent(0.2, &daily_0620("default")).await;
     let slot = slot_0620();
     clearml.push_fault(ScriptedFault::new(
         "tasks.enqueue",

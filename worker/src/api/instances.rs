@@ -426,18 +426,29 @@ pub async fn tell_directory(here: &Here<'_>, entry: IndexEntry) -> Result<(), Ap
     }
 }
 
+/// What the alarm's [`relist`] did.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Relisted {
+    /// The Directory holds the newest save already: no call.
+    Nothing,
+    /// The Directory was told the newest save.
+    Told,
+    /// The Directory's call failed: to be tried again.
+    Failed,
+}
+
 /// The object's alarm: tells the Directory of the newest save if it has not confirmed it (see
-/// [`tell_directory`]). Returns true when the Directory failed again (to be tried again).
-pub async fn relist(docs: &Docs, env: &Env) -> worker::Result<bool> {
+/// [`tell_directory`]).
+pub async fn relist(docs: &Docs, env: &Env) -> worker::Result<Relisted> {
     let Some(record) = docs.get::<ConfigRecord>(CONFIG)? else {
-        return Ok(false);
+        return Ok(Relisted::Nothing);
     };
     if docs.get::<u64>(LISTED)?.unwrap_or(0) >= record.revision {
-        return Ok(false);
+        return Ok(Relisted::Nothing);
     }
     // A damaged configuration is told where it is read (`load`, the tick).
     let Ok(config) = record.parse() else {
-        return Ok(false);
+        return Ok(Relisted::Nothing);
     };
     let entry = entry_of(&record, &config, http::now());
     match directory::save_entry(env, entry, false).await {
@@ -448,7 +459,7 @@ pub async fn relist(docs: &Docs, env: &Env) -> worker::Result<bool> {
                 record.revision,
                 record.id
             );
-            Ok(false)
+            Ok(Relisted::Told)
         }
         Err(e) => {
             worker::console_warn!(
@@ -456,7 +467,7 @@ pub async fn relist(docs: &Docs, env: &Env) -> worker::Result<bool> {
                 record.revision,
                 record.id
             );
-            Ok(true)
+            Ok(Relisted::Failed)
         }
     }
 }

@@ -37,7 +37,7 @@ use worker::{Env, Method, Request, Response, Result};
 pub use dashboard::web_host;
 pub use http::Answer;
 use http::ApiError;
-pub use instances::{relist, relist_delay, Here, RELIST_CHECK};
+pub use instances::{relist, relist_delay, Here, Relisted, RELIST_CHECK};
 
 /// `n` random bytes as hex (an incarnation id); from the clock if no random source answers.
 pub fn random_hex(n: u32) -> String {

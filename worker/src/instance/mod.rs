@@ -94,19 +94,32 @@ impl DurableObject for Instance {
 
     async fn alarm(&self) -> Result<Response> {
         let docs = Docs::open(self.state.storage().sql())?;
-        if api::relist(&docs, &self.env).await? {
+        let relisted = api::relist(&docs, &self.env).await?;
+        if relisted == api::Relisted::Failed {
             let failures = self.relist_failures.get();
             self.relist_failures.set(failures.saturating_add(1));
             self.wake_in(api::relist_delay(failures + 1)).await?;
         } else {
             self.relist_failures.set(0);
         }
-        // The alarm's tick carries on what a tick left: launches, clean-ups, notifications to
-        // route. An alarm set for nothing of that (a save's check that the Directory heard of
-        // it) makes no tick, so no ClearML call.
+        // The alarm's tick carries on what a tick left: launches (not while paused: they wait
+        // for the resume), clean-ups, notifications to route. An alarm set for nothing of that
+        // (a save's check that the Directory heard of it) makes no tick, so no ClearML call.
+        let paused = docs
+            .get::<crate::store::ConfigHead>(crate::store::CONFIG)?
+            .is_none_or(|r| r.paused);
         let left_by_a_tick = self.ctx(&docs).runtime().map_or(true, |r| {
-            !r.state.unclaimed().is_empty() || !r.unverified.is_empty() || !r.outbox.is_quiet()
+            (!paused && !r.state.unclaimed().is_empty())
+                || !r.unverified.is_empty()
+                || !r.outbox.is_quiet()
         });
+        if left_by_a_tick && relisted == api::Relisted::Told {
+            // This invocation made a call already: the tick gets one of its own, with its whole
+            // call budget (the next alarm finds the Directory told). After a failed call it
+            // ticks here: waiting for the Directory would hold the launches.
+            self.wake_in(std::time::Duration::from_millis(10)).await?;
+            return Response::ok("");
+        }
         let report = if left_by_a_tick {
             self.tick(&docs, None).await?
         } else {

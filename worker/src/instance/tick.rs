@@ -505,7 +505,12 @@ async fn launch_all(
         live: ctx.live,
         keys: Vec::new(),
     };
-    if !ctx.runtime()?.state.unclaimed().is_empty() {
+    // Nothing is claimed while the instance is paused or deleted (`claim_next`): no sign-in.
+    let claimable = ctx
+        .docs
+        .get::<ConfigHead>(CONFIG)?
+        .is_some_and(|head| !head.paused);
+    if claimable && !ctx.runtime()?.state.unclaimed().is_empty() {
         // One sign-in for all the launches about to run side by side.
         c.sign_in().await;
         reserved = c.subrequests.get() + 1;

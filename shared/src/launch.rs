@@ -757,8 +757,9 @@ fn parameters(params: &BTreeMap<String, String>) -> Vec<Parameter> {
         .collect()
 }
 
-/// Reports an attempt's outcome into the instance's state, if `owner` still holds the slot's
-/// claim (a released claim's late outcome is ignored: the retry owns the slot now), or if it
+/// Reports an attempt's outcome into the instance's state, if its `claim` still holds the slot
+/// (a released claim's late outcome is ignored: the retry owns the slot now, even a retry by the
+/// same owner), or if it
 /// launched a slot no longer pending at all: its task removed from the configuration
 /// meanwhile, or the slot given up while the attempt was still out (its claim released as
 /// stale, its window passed, and its clean-up listed the slot's clones before this one
@@ -770,11 +771,11 @@ fn parameters(params: &BTreeMap<String, String>) -> Vec<Parameter> {
 pub fn settle(
     state: &mut crate::InstanceState,
     slot: &crate::SlotKey,
-    owner: &str,
+    claim: &crate::Claim,
     outcome: &Outcome,
     at: Instant,
 ) -> bool {
-    let held = state.holds(slot, owner);
+    let held = state.holds(slot, claim);
     // A slot no longer pending (its task removed, or the slot given up) has no claim left to
     // hold; a run its launch started is still a run. One still pending under another owner's
     // claim is that owner's: it finds this clone by its tag.

@@ -1068,7 +1068,7 @@ mod rerun_tests {
     fn launch_one(plan: Plan, id: &str, at: Instant) -> (InstanceState, SlotKey) {
         let slot = plan.launches().next().expect("a launch").slot.clone();
         let mut state = plan.state;
-        assert!(state.claim(&slot, "me", 0));
+        assert!(state.claim(&slot, "me", 0).is_some());
         state.record_launch(&slot, id, at);
         (state, slot)
     }
@@ -1187,7 +1187,7 @@ mod rerun_tests {
         // call may still land; the lease turns it into a failed attempt if the owner died).
         let long_after = fire.add_seconds(6 * 3600);
         let mut claimed = plan.state.clone();
-        assert!(claimed.claim(&slot, "owner", 0));
+        assert!(claimed.claim(&slot, "owner", 0).is_some());
         let later = plan_tick("i", &config, &claimed, long_after);
         assert!(!gave_up(&later), "{:?}", later.actions);
         assert!(later.state.claim_of(&slot).is_some());
@@ -1203,12 +1203,12 @@ mod rerun_tests {
         let plan = plan_tick("i", &config, &state, fire);
         let slot = plan.launches().next().expect("a launch").slot.clone();
         let mut state = plan.state;
-        assert!(state.claim(&slot, "me", 0));
+        assert!(state.claim(&slot, "me", 0).is_some());
         state.record_launch_failed(&slot, "HTTP 503");
         let retry = plan_tick("i", &config, &state, fire.add_seconds(60));
         assert_eq!(retry.launches().count(), 1, "retried a minute late");
         let mut state = retry.state;
-        assert!(state.claim(&slot, "me", 0));
+        assert!(state.claim(&slot, "me", 0).is_some());
         state.record_launch_failed(&slot, "HTTP 503");
         let late = fire.add_seconds(60 * (MIN_RETRY_WINDOW_MINUTES + 1));
         let given_up = plan_tick("i", &config, &state, late);
@@ -1238,13 +1238,13 @@ mod rerun_tests {
         assert!(untried.on_config_saved(&other, fire).is_empty());
         // An attempt out: handed over with its claim (not to be cleaned up under its feet).
         let mut out_now = plan.state.clone();
-        assert!(out_now.claim(&slot, "me", 7));
+        assert!(out_now.claim(&slot, "me", 7).is_some());
         let handed = out_now.on_config_saved(&other, fire);
         assert_eq!(handed.len(), 1);
         assert_eq!(handed[0].1.claim.as_ref().map(|c| c.at_ms), Some(7));
         // A failed attempt (its clone kept for the retry), then the task removed.
         let mut failed = plan.state.clone();
-        assert!(failed.claim(&slot, "me", 0));
+        assert!(failed.claim(&slot, "me", 0).is_some());
         failed.record_launch_failed(&slot, "HTTP 503");
         let handed = failed.clone().on_config_saved(&other, fire);
         assert_eq!(handed.len(), 1);

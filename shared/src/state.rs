@@ -419,24 +419,23 @@ impl InstanceState {
         out
     }
 
-    /// `owner` takes on the in-flight launch of `slot` at `wall_ms`. False when it is not
+    /// `owner` takes on the in-flight launch of `slot` at `wall_ms`, and gets the claim that
+    /// names this attempt (the owner's later calls about it pass it back). `None` when it is not
     /// waiting for a launcher (someone has it, or it is no longer pending).
-    pub fn claim(&mut self, slot: &SlotKey, owner: &str, wall_ms: i64) -> bool {
-        let Some(p) = self
+    pub fn claim(&mut self, slot: &SlotKey, owner: &str, wall_ms: i64) -> Option<Claim> {
+        let p = self
             .tasks
             .get_mut(&slot.item)
-            .and_then(|ts| ts.pending.iter_mut().find(|p| p.is(slot)))
-        else {
-            return false;
-        };
+            .and_then(|ts| ts.pending.iter_mut().find(|p| p.is(slot)))?;
         if p.state != PendingState::InFlight || p.claim.is_some() {
-            return false;
+            return None;
         }
-        p.claim = Some(Claim {
+        let claim = Claim {
             owner: owner.to_string(),
             at_ms: wall_ms,
-        });
-        true
+        };
+        p.claim = Some(claim.clone());
+        Some(claim)
     }
 
     /// The claim on the in-flight launch of `slot`, if any.
@@ -452,8 +451,8 @@ impl InstanceState {
 
     /// Gives a claimed launch back unattempted (the owner's call budget ran out before it made
     /// any call): it waits for the next launcher, as a first attempt.
-    pub fn unclaim(&mut self, slot: &SlotKey, owner: &str) {
-        if let Some(p) = self.held_by(slot, owner) {
+    pub fn unclaim(&mut self, slot: &SlotKey, claim: &Claim) {
+        if let Some(p) = self.held_by(slot, claim) {
             p.claim = None;
         }
     }
@@ -461,30 +460,33 @@ impl InstanceState {
     /// `owner` stopped its launch of `slot` mid-way, not for anything ClearML said (its
     /// invocation's call budget ran out): the launch waits for the next launcher at once, with
     /// no backoff, as a retry (it may have cloned: the next attempt looks first).
-    pub fn record_launch_interrupted(&mut self, slot: &SlotKey, owner: &str) {
-        if let Some(p) = self.held_by(slot, owner) {
+    pub fn record_launch_interrupted(&mut self, slot: &SlotKey, claim: &Claim) {
+        if let Some(p) = self.held_by(slot, claim) {
             p.claim = None;
             p.attempts += 1;
             p.last_error = Some("the launch was interrupted".into());
         }
     }
 
-    /// Whether `owner` holds the claim on `slot`'s pending launch.
-    pub fn holds(&self, slot: &SlotKey, owner: &str) -> bool {
+    /// Whether `claim` (one attempt's, as [`InstanceState::claim`] gave it) still holds
+    /// `slot`'s pending launch. Not the owner alone: once an attempt's claim was released, a
+    /// retry by the same owner holds a claim of its own, which the first attempt's outcome must
+    /// not settle.
+    pub fn holds(&self, slot: &SlotKey, claim: &Claim) -> bool {
         self.tasks.get(&slot.item).is_some_and(|ts| {
             ts.pending
                 .iter()
-                .any(|p| p.is(slot) && p.claim.as_ref().is_some_and(|c| c.owner == owner))
+                .any(|p| p.is(slot) && p.claim.as_ref() == Some(claim))
         })
     }
 
-    /// The pending launch of `slot`, if `owner` holds its claim.
-    fn held_by(&mut self, slot: &SlotKey, owner: &str) -> Option<&mut PendingLaunch> {
+    /// The pending launch of `slot`, if `claim` still holds it.
+    fn held_by(&mut self, slot: &SlotKey, claim: &Claim) -> Option<&mut PendingLaunch> {
         self.tasks
             .get_mut(&slot.item)?
             .pending
             .iter_mut()
-            .find(|p| p.is(slot) && p.claim.as_ref().is_some_and(|c| c.owner == owner))
+            .find(|p| p.is(slot) && p.claim.as_ref() == Some(claim))
     }
 
     /// Releases the claims of `owner` itself on launches it is not making (`live` says which
@@ -492,12 +494,13 @@ impl InstanceState {
     /// it still counts as making, once twice the lease has passed: an invocation the runtime
     /// stopped without ending it (its futures never resumed, never dropped) leaves its
     /// launches "live" for good, though no attempt makes a call after its lease (see
-    /// `Claim::calls_allowed_at`), so releasing them is as safe as another owner's. Like
+    /// `Claim::calls_allowed_at`), so releasing them is as safe as another owner's. `live`
+    /// is asked of each claim (item, fire, rerun, claim): one attempt's, not the owner's. Like
     /// [`InstanceState::release_stale_claims`], each becomes a failed attempt retried at once.
     pub fn release_abandoned_claims(
         &mut self,
         owner: &str,
-        live: impl Fn(&str, Instant, u32) -> bool,
+        live: impl Fn(&str, Instant, u32, &Claim) -> bool,
         wall_ms: i64,
         lease_ms: i64,
     ) -> Vec<(String, Instant)> {
@@ -506,7 +509,7 @@ impl InstanceState {
                 let age = wall_ms - c.at_ms;
                 c.owner == owner
                     && age >= lease_ms
-                    && (age >= 2 * lease_ms || !live(item, p.fire, p.rerun))
+                    && (age >= 2 * lease_ms || !live(item, p.fire, p.rerun, c))
             })
         })
     }

@@ -21,8 +21,8 @@ use std::rc::Rc;
 
 use scheduler_core::launch::{Answer, Call, Known, LaunchAttempt, Next, Outcome};
 use scheduler_core::{
-    launch::settle, launch_of, parse_config, plan_rerun, plan_tick, InstanceConfig, InstanceState,
-    Instant, SlotKey, TaskStatus,
+    launch::settle, launch_of, parse_config, plan_rerun, plan_tick, Claim, InstanceConfig,
+    InstanceState, Instant, SlotKey, TaskStatus,
 };
 
 const LEASE_MS: i64 = 200_000;
@@ -251,7 +251,8 @@ enum Phase {
     /// Not planned yet.
     Start,
     /// Running an attempt.
-    Calling(Box<LaunchAttempt>, SlotKey),
+    /// Running an attempt, under the claim it was given.
+    Calling(Box<LaunchAttempt>, SlotKey, Claim),
     Done,
 }
 
@@ -328,7 +329,7 @@ impl World {
         let plan = plan_tick("inst", &config, &w.state, at(6, 20));
         let first = plan.launches().next().unwrap().clone();
         w.state = plan.state;
-        assert!(w.state.claim(&first.slot, "earlier", 0));
+        assert!(w.state.claim(&first.slot, "earlier", 0).is_some());
         w.state.record_launch(&first.slot, "first-run", at(6, 20));
         let ended = w
             .state
@@ -377,28 +378,26 @@ impl World {
                     Some((item, fire, rerun, attempts)) => {
                         let launch =
                             launch_of("inst", &self.config, &item, fire, rerun, attempts).unwrap();
-                        assert!(self.state.claim(&launch.slot, &me, self.wall_ms));
+                        let claim = self.state.claim(&launch.slot, &me, self.wall_ms).unwrap();
                         let slot = launch.slot.clone();
                         let attempt = LaunchAttempt::start(&launch, "model", self.known.clone());
-                        Phase::Calling(Box::new(attempt), slot)
+                        Phase::Calling(Box::new(attempt), slot, claim)
                     }
                 };
                 self.trace.push(format!(
                     "tick {i} ({me}) plans at {}: {}",
                     tick.now,
                     match &phase {
-                        Phase::Calling(a, _) => format!("launch, retry {}", a.launch().retry),
+                        Phase::Calling(a, ..) => format!("launch, retry {}", a.launch().retry),
                         _ => "nothing".into(),
                     }
                 ));
                 self.ticks[i].phase = phase;
                 true
             }
-            Phase::Calling(mut attempt, slot) => {
-                let lease_left = self
-                    .state
-                    .claim_of(&slot)
-                    .is_some_and(|c| c.calls_allowed_at(self.wall_ms, LEASE_MS, 0));
+            Phase::Calling(mut attempt, slot, claim) => {
+                // Its own claim's lease, whoever holds the slot now.
+                let lease_left = claim.calls_allowed_at(self.wall_ms, LEASE_MS, 0);
                 if matches!(attempt.next(), Next::Call(_)) && !lease_left {
                     if fault != Fault::None {
                         return false;
@@ -406,7 +405,7 @@ impl World {
                     attempt.stop("the claim's lease is running out");
                     self.trace
                         .push(format!("tick {i} stops: lease running out"));
-                    self.ticks[i].phase = Phase::Calling(attempt, slot);
+                    self.ticks[i].phase = Phase::Calling(attempt, slot, claim);
                     return true;
                 }
                 match attempt.next() {
@@ -418,14 +417,14 @@ impl World {
                             short(&call)
                         ));
                         attempt.answer(answer);
-                        self.ticks[i].phase = Phase::Calling(attempt, slot);
+                        self.ticks[i].phase = Phase::Calling(attempt, slot, claim);
                     }
                     Next::Finished(outcome) => {
                         if fault != Fault::None {
                             return false;
                         }
                         let outcome = outcome.clone();
-                        let recorded = settle(&mut self.state, &slot, &me, &outcome, tick.now);
+                        let recorded = settle(&mut self.state, &slot, &claim, &outcome, tick.now);
                         self.trace.push(format!(
                             "tick {i} settles {outcome:?} (recorded {recorded})"
                         ));
@@ -442,12 +441,11 @@ impl World {
     /// may still land.
     fn crash(&mut self) {
         for t in &self.ticks {
-            if let (true, Phase::Calling(a, slot)) = (t.incarnation == self.incarnation, &t.phase) {
+            if let (true, Phase::Calling(a, _, claim)) =
+                (t.incarnation == self.incarnation, &t.phase)
+            {
                 // Only a call it was still allowed to start can be in flight.
-                let allowed = self
-                    .state
-                    .claim_of(slot)
-                    .is_some_and(|c| c.calls_allowed_at(self.wall_ms, LEASE_MS, 0));
+                let allowed = claim.calls_allowed_at(self.wall_ms, LEASE_MS, 0);
                 if let (Next::Call(call), true) = (a.next(), allowed) {
                     self.zombies.push(call.clone());
                 }
@@ -1055,15 +1053,15 @@ fn a_permanent_failure_whose_delete_fails_leaves_the_clone_to_a_retry_that_delet
     assert!(clearml.enqueued.is_empty());
 }
 
-/// The 06:20 slot of task `a`, planned and claimed by "me".
-fn claimed_0620() -> (InstanceConfig, InstanceState, SlotKey) {
+/// The 06:20 slot of task `a`, planned and claimed by "me" (the claim is returned).
+fn claimed_0620() -> (InstanceConfig, InstanceState, SlotKey, Claim) {
     let config = config(false);
     let mut state = InstanceState::default();
     state.on_config_saved(&config, at(0, 0));
     state = plan_tick("inst", &config, &state, at(6, 20)).state;
     let slot = SlotKey::new("inst", "a", at(6, 20));
-    assert!(state.claim(&slot, "me", 0));
-    (config, state, slot)
+    let me = state.claim(&slot, "me", 0).unwrap();
+    (config, state, slot, me)
 }
 
 /// An attempt's outcome: launched as ClearML task `t1`.
@@ -1081,7 +1079,7 @@ fn launched_t1() -> Outcome {
 /// started is still recorded (watched until it ends); a failure of it is not.
 #[test]
 fn a_launch_whose_task_was_removed_meanwhile_is_still_a_run() {
-    let (_, mut state, slot) = claimed_0620();
+    let (_, mut state, slot, me) = claimed_0620();
     let mut other = config_with(false, "").to_stored_value();
     other["scheduled_tasks"][0]["id"] = "b".into();
     let other = scheduler_core::parse_config_value(&other, None).unwrap();
@@ -1090,12 +1088,12 @@ fn a_launch_whose_task_was_removed_meanwhile_is_still_a_run() {
         message: "x".into(),
         permanent: false,
     };
-    assert!(!settle(&mut state, &slot, "me", &failed, at(6, 21)));
+    assert!(!settle(&mut state, &slot, &me, &failed, at(6, 21)));
     let launched = launched_t1();
-    assert!(settle(&mut state, &slot, "me", &launched, at(6, 21)));
+    assert!(settle(&mut state, &slot, &me, &launched, at(6, 21)));
     assert_eq!(state.runs.len(), 1);
     // Told once: the same outcome again is not a second run.
-    assert!(!settle(&mut state, &slot, "me", &launched, at(6, 21)));
+    assert!(!settle(&mut state, &slot, &me, &launched, at(6, 21)));
 }
 
 /// The owner's own claims: one it is not making is released after the lease; one it still
@@ -1103,11 +1101,11 @@ fn a_launch_whose_task_was_removed_meanwhile_is_still_a_run() {
 /// ending leaves its launches "live" for good).
 #[test]
 fn own_claims_are_released_after_the_lease_or_twice_it_while_still_counted_live() {
-    let (_config, state, _slot) = claimed_0620();
-    let at_ms = state.tasks["a"].pending[0].claim.as_ref().unwrap().at_ms;
+    let (_config, state, _slot, me) = claimed_0620();
+    let at_ms = me.at_ms;
     let lease = 300_000;
-    let live = |_: &str, _: scheduler_core::Instant, _: u32| true;
-    let gone = |_: &str, _: scheduler_core::Instant, _: u32| false;
+    let live = |_: &str, _: scheduler_core::Instant, _: u32, _: &Claim| true;
+    let gone = |_: &str, _: scheduler_core::Instant, _: u32, _: &Claim| false;
     for (released_by, wall, n) in [
         ("gone, within the lease", at_ms + lease - 1, 0),
         ("gone, at the lease", at_ms + lease, 1),
@@ -1134,12 +1132,44 @@ fn own_claims_are_released_after_the_lease_or_twice_it_while_still_counted_live(
     }
 }
 
+/// An attempt that stalled for twice the lease, then resumed: its claim was released and a
+/// retry by the same owner (the same incarnation) holds the slot now. The first attempt's
+/// late outcome neither ends the retry's claim nor counts as the slot's outcome; the retry's
+/// does.
+#[test]
+fn a_released_attempt_that_resumes_does_not_settle_the_retry_by_the_same_owner() {
+    let (config, mut state, slot, first) = claimed_0620();
+    let lease = 300_000;
+    let live = |_: &str, _: scheduler_core::Instant, _: u32, _: &Claim| true;
+    let released = state.release_abandoned_claims("me", live, first.at_ms + 2 * lease, lease);
+    assert_eq!(released.len(), 1);
+    state = plan_tick("inst", &config, &state, at(6, 30)).state;
+    let retry = state
+        .claim(&slot, "me", first.at_ms + 2 * lease + 1)
+        .expect("the retry claims the slot");
+    let stopped = Outcome::Failed {
+        message: "the launch has taken too long; it is retried".into(),
+        permanent: false,
+    };
+    assert!(!settle(&mut state, &slot, &first, &stopped, at(6, 31)));
+    assert_eq!(
+        state.claim_of(&slot),
+        Some(&retry),
+        "the retry still holds it"
+    );
+    state.unclaim(&slot, &first);
+    state.record_launch_interrupted(&slot, &first);
+    assert_eq!(state.claim_of(&slot), Some(&retry), "nor can it hand it on");
+    assert!(settle(&mut state, &slot, &retry, &launched_t1(), at(6, 31)));
+    assert_eq!(state.runs.len(), 1);
+}
+
 /// A slot given up while its launch was still out (its claim released, the slot out of its
 /// window; its clean-up listed the slot's clones before this launch's clone landed): the run
 /// that launch started is still recorded, once. One still pending under another owner's claim is not.
 #[test]
 fn a_launch_that_lands_after_its_slot_was_given_up_is_still_a_run() {
-    let (config, mut state, slot) = claimed_0620();
+    let (config, mut state, slot, me) = claimed_0620();
     let launched = launched_t1();
     // Another owner holds the slot now: its attempt finds this clone by its tag.
     let mut taken = state.clone();
@@ -1147,7 +1177,7 @@ fn a_launch_that_lands_after_its_slot_was_given_up_is_still_a_run() {
         owner: "other".into(),
         at_ms: 1,
     });
-    assert!(!settle(&mut taken, &slot, "me", &launched, at(6, 21)));
+    assert!(!settle(&mut taken, &slot, &me, &launched, at(6, 21)));
     assert!(taken.runs.is_empty());
     // A claimed slot is never given up for want of an outcome: it stays "me"'s.
     let kept = plan_tick("inst", &config, &state, at(6, 20).add_seconds(6 * 3600)).state;
@@ -1167,11 +1197,11 @@ fn a_launch_that_lands_after_its_slot_was_given_up_is_still_a_run() {
         message: "x".into(),
         permanent: false,
     };
-    assert!(!settle(&mut state, &slot, "me", &failed, at(12, 21)));
-    assert!(settle(&mut state, &slot, "me", &launched, at(12, 21)));
+    assert!(!settle(&mut state, &slot, &me, &failed, at(12, 21)));
+    assert!(settle(&mut state, &slot, &me, &launched, at(12, 21)));
     assert_eq!(state.runs.len(), 1);
     assert_eq!(state.runs[0].task_id, "t1");
-    assert!(!settle(&mut state, &slot, "me", &launched, at(12, 21)));
+    assert!(!settle(&mut state, &slot, &me, &launched, at(12, 21)));
 }
 
 /// A retry that finds the slot's clone already ended (its enqueue's answer was lost, or the
@@ -1179,7 +1209,7 @@ fn a_launch_that_lands_after_its_slot_was_given_up_is_still_a_run() {
 /// so the next status poll ends it as every run ends (told, rerun if asked), not dropped.
 #[test]
 fn a_clone_found_already_ended_is_recorded_open_for_the_poll_to_end() {
-    let (_, mut state, slot) = claimed_0620();
+    let (_, mut state, slot, me) = claimed_0620();
     let found_done = Outcome::Launched {
         task_id: "t1".into(),
         name: "n".into(),
@@ -1187,7 +1217,7 @@ fn a_clone_found_already_ended_is_recorded_open_for_the_poll_to_end() {
         status: TaskStatus::Failed,
         reused: true,
     };
-    assert!(settle(&mut state, &slot, "me", &found_done, at(6, 40)));
+    assert!(settle(&mut state, &slot, &me, &found_done, at(6, 40)));
     assert_eq!(state.runs.len(), 1, "open until the poll reads it");
     let ended = state.record_status("t1", TaskStatus::Failed);
     assert!(ended.is_some(), "the poll ends it, so it is told and rerun");

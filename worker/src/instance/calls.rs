@@ -26,8 +26,10 @@ fn has_short_part(name: &str) -> bool {
     name.split('/').any(|part| part.trim().chars().count() < 3)
 }
 
-/// Makes one call and reads its answer.
-pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
+/// Makes one call and reads its answer. A call that takes more than one request (an enqueue
+/// that meets a stray queue entry) asks `in_time` before each further request: whether its
+/// worst case still ends within the attempt's lease.
+pub async fn perform(c: &ClearMl, call: &Call, in_time: &dyn Fn() -> bool) -> Answer {
     match call {
         Call::FindClones { tag } => {
             // `search_hidden`: a clone someone marked hidden is still this slot's clone.
@@ -158,7 +160,7 @@ pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
                 Ok(_) => Answer::Done,
                 Err(e) if e.is(400, INVALID_QUEUE_ID) => Answer::Missing,
                 Err(e) if e.is(400, TASK_ALREADY_QUEUED) => {
-                    already_queued(c, task_id, queue_id, body).await
+                    already_queued(c, task_id, queue_id, body, in_time).await
                 }
                 // The clone vanished, or its status changed under the call (enqueued or
                 // started by someone else, a race ClearML reports as 121): a transient
@@ -182,7 +184,22 @@ pub async fn perform(c: &ClearMl, call: &Call) -> Answer {
 /// agent may pop the entry and start the clone between the status read and the removal, and
 /// `tasks.dequeue` would then force the running clone back to `created`. The removal instead
 /// finds no entry (400/703), and the retry lists the slot's clones and sees it running.
-async fn already_queued(c: &ClearMl, task_id: &str, queue_id: &str, enqueue: Value) -> Answer {
+async fn already_queued(
+    c: &ClearMl,
+    task_id: &str,
+    queue_id: &str,
+    enqueue: Value,
+    in_time: &dyn Fn() -> bool,
+) -> Answer {
+    // Out of the lease's time, a step not taken is the retry's to take: it lists the slot's
+    // clones and goes by their status, as after any transient failure.
+    let out_of_time = || Answer::Failed {
+        message: "the launch has taken too long; it is retried".into(),
+        transient: true,
+    };
+    if !in_time() {
+        return out_of_time();
+    }
     let body = json!({"id": [task_id], "only_fields": ["id", "status"]});
     let status = match c.call("tasks.get_all", body).await {
         Ok(data) => data["tasks"][0]["status"]
@@ -201,11 +218,17 @@ async fn already_queued(c: &ClearMl, task_id: &str, queue_id: &str, enqueue: Val
             }
         }
     }
+    if !in_time() {
+        return out_of_time();
+    }
     let remove = json!({"queue": queue_id, "task": task_id});
     match c.call("queues.remove_task", remove).await {
         Ok(_) => {}
         Err(e) if e.is(400, TASK_NOT_IN_QUEUE) => return retry_after_listing(&e),
         Err(e) => return failed(&e),
+    }
+    if !in_time() {
+        return out_of_time();
     }
     match c.call("tasks.enqueue", enqueue).await {
         Ok(_) => Answer::Done,

@@ -22,7 +22,7 @@ use scheduler_core::launch::{settle, Call, Learned, Next};
 use scheduler_core::notify::{About, EventKind, News};
 use scheduler_core::{
     clean_up_launch, given_up_line, launch_of, next_slot_due, plan_paused, plan_rerun,
-    plan_run_now, plan_tick, run_ended, stuck_line, Action, Found, InstanceConfig, Instant,
+    plan_run_now, plan_tick, run_ended, stuck_line, Action, Claim, Found, InstanceConfig, Instant,
     LaunchAttempt, Level, LogLine, Outcome, SkipReason, SlotKey, StuckRun, TaskStatus,
 };
 use serde::{Deserialize, Serialize};
@@ -179,7 +179,7 @@ pub async fn clean_up_before_delete(
             LaunchAttempt::clean_up(&clean_up_launch(id, config, slot), config.name());
         while let Next::Call(call) = attempt.next() {
             let call = call.clone();
-            attempt.answer(calls::perform(&c, &call).await);
+            attempt.answer(calls::perform(&c, &call, &|| true).await);
         }
         if matches!(
             attempt.outcome(),
@@ -274,7 +274,9 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
         let live = ctx.live.borrow();
         released.extend(runtime.state.release_abandoned_claims(
             ctx.incarnation,
-            |item, fire, rerun| live.contains(&(item.to_string(), fire.unix_seconds(), rerun)),
+            |item, fire, rerun, claim| {
+                live.contains(&(item.to_string(), fire.unix_seconds(), rerun, claim.at_ms))
+            },
             wall_ms(),
             lease_ms,
         ));
@@ -521,27 +523,27 @@ async fn launch_all(
             reserved = reserved.max(c.subrequests.get());
             let first = claimed == 0;
             match claim_next(ctx, planned, id, &cache, c.budget, &mut reserved, first)? {
-                Some((attempt, slot, claimed_at, expected)) => {
+                Some((attempt, slot, claim, expected)) => {
                     claimed += 1;
-                    making.keys.push(live_key(&slot));
+                    making.keys.push(live_key(&slot, &claim));
                     cold = expected > expected_calls(&complete(), attempt.launch());
-                    running.push(drive(ctx, c, attempt, slot, claimed_at, lease_ms, expected))
+                    running.push(drive(ctx, c, attempt, slot, claim, lease_ms, expected))
                 }
                 None => exhausted = true,
             }
         }
-        let Some((attempt, slot, expected)) = running.next().await else {
+        let Some((attempt, slot, claim, expected)) = running.next().await else {
             break;
         };
         // What it did not use goes back (what it used beyond is counted by the client).
         reserved = (reserved + attempt.calls()).saturating_sub(expected);
         if attempt.outcome().is_none() {
             // Stopped for the budget: handed on to the object's alarm, not a failed attempt.
-            hand_on(ctx, &attempt, &slot)?;
+            hand_on(ctx, &attempt, &slot, &claim)?;
             exhausted = true;
             continue;
         }
-        if settle_attempt(ctx, &attempt, &slot, now)? {
+        if settle_attempt(ctx, &attempt, &slot, &claim, now)? {
             report.launched += 1;
         }
         // Learnt into the cache as stored now (another invocation may have changed it).
@@ -569,11 +571,16 @@ async fn launch_all(
 }
 
 /// A launch this incarnation is making, in `Ctx::live`: its slot (item, fire in seconds,
-/// rerun).
-pub type LiveKey = (String, i64, u32);
+/// rerun) and when it was claimed (one attempt: a retry of the slot is another key).
+pub type LiveKey = (String, i64, u32, i64);
 
-fn live_key(slot: &SlotKey) -> LiveKey {
-    (slot.item.clone(), slot.fire.unix_seconds(), slot.rerun)
+fn live_key(slot: &SlotKey, claim: &Claim) -> LiveKey {
+    (
+        slot.item.clone(),
+        slot.fire.unix_seconds(),
+        slot.rerun,
+        claim.at_ms,
+    )
 }
 
 /// The launches one `launch_all` claimed, forgotten from `Ctx::live` however it ends: an error
@@ -627,7 +634,7 @@ fn claim_next(
     budget: u32,
     reserved: &mut u32,
     first: bool,
-) -> Result<Option<(LaunchAttempt, SlotKey, i64, u32)>> {
+) -> Result<Option<(LaunchAttempt, SlotKey, Claim, u32)>> {
     let Some(head) = ctx.docs.get::<ConfigHead>(CONFIG)? else {
         return Ok(None); // deleted meanwhile
     };
@@ -667,16 +674,16 @@ fn claim_next(
         if *reserved + cost + CALLS_KEPT_IN_HAND - 1 > budget && !first {
             break;
         }
-        if !runtime.state.claim(&slot, ctx.incarnation, wall) {
+        let Some(claim) = runtime.state.claim(&slot, ctx.incarnation, wall) else {
             continue;
-        }
-        ctx.live.borrow_mut().insert(live_key(&slot));
+        };
+        ctx.live.borrow_mut().insert(live_key(&slot, &claim));
         *reserved += cost;
         ctx.store(runtime)?;
         return Ok(Some((
             LaunchAttempt::start(&launch, config.name(), known),
             slot,
-            wall,
+            claim,
             cost,
         )));
     }
@@ -691,29 +698,26 @@ async fn drive(
     c: &ClearMl,
     mut attempt: LaunchAttempt,
     slot: SlotKey,
-    claimed_at: i64,
+    claim: Claim,
     lease_ms: i64,
     expected: u32,
-) -> (LaunchAttempt, SlotKey, u32) {
-    let claim = scheduler_core::Claim {
-        owner: String::new(),
-        at_ms: claimed_at,
-    };
+) -> (LaunchAttempt, SlotKey, Claim, u32) {
     loop {
         let call = match attempt.next() {
-            Next::Finished(_) => return (attempt, slot, expected),
+            Next::Finished(_) => return (attempt, slot, claim, expected),
             Next::Call(call) => call.clone(),
         };
         // A call may sign in again and retry: up to three timeouts, and a second.
         let call_ms = 3 * c.timeout.as_millis() as i64 + 1000;
-        if !claim.calls_allowed_at(wall_ms(), lease_ms, call_ms) {
+        let in_time = || claim.calls_allowed_at(wall_ms(), lease_ms, call_ms);
+        if !in_time() {
             attempt.stop("the launch has taken too long; it is retried");
             continue;
         }
         // Out of calls (a re-login or a retry cost more than planned): the attempt stops here,
         // without an outcome, and the next invocation carries on (see `hand_on`).
         if c.subrequests.get() + CALLS_KEPT_IN_HAND > c.budget {
-            return (attempt, slot, expected);
+            return (attempt, slot, claim, expected);
         }
         // The clone and the enqueue are what make a run: neither once the instance is deleted
         // or paused (the user was told it was, while this launch awaited ClearML). A deletion
@@ -738,7 +742,7 @@ async fn drive(
                 _ => {}
             }
         }
-        let answer = calls::perform(c, &call).await;
+        let answer = calls::perform(c, &call, &in_time).await;
         attempt.answer(answer);
     }
 }
@@ -751,15 +755,13 @@ const CALLS_KEPT_IN_HAND: u32 = 3;
 /// back to the unclaimed launches, for the object's alarm (an invocation with a budget of its
 /// own, seconds later): as a first attempt if it made no call, else as a retry that looks for
 /// its clone first. Never a failed attempt: nothing failed, and no backoff delays it.
-fn hand_on(ctx: &Ctx<'_>, attempt: &LaunchAttempt, slot: &SlotKey) -> Result<()> {
-    ctx.live.borrow_mut().remove(&live_key(slot));
+fn hand_on(ctx: &Ctx<'_>, attempt: &LaunchAttempt, slot: &SlotKey, claim: &Claim) -> Result<()> {
+    ctx.live.borrow_mut().remove(&live_key(slot, claim));
     let mut runtime = ctx.runtime()?;
     if attempt.calls() == 0 {
-        runtime.state.unclaim(slot, ctx.incarnation);
+        runtime.state.unclaim(slot, claim);
     } else {
-        runtime
-            .state
-            .record_launch_interrupted(slot, ctx.incarnation);
+        runtime.state.record_launch_interrupted(slot, claim);
     }
     ctx.store(runtime)
 }
@@ -769,9 +771,10 @@ fn settle_attempt(
     ctx: &Ctx<'_>,
     attempt: &LaunchAttempt,
     slot: &SlotKey,
+    claim: &Claim,
     now: Instant,
 ) -> Result<bool> {
-    ctx.live.borrow_mut().remove(&live_key(slot));
+    ctx.live.borrow_mut().remove(&live_key(slot, claim));
     let Some(outcome) = attempt.outcome() else {
         return Ok(false);
     };
@@ -794,13 +797,11 @@ fn settle_attempt(
     // this clone and recorded it, and it may have ended since, leaving the state's open runs),
     // is not recorded twice.
     if let Outcome::Launched { task_id, .. } = outcome {
-        if runtime.runs.iter().any(|r| &r.task_id == task_id)
-            && !runtime.state.holds(slot, ctx.incarnation)
-        {
+        if runtime.runs.iter().any(|r| &r.task_id == task_id) && !runtime.state.holds(slot, claim) {
             return Ok(false);
         }
     }
-    if !settle(&mut runtime.state, slot, ctx.incarnation, outcome, started) {
+    if !settle(&mut runtime.state, slot, claim, outcome, started) {
         // Its task removed while it was out, and it failed with a clone kept for a retry that
         // will never come: the clone is cleaned up.
         if removed
@@ -944,7 +945,7 @@ async fn clean_up(
         let mut attempt = LaunchAttempt::clean_up(&launch, config.name());
         while let Next::Call(call) = attempt.next() {
             let call = call.clone();
-            attempt.answer(calls::perform(c, &call).await);
+            attempt.answer(calls::perform(c, &call, &|| true).await);
         }
         let mut runtime = ctx.runtime()?;
         let Some(tries) = runtime.clean_up_of(slot).map(|u| {
@@ -1087,8 +1088,13 @@ fn refuse_all(
             Level::Error,
             format!("Cannot launch {name}: {why}"),
         ));
-        runtime.state.claim(&slot, ctx.incarnation, wall_ms());
-        runtime.state.record_launch_failed(&slot, why);
+        if runtime
+            .state
+            .claim(&slot, ctx.incarnation, wall_ms())
+            .is_some()
+        {
+            runtime.state.record_launch_failed(&slot, why);
+        }
     }
     ctx.store(runtime)
 }

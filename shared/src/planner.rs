@@ -590,6 +590,91 @@ fn missed_summary(missed: &[Instant], superseded: &[Instant], more: bool) -> Str
     s
 }
 
+/// The slots an edit takes from the schedule it replaces, told as missed: slots of each task
+/// `after` changed, by its schedule in `before`, that no tick decided (after the task's
+/// `evaluated_until`, or after its previous change, whichever is later) and that fall before
+/// the save's own minute (which stays the task's to decide: [`InstanceState::on_config_changed`]).
+/// Ticks a minute apart leave none; after a time the scheduler was not ticking (an outage, a
+/// cron that ran late), these would have been launched or told as missed by the next tick, and
+/// the edit, which restarts the task from the save, drops them. `changed_at` is when each task
+/// last changed before this save (the record's, not this save's). The save's own minute is
+/// decided by the new schedule: an old slot in it that the new one does not launch is dropped
+/// too. Nothing from before `resumed_at` (the last resume; [`InstanceState::on_resumed`]): slots
+/// in a pause are not launched by intent. The caller tells nothing while the instance is paused.
+pub fn slots_dropped_by_edit(
+    before: &InstanceConfig,
+    after: &InstanceConfig,
+    state: &InstanceState,
+    changed_at: impl Fn(&str) -> Option<Instant>,
+    resumed_at: Option<Instant>,
+    saved_at: Instant,
+) -> Vec<LogLine> {
+    let minute = Instant::from_unix_seconds(saved_at.unix_seconds().div_euclid(60) * 60);
+    let until = minute.add_seconds(-1);
+    let fires_at = |task: &ScheduledTask, at: Instant| {
+        task.enabled() && task.schedule().next_fire_after(at.add_seconds(-1)) == Some(at)
+    };
+    let mut lines = Vec::new();
+    for task in after.scheduled_tasks() {
+        let Some(old) = before.task(task.id()) else {
+            continue; // new: it had no slots
+        };
+        if !old.enabled() || fingerprint(old) == fingerprint(task) {
+            continue;
+        }
+        let previous = changed_at(task.id());
+        let from = match (state.tasks.get(task.id()), previous) {
+            (Some(ts), Some(at)) => ts.evaluated_until.max(Instant::from_unix_seconds(
+                at.unix_seconds().div_euclid(60) * 60 - 1,
+            )),
+            (Some(ts), None) => ts.evaluated_until,
+            // Saved, then edited again before any tick replanned it: from its first save.
+            (None, Some(at)) => at,
+            (None, None) => continue,
+        };
+        let from = resumed_at.map_or(from, |r| from.max(r));
+        let schedule = old.schedule();
+        let mut dropped = Vec::new();
+        let mut more = false;
+        let mut t = from;
+        while let Some(fire) = schedule.next_fire_after(t).filter(|f| *f <= until) {
+            if dropped.len() == MAX_REPORTED_MISSES {
+                more = true;
+                break;
+            }
+            dropped.push(fire);
+            t = fire;
+        }
+        if !more && minute > from && fires_at(old, minute) && !fires_at(task, minute) {
+            dropped.push(minute);
+        }
+        let Some(&first) = dropped.first() else {
+            continue;
+        };
+        lines.push(
+            LogLine::new(
+                saved_at,
+                Level::Warn,
+                format!(
+                    "Missed {}{} slot(s) of {}: {}; not launched: the task was edited \
+                     while the scheduler was behind (no tick had decided them)",
+                    if more { "more than " } else { "" },
+                    dropped.len(),
+                    old.display_name(),
+                    missed_summary(&dropped, &[], false),
+                ),
+            )
+            .about(About::failed(
+                EventKind::SlotMissed,
+                task.id(),
+                Some(first),
+                None,
+            )),
+        );
+    }
+    lines
+}
+
 /// The launch of slot `fire` of task `item` (for an in-flight launch the runtime takes on);
 /// `None` when the config no longer has the task.
 pub fn launch_of(
@@ -1062,6 +1147,104 @@ mod rerun_tests {
         let mut state = InstanceState::default();
         state.on_config_saved(&config, t0);
         (config, state, Instant::from_utc(2026, 1, 1, 6, 20).unwrap())
+    }
+
+    /// Task `a`, daily at `times`, as saved at `at`.
+    fn daily_at(times: &str, at: Instant) -> InstanceConfig {
+        crate::parse_config(
+            &format!(
+                r#"{{"format":"clearml-task-scheduler/v1","name":"n","scheduled_tasks":[
+                {{"id":"a","base_task_id":"b","queue":"gpu","recurrence":"daily","times":[{times}]}}]}}"#
+            ),
+            at,
+        )
+        .unwrap()
+    }
+
+    /// An edit made while the scheduler was not ticking drops the old schedule's undecided
+    /// slots (the task restarts from the save): they are told as missed, exactly those the
+    /// next tick no longer decides. Ticks a minute apart leave nothing to tell.
+    #[test]
+    fn slots_an_edit_drops_from_the_old_schedule_are_told_as_missed() {
+        let at = |h, m| Instant::from_utc(2026, 1, 1, h, m).unwrap();
+        let old = daily_at(r#""06:20","07:20","08:20""#, at(6, 0));
+        let mut state = InstanceState::default();
+        state.on_config_saved(&old, at(6, 0));
+        state = plan_tick("i", &old, &state, at(6, 10)).state;
+        // The cron stops after 06:10; the task is edited at 09:05.
+        let new = daily_at(r#""10:00""#, at(9, 5));
+        let saved = at(9, 5).add_seconds(7);
+        let first = |_: &str| Some(at(6, 0));
+        let lines = slots_dropped_by_edit(&old, &new, &state, first, None, saved);
+        assert_eq!(lines.len(), 1, "{lines:?}");
+        assert!(
+            lines[0]
+                .message
+                .starts_with("Missed 3 slot(s) of b: 2026-01-01T06:20:00Z .. 2026-01-01T08:20:00Z"),
+            "{}",
+            lines[0].message
+        );
+        assert_eq!(
+            lines[0].about.as_ref().map(|a| (a.news, a.slot)),
+            Some((News::Failed(EventKind::SlotMissed), Some(at(6, 20))))
+        );
+        // Exactly what the replan drops: the tick after the edit decides none of them.
+        let mut replanned = state.clone();
+        replanned.on_config_saved(&new, saved);
+        let after = plan_tick("i", &new, &replanned, at(9, 6));
+        assert_eq!(after.launches().count(), 0);
+        assert!(
+            !after
+                .actions
+                .iter()
+                .any(|a| matches!(a, Action::Skip { .. })),
+            "{:?}",
+            after.actions
+        );
+
+        // Ticking every minute: nothing undecided to drop.
+        let ticked = plan_tick("i", &old, &state, at(9, 5)).state;
+        assert!(slots_dropped_by_edit(&old, &new, &ticked, first, None, saved).is_empty());
+        // The same task saved unchanged: nothing dropped (it keeps its progress).
+        assert!(slots_dropped_by_edit(&old, &old, &state, first, None, saved).is_empty());
+        // Edited twice in the outage: the second edit drops the first edit's schedule's slots
+        // from that edit on, not the original's again.
+        let between = daily_at(r#""09:10""#, at(9, 5));
+        let edited = |_: &str| Some(saved);
+        let again = slots_dropped_by_edit(&between, &new, &state, edited, None, at(9, 30));
+        assert_eq!(again.len(), 1);
+        assert!(
+            again[0]
+                .message
+                .starts_with("Missed 1 slot(s) of b: 2026-01-01T09:10:00Z;"),
+            "{}",
+            again[0].message
+        );
+        // Resumed at 08:00 after a pause: the slots in the pause were not to launch.
+        let resumed = slots_dropped_by_edit(&old, &new, &state, first, Some(at(8, 0)), saved);
+        assert_eq!(resumed.len(), 1);
+        assert!(
+            resumed[0]
+                .message
+                .starts_with("Missed 1 slot(s) of b: 2026-01-01T08:20:00Z;"),
+            "{}",
+            resumed[0].message
+        );
+        // The save's own minute, before its tick: the new schedule decides it. An old slot
+        // there is dropped unless the new schedule has it too.
+        let at_0905 = daily_at(r#""09:05""#, at(6, 0));
+        let ticked = plan_tick("i", &at_0905, &state, at(9, 4)).state;
+        let own = slots_dropped_by_edit(&at_0905, &new, &ticked, first, None, saved);
+        assert_eq!(own.len(), 1, "{own:?}");
+        assert!(
+            own[0]
+                .message
+                .starts_with("Missed 1 slot(s) of b: 2026-01-01T09:05:00Z;"),
+            "{}",
+            own[0].message
+        );
+        let kept = daily_at(r#""09:05","10:00""#, at(9, 5));
+        assert!(slots_dropped_by_edit(&at_0905, &kept, &ticked, first, None, saved).is_empty());
     }
 
     /// Launches what `plan` says, as ClearML task `id`; returns the launched slot.

@@ -56,6 +56,14 @@ impl Api {
         Ok(answer)
     }
 
+    /// `PUT /api/instances/{id}` with `config` (an edit), expecting it saved: the answer.
+    pub async fn replace(&self, id: &str, config: &Value) -> Result<Value> {
+        let path = format!("/api/instances/{id}");
+        let (status, answer) = self.send(reqwest::Method::PUT, &path, Some(config)).await?;
+        anyhow::ensure!(status == 200, "PUT {path} answered {status}: {answer}");
+        Ok(answer)
+    }
+
     /// `POST /api/instances` with `config`: the new instance's id.
     pub async fn create(&self, config: &Value) -> Result<String> {
         let made = self.post("/api/instances", config).await?;

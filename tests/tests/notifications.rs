@@ -228,15 +228,7 @@ async fn an_edit_that_sends_the_hints_back_keeps_the_secrets_and_a_new_instance_
     let id = create(&api, &instance("default", daily(), channels(&receiver))).await;
     let mut config = api.get(&format!("/api/instances/{id}")).await.unwrap()["config"].clone();
     config["name"] = json!("Renamed");
-    let saved = api
-        .send(
-            reqwest::Method::PUT,
-            &format!("/api/instances/{id}"),
-            Some(&config),
-        )
-        .await
-        .unwrap();
-    assert_eq!(saved.0, 200, "{}", saved.1);
+    api.replace(&id, &config).await.unwrap();
     // The kept secrets still work: "Send test" reaches the receiver, signed.
     let test = send_test(&api, &id, "ops").await;
     assert_eq!(test["delivered"], true, "{test}");
@@ -399,15 +391,7 @@ async fn repeated_failures_are_grouped_into_a_summary_and_a_recovery_is_told() {
     // Fixed: the next launch succeeds, and that is told as a recovery.
     let mut config = api.get(&format!("/api/instances/{id}")).await.unwrap()["config"].clone();
     config["scheduled_tasks"][0]["queue"] = json!("default");
-    let (status, body) = api
-        .send(
-            reqwest::Method::PUT,
-            &format!("/api/instances/{id}"),
-            Some(&config),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, 200, "{body}");
+    api.replace(&id, &config).await.unwrap();
     let before = receiver.received_at(HOOK_PATH).len();
     worker.trigger_scheduled(Some(start + 8 * MINUTE)).unwrap();
     worker.trigger_scheduled(Some(start + 9 * MINUTE)).unwrap();
@@ -506,15 +490,23 @@ async fn the_hourly_limit_holds_back_and_the_next_message_says_how_many() {
         json!({"id": id, "base_task_id": demo::TASK_TRAIN, "queue": "no-such-queue",
                "recurrence": "daily", "times": [time]})
     };
+    // Two hours from now, and 45 minutes later: each task's only slot after the save (with
+    // fixed times such as 06:20 and 07:05, a run between them would find today's 07:05 due too).
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let slot = (now / MINUTE + 120) * MINUTE;
+    let hhmm = |ms: i64| format!("{:02}:{:02}", ms / MINUTE / 60 % 24, ms / MINUTE % 60);
+    let (at, late) = (hhmm(slot), hhmm(slot + 45 * MINUTE));
     let config = json!({
         "format": "clearml-task-scheduler/v1",
         "name": "Storm",
-        "scheduled_tasks": [failing("a", "06:20"), failing("b", "06:20"), failing("c", "06:20"),
-                            failing("d", "06:20"), failing("late", "07:05")],
+        "scheduled_tasks": [failing("a", &at), failing("b", &at), failing("c", &at),
+                            failing("d", &at), failing("late", &late)],
         "notifications": n
     });
     let _id = create(&api, &config).await;
-    let slot = next_0620_ms();
     worker.trigger_scheduled(Some(slot)).unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let first: Vec<Value> = receiver

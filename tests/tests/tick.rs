@@ -139,17 +139,23 @@ async fn standin_and_worker(vars: &[(&str, &str)]) -> (StandinHandle, WorkerProc
     (clearml, worker)
 }
 
+/// The stand-in without an agent, a worker on it, and an API client.
+async fn without_agent() -> (StandinHandle, WorkerProcess, Api) {
+    let clearml = standin::spawn(StandinConfig::without_agent())
+        .await
+        .unwrap();
+    let worker = worker_for(&clearml, None);
+    let api = Api::new(&worker.url, TOKEN);
+    (clearml, worker, api)
+}
+
 /// The stand-in without an agent, the worker, and a daily 06:20 instance whose task has
 /// `field` set to `value`.
 async fn daily_instance_with(
     field: &str,
     value: Value,
 ) -> (StandinHandle, WorkerProcess, Api, String) {
-    let clearml = standin::spawn(StandinConfig::without_agent())
-        .await
-        .unwrap();
-    let worker = worker_for(&clearml, None);
-    let api = Api::new(&worker.url, TOKEN);
+    let (clearml, worker, api) = without_agent().await;
     let mut config = daily_0620("default");
     config["scheduled_tasks"][0][field] = value;
     let id = create(&api, &config).await;
@@ -321,11 +327,7 @@ async fn a_lost_clone_answer_and_a_restart_never_make_a_second_clone() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_missing_queue_makes_no_clone_and_says_so() {
-    let clearml = standin::spawn(StandinConfig::without_agent())
-        .await
-        .unwrap();
-    let worker = worker_for(&clearml, None);
-    let api = Api::new(&worker.url, TOKEN);
+    let (clearml, worker, api) = without_agent().await;
     let id = create(&api, &daily_0620("no-such-queue")).await;
     let slot = slot_0620();
     worker.trigger_scheduled(Some(slot)).unwrap();
@@ -337,11 +339,7 @@ async fn a_missing_queue_makes_no_clone_and_says_so() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_idle_tick_costs_one_kv_read_and_no_write() {
-    let clearml = standin::spawn(StandinConfig::without_agent())
-        .await
-        .unwrap();
-    let worker = worker_for(&clearml, None);
-    let api = Api::new(&worker.url, TOKEN);
+    let (clearml, worker, api) = without_agent().await;
     for _ in 0..3 {
         create(&api, &daily_0620("default")).await;
     }
@@ -378,11 +376,7 @@ async fn an_idle_tick_costs_one_kv_read_and_no_write() {
 async fn under_random_clearml_faults_every_slot_launches_exactly_once() {
     use scheduler_e2e::standin::FaultConfig;
     use std::collections::BTreeMap;
-    let clearml = standin::spawn(StandinConfig::without_agent())
-        .await
-        .unwrap();
-    let worker = worker_for(&clearml, None);
-    let api = Api::new(&worker.url, TOKEN);
+    let (clearml, worker, api) = without_agent().await;
     let tasks: Vec<Value> = (0..4)
         .map(|i| {
             json!({"id": format!("every-minute-{i}"), "base_task_id": demo::TASK_TRAIN, "queue": "default",
@@ -690,11 +684,7 @@ async fn a_clearml_address_that_redirects_is_named_in_the_log_and_not_followed()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_now_launches_once_on_the_next_tick_and_a_deleted_instance_leaves_nothing() {
-    let clearml = standin::spawn(StandinConfig::without_agent())
-        .await
-        .unwrap();
-    let worker = worker_for(&clearml, None);
-    let api = Api::new(&worker.url, TOKEN);
+    let (clearml, worker, api) = without_agent().await;
     let id = create(&api, &daily_0620("default")).await;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -782,6 +772,57 @@ async fn instances_past_what_one_invocation_ticks_go_through_the_queue() {
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert_eq!(clearml.records().clones.len(), 5);
     assert_eq!(clearml.records().enqueues.len(), 5);
+}
+
+/// The scheduler is behind (no tick since the instance was made: the cron stopped, say) when
+/// the user edits a task's schedule: the old schedule's slots no tick decided are not launched
+/// (the task restarts from the edit) and are told as missed, once, not dropped in silence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slots_an_edit_drops_while_the_scheduler_is_behind_are_told_as_missed() {
+    let (clearml, worker, api) = without_agent().await;
+    let mut config = daily_0620("default");
+    config["scheduled_tasks"][0]["recurrence"] = json!("cron");
+    config["scheduled_tasks"][0]["cron"] = json!("* * * * *");
+    config["scheduled_tasks"][0]
+        .as_object_mut()
+        .unwrap()
+        .remove("times");
+    let made = now_ms();
+    let id = create(&api, &config).await;
+    // No tick for two minutes (real time: saves are stamped with the worker's clock): at least
+    // one every-minute slot is due and undecided when the edit comes.
+    let edit_at = (made / MINUTE + 2) * MINUTE + 1_000;
+    tokio::time::sleep(std::time::Duration::from_millis(
+        (edit_at - now_ms()) as u64,
+    ))
+    .await;
+    config["scheduled_tasks"][0]["cron"] = json!("0 3 * * *");
+    api.replace(&id, &config).await.unwrap();
+    worker.trigger_scheduled(Some(now_ms())).unwrap();
+    worker.trigger_scheduled(Some(now_ms() + MINUTE)).unwrap();
+
+    assert!(
+        clearml.records().clones.is_empty(),
+        "the old slots are not launched"
+    );
+    let told: Vec<String> = log_messages(&dashboard(&api, &id).await)
+        .into_iter()
+        .filter(|m| m.starts_with("Missed "))
+        .collect();
+    assert_eq!(told.len(), 1, "told once: {told:?}");
+    let first_slot = dash_time((made / MINUTE + 1) * MINUTE);
+    assert!(
+        told[0].contains(&format!(": {first_slot}")),
+        "names the first slot dropped: {told:?}"
+    );
+    assert!(told[0].contains("the task was edited"), "{told:?}");
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1371,15 +1412,7 @@ async fn remove_the_task(api: &Api, id: &str) {
     let mut other = daily_0620("default");
     other["scheduled_tasks"][0]["id"] = json!("evaluate");
     other["scheduled_tasks"][0]["times"] = json!(["23:00"]);
-    let (status, answer) = api
-        .send(
-            reqwest::Method::PUT,
-            &format!("/api/instances/{id}"),
-            Some(&other),
-        )
-        .await
-        .unwrap();
-    assert_eq!(status, 200, "{answer}");
+    api.replace(id, &other).await.unwrap();
 }
 
 /// The 06:20 launch of a daily instance whose enqueue failed (a 500): its clone is kept for the
@@ -1725,11 +1758,7 @@ async fn a_removed_task_s_launch_still_out_is_cleaned_up_only_after_its_lease() 
 /// none is taken for deleted in ClearML and ended.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn more_open_runs_than_one_clearml_page_are_all_still_followed() {
-    let clearml = standin::spawn(StandinConfig::without_agent())
-        .await
-        .unwrap();
-    let worker = worker_for(&clearml, None);
-    let api = Api::new(&worker.url, TOKEN);
+    let (clearml, worker, api) = without_agent().await;
     let tasks: Vec<Value> = (0..350)
         .map(|i| {
             json!({"id": format!("job-{i}"), "base_task_id": demo::TASK_TRAIN, "queue": "default",

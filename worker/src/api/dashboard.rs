@@ -238,7 +238,7 @@ pub async fn create_share(req: &Request, here: &Here<'_>) -> Answer {
         created_at: now,
     });
     // Saved first (nothing awaited since the load), then published for the worker to find.
-    let entry = save(here.docs, &mut record, &config, now)?;
+    let entry = save(here, &mut record, &config, now)?;
     Kv::open(here.env)?
         .put(
             &share_key(&hash),
@@ -291,7 +291,7 @@ pub async fn revoke_share(here: &Here<'_>, hash: &str) -> Answer {
         ));
     }
     record.shares.retain(|s| s.hash != hash);
-    let entry = save(here.docs, &mut record, &config, http::now())?;
+    let entry = save(here, &mut record, &config, http::now())?;
     Kv::open(here.env)?.delete(&share_key(hash)).await?;
     super::instances::tell_directory(here, entry).await?;
     http::no_content()

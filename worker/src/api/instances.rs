@@ -14,6 +14,7 @@ use scheduler_core::{
     export_file_name, parse_any_config, parse_config_value, InstanceConfig, Instant,
 };
 use serde_json::Value;
+use std::cell::RefCell;
 use std::time::Duration;
 use worker::{Env, Request, Storage};
 
@@ -32,6 +33,10 @@ pub struct Here<'a> {
     pub docs: &'a Docs,
     pub env: &'a Env,
     pub storage: Storage,
+    /// The runtime as the object keeps it in memory (see `instance::tick::Ctx::runtime`): a
+    /// request that writes the runtime writes through it, so a tick never stores a copy
+    /// without that write.
+    pub runtime: &'a RefCell<Option<Runtime>>,
 }
 
 /// When the object's alarm checks that the Directory heard of a save: set before any request
@@ -117,7 +122,7 @@ pub async fn create(req: &mut Request, here: &Here<'_>, id: &str) -> Answer {
         shares: vec![],
         origin: origin_of(req),
     };
-    let entry = save(here.docs, &mut record, &config, now)?;
+    let entry = save(here, &mut record, &config, now)?;
     if let Err(e) = directory::save_entry(here.env, entry, true).await {
         // Not listed, it would never be ticked, and a retry would make a second one: nothing
         // of it is kept.
@@ -202,7 +207,7 @@ pub async fn replace(req: &mut Request, here: &Here<'_>) -> Answer {
         .map_err(ApiError::invalid)?;
     record.run_now.retain(|r| config.task(&r.item).is_some());
     record.origin = origin_of(req).or(record.origin);
-    let entry = save(here.docs, &mut record, &config, now)?;
+    let entry = save(here, &mut record, &config, now)?;
     tell_directory(here, entry).await?;
     Ok(tagged(
         http::json_response(200, &detail(&record, &config)),
@@ -259,7 +264,7 @@ pub async fn set_paused(here: &Here<'_>, paused: bool) -> Answer {
         record.resumed_at = Some(now);
     }
     record.paused = paused;
-    let entry = save(here.docs, &mut record, &config, now)?;
+    let entry = save(here, &mut record, &config, now)?;
     tell_directory(here, entry).await?;
     http::ok_json(&detail(&record, &config))
 }
@@ -283,7 +288,7 @@ pub async fn set_task_enabled(here: &Here<'_>, item: &str, enabled: bool) -> Ans
         }
     }
     let config = parse_config_value(&value, None).map_err(ApiError::invalid)?;
-    let entry = save(here.docs, &mut record, &config, http::now())?;
+    let entry = save(here, &mut record, &config, http::now())?;
     tell_directory(here, entry).await?;
     http::ok_json(&detail(&record, &config))
 }
@@ -327,7 +332,7 @@ pub async fn run_now(here: &Here<'_>, item: &str) -> Answer {
         ));
     }
     record.run_now.push(request);
-    let entry = save(here.docs, &mut record, &config, now)?;
+    let entry = save(here, &mut record, &config, now)?;
     tell_directory(here, entry).await?;
     Ok(http::json_response(202, &answer))
 }
@@ -378,11 +383,12 @@ pub fn refuse_if_deleting(record: &ConfigRecord) -> Result<(), ApiError> {
 /// since the record was loaded). Drops run-now requests the tick reports as handled. Returns
 /// the entry to send to the Directory.
 pub fn save(
-    docs: &Docs,
+    here: &Here<'_>,
     record: &mut ConfigRecord,
     config: &InstanceConfig,
     now: Instant,
 ) -> Result<IndexEntry, ApiError> {
+    let docs = here.docs;
     if !record.run_now.is_empty() {
         if let Ok(Some(runtime)) = docs.get::<Runtime>(RUNTIME) {
             record.run_now.retain(|r| !runtime.run_now_done.contains(r));
@@ -390,19 +396,67 @@ pub fn save(
     }
     // The configuration saved until now (none when the instance is new).
     let before = record.parse().ok();
-    record.task_changed_at = scheduler_core::tasks_changed_at(
+    let changed_at = scheduler_core::tasks_changed_at(
         before.as_ref(),
         &record.task_changed_at,
         config,
         now,
         record.saved_at,
     );
+    if let (Some(before), false) = (&before, record.paused) {
+        if changed_at
+            .iter()
+            .any(|(item, at)| *at == now && before.task(item).is_some())
+        {
+            let previous = |item: &str| {
+                let at = record.task_changed_at.get(item);
+                Some(at.copied().unwrap_or(record.saved_at))
+            };
+            let edit = (before, config);
+            tell_dropped_slots(here, edit, previous, record.resumed_at, now)?;
+        }
+    }
+    record.task_changed_at = changed_at;
     record.revision += 1;
     record.saved_at = now;
     // The one place channel secrets are written: every answer and export shows hints.
     record.config = config.to_stored_value();
     docs.put(CONFIG, record)?;
     Ok(entry_of(record, config, now))
+}
+
+/// Tells, in the instance's log and so to its channels, the slots an edit of tasks takes from
+/// the schedules it replaces: none while ticks keep up; after the scheduler was behind, those it
+/// had not decided ([`scheduler_core::slots_dropped_by_edit`]). In the save's own synchronous
+/// block, through the object's runtime in memory.
+fn tell_dropped_slots(
+    here: &Here<'_>,
+    (before, after): (&InstanceConfig, &InstanceConfig),
+    previous: impl Fn(&str) -> Option<Instant>,
+    resumed_at: Option<Instant>,
+    now: Instant,
+) -> Result<(), ApiError> {
+    let kept = here.runtime.borrow().clone();
+    let mut runtime = match kept {
+        Some(runtime) => runtime,
+        None => match here.docs.get::<Runtime>(RUNTIME)? {
+            Some(runtime) => runtime,
+            None => return Ok(()), // never ticked: nothing decided, nothing to drop
+        },
+    };
+    let state = &runtime.state;
+    let lines =
+        scheduler_core::slots_dropped_by_edit(before, after, state, previous, resumed_at, now);
+    if lines.is_empty() {
+        return Ok(());
+    }
+    for line in lines {
+        runtime.push_log(line);
+    }
+    crate::instance::tick::fit_in_a_row(&mut runtime);
+    here.docs.put(RUNTIME, &runtime)?;
+    *here.runtime.borrow_mut() = Some(runtime);
+    Ok(())
 }
 
 /// Tells the Directory of a save (the list and the cron read it). The save stands whatever

@@ -79,6 +79,7 @@ impl DurableObject for Instance {
             docs: &docs,
             env: &self.env,
             storage: self.state.storage(),
+            runtime: &self.runtime,
         };
         let resp = api::handle_in_instance(req, &here, create.as_deref()).await;
         if create.is_none()

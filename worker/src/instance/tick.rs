@@ -201,7 +201,7 @@ const MAX_RUNTIME_BYTES: usize = 1_500_000;
 /// Drops the oldest log lines, then the oldest runs (counted as dropped, as the caps do), until
 /// the runtime fits in a row. Long names and ids can make 2,000 log lines and 1,000 runs larger
 /// than a row; a runtime that cannot be stored would stop the instance for good.
-fn fit_in_a_row(runtime: &mut Runtime) {
+pub(crate) fn fit_in_a_row(runtime: &mut Runtime) {
     if runtime.log.len() + runtime.runs.len() < 500 {
         return;
     }

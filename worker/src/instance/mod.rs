@@ -109,11 +109,15 @@ impl DurableObject for Instance {
         let paused = docs
             .get::<crate::store::ConfigHead>(crate::store::CONFIG)?
             .is_none_or(|r| r.paused);
-        let left_by_a_tick = self.ctx(&docs).runtime().map_or(true, |r| {
-            (!paused && !r.state.unclaimed().is_empty())
-                || !r.unverified.is_empty()
-                || !r.outbox.is_quiet()
-        });
+        // A runtime it cannot read: the tick says why.
+        let left_by_a_tick = self
+            .ctx(&docs)
+            .with_runtime(|r| {
+                (!paused && !r.state.unclaimed().is_empty())
+                    || !r.unverified.is_empty()
+                    || !r.outbox.is_quiet()
+            })
+            .unwrap_or(true);
         if left_by_a_tick && relisted == api::Relisted::Told {
             // This invocation made a call already: the tick gets one of its own, with its whole
             // call budget (the next alarm finds the Directory told). After a failed call it

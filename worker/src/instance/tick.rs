@@ -78,11 +78,21 @@ pub struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// The current runtime, to change and [`Ctx::store`].
     pub(super) fn runtime(&self) -> Result<Runtime> {
         if let Some(r) = self.runtime.borrow().as_ref() {
             return Ok(r.clone());
         }
         Ok(self.docs.get(RUNTIME)?.unwrap_or_default())
+    }
+
+    /// Reads the current runtime without copying it (it can be 1.5 MB).
+    pub(super) fn with_runtime<R>(&self, read: impl FnOnce(&Runtime) -> R) -> Result<R> {
+        if let Some(r) = self.runtime.borrow().as_ref() {
+            return Ok(read(r));
+        }
+        let stored: Runtime = self.docs.get(RUNTIME)?.unwrap_or_default();
+        Ok(read(&stored))
     }
 
     /// Keeps `runtime` as the current one; writes it unless only its clocks changed. Nothing
@@ -512,7 +522,7 @@ async fn launch_all(
         .docs
         .get::<ConfigHead>(CONFIG)?
         .is_some_and(|head| !head.paused);
-    if claimable && !ctx.runtime()?.state.unclaimed().is_empty() {
+    if claimable && ctx.with_runtime(|r| !r.state.unclaimed().is_empty())? {
         // One sign-in for all the launches about to run side by side.
         c.sign_in().await;
         reserved = c.subrequests.get() + 1;
@@ -563,7 +573,7 @@ async fn launch_all(
         .get::<ConfigHead>(CONFIG)?
         .is_some_and(|head| !head.paused);
     report.left = if claimable {
-        ctx.runtime()?.state.unclaimed().len() as u32
+        ctx.with_runtime(|r| r.state.unclaimed().len() as u32)?
     } else {
         0
     };

@@ -1809,13 +1809,23 @@ async fn launch_leaving_a_stray_queue_entry(
 ) -> (StandinHandle, WorkerProcess, Api, String, i64, String) {
     let (clearml, worker, api, id) = daily_instance_with("catch_up", json!("latest")).await;
     let slot = slot_0620();
+    let clone = launch_whose_enqueue_keeps_its_entry(&clearml, &worker, slot);
+    (clearml, worker, api, id, slot, clone)
+}
+
+/// Ticks `slot` with its first enqueue failing after ClearML added the queue entry; returns
+/// the clone's id.
+fn launch_whose_enqueue_keeps_its_entry(
+    clearml: &StandinHandle,
+    worker: &WorkerProcess,
+    slot: i64,
+) -> String {
     clearml.push_fault(ScriptedFault::new(
         "tasks.enqueue",
         FaultKind::EnqueueEntryKept,
     ));
     worker.trigger_scheduled(Some(slot)).unwrap();
-    let clone = clearml.records().clones[0].id.clone();
-    (clearml, worker, api, id, slot, clone)
+    clearml.records().clones[0].id.clone()
 }
 
 /// clearml-server can fail an enqueue after adding the task to the queue (its queue metrics
@@ -1887,12 +1897,7 @@ async fn a_stray_queue_entry_an_agent_takes_first_leaves_its_clone_running() {
 async fn a_stray_queue_entry_an_agent_runs_before_the_retry_becomes_the_run() {
     let (clearml, worker, api, id) = instance_with_agent(0.2, &daily_0620("default")).await;
     let slot = slot_0620();
-    clearml.push_fault(ScriptedFault::new(
-        "tasks.enqueue",
-        FaultKind::EnqueueEntryKept,
-    ));
-    worker.trigger_scheduled(Some(slot)).unwrap();
-    let clone = clearml.records().clones[0].id.clone();
+    let clone = launch_whose_enqueue_keeps_its_entry(&clearml, &worker, slot);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while clearml.task(&clone).unwrap()["status"] == "created" {
         assert!(

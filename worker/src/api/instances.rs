@@ -20,6 +20,7 @@ use worker::{Env, Request, Storage};
 
 use super::http::{self, Answer, ApiError};
 use crate::directory;
+use crate::instance::tick::RuntimeCell;
 use crate::store::{
     share_key, ConfigRecord, Docs, IndexEntry, Kv, Runtime, CONFIG, LISTED, RUNTIME,
 };
@@ -436,26 +437,20 @@ fn tell_dropped_slots(
     resumed_at: Option<Instant>,
     now: Instant,
 ) -> Result<(), ApiError> {
-    let kept = here.runtime.borrow().clone();
-    let mut runtime = match kept {
-        Some(runtime) => runtime,
-        None => match here.docs.get::<Runtime>(RUNTIME)? {
-            Some(runtime) => runtime,
-            None => return Ok(()), // never ticked: nothing decided, nothing to drop
-        },
+    let runtime = RuntimeCell {
+        docs: here.docs,
+        kept: here.runtime,
     };
-    let state = &runtime.state;
-    let lines =
-        scheduler_core::slots_dropped_by_edit(before, after, state, previous, resumed_at, now);
-    if lines.is_empty() {
-        return Ok(());
+    let lines = runtime.read(|r| {
+        scheduler_core::slots_dropped_by_edit(before, after, &r.state, previous, resumed_at, now)
+    })?;
+    if !lines.is_empty() {
+        let mut changed = runtime.get()?;
+        for line in lines {
+            changed.push_log(line);
+        }
+        runtime.store(changed)?;
     }
-    for line in lines {
-        runtime.push_log(line);
-    }
-    crate::instance::tick::fit_in_a_row(&mut runtime);
-    here.docs.put(RUNTIME, &runtime)?;
-    *here.runtime.borrow_mut() = Some(runtime);
     Ok(())
 }
 

@@ -77,18 +77,26 @@ pub struct Ctx<'a> {
     pub live: &'a RefCell<std::collections::BTreeSet<LiveKey>>,
 }
 
-impl Ctx<'_> {
-    /// The current runtime, to change and [`Ctx::store`].
-    pub(super) fn runtime(&self) -> Result<Runtime> {
-        if let Some(r) = self.runtime.borrow().as_ref() {
+/// The object's runtime: kept in memory between invocations, stored in its `runtime` row.
+/// Whoever changes it (a tick, a save) goes through this, so no one stores a copy that misses
+/// another's write.
+pub struct RuntimeCell<'a> {
+    pub docs: &'a Docs,
+    pub kept: &'a RefCell<Option<Runtime>>,
+}
+
+impl RuntimeCell<'_> {
+    /// The current runtime, to change and [`RuntimeCell::store`].
+    pub fn get(&self) -> Result<Runtime> {
+        if let Some(r) = self.kept.borrow().as_ref() {
             return Ok(r.clone());
         }
         Ok(self.docs.get(RUNTIME)?.unwrap_or_default())
     }
 
     /// Reads the current runtime without copying it (it can be 1.5 MB).
-    pub(super) fn with_runtime<R>(&self, read: impl FnOnce(&Runtime) -> R) -> Result<R> {
-        if let Some(r) = self.runtime.borrow().as_ref() {
+    pub fn read<R>(&self, read: impl FnOnce(&Runtime) -> R) -> Result<R> {
+        if let Some(r) = self.kept.borrow().as_ref() {
             return Ok(read(r));
         }
         let stored: Runtime = self.docs.get(RUNTIME)?.unwrap_or_default();
@@ -97,13 +105,13 @@ impl Ctx<'_> {
 
     /// Keeps `runtime` as the current one; writes it unless only its clocks changed. Nothing
     /// is written once the instance is deleted (a tick still running must not bring it back).
-    pub(super) fn store(&self, mut runtime: Runtime) -> Result<()> {
+    pub fn store(&self, mut runtime: Runtime) -> Result<()> {
         if self.docs.get::<ConfigHead>(CONFIG)?.is_none() {
-            *self.runtime.borrow_mut() = None;
+            *self.kept.borrow_mut() = None;
             return Ok(());
         }
         fit_in_a_row(&mut runtime);
-        let stored = match self.runtime.borrow().as_ref() {
+        let stored = match self.kept.borrow().as_ref() {
             Some(r) => without_clock(r),
             None => self
                 .docs
@@ -114,8 +122,32 @@ impl Ctx<'_> {
         if without_clock(&runtime) != stored {
             self.docs.put(RUNTIME, &runtime)?;
         }
-        *self.runtime.borrow_mut() = Some(runtime);
+        *self.kept.borrow_mut() = Some(runtime);
         Ok(())
+    }
+}
+
+impl Ctx<'_> {
+    fn cell(&self) -> RuntimeCell<'_> {
+        RuntimeCell {
+            docs: self.docs,
+            kept: self.runtime,
+        }
+    }
+
+    /// The current runtime, to change and [`Ctx::store`].
+    pub(super) fn runtime(&self) -> Result<Runtime> {
+        self.cell().get()
+    }
+
+    /// Reads the current runtime without copying it.
+    pub(super) fn with_runtime<R>(&self, read: impl FnOnce(&Runtime) -> R) -> Result<R> {
+        self.cell().read(read)
+    }
+
+    /// [`RuntimeCell::store`].
+    pub(super) fn store(&self, runtime: Runtime) -> Result<()> {
+        self.cell().store(runtime)
     }
 
     fn var<T: std::str::FromStr>(&self, name: &str, default: T) -> T {
@@ -211,7 +243,7 @@ const MAX_RUNTIME_BYTES: usize = 1_500_000;
 /// Drops the oldest log lines, then the oldest runs (counted as dropped, as the caps do), until
 /// the runtime fits in a row. Long names and ids can make 2,000 log lines and 1,000 runs larger
 /// than a row; a runtime that cannot be stored would stop the instance for good.
-pub(crate) fn fit_in_a_row(runtime: &mut Runtime) {
+fn fit_in_a_row(runtime: &mut Runtime) {
     if runtime.log.len() + runtime.runs.len() < 500 {
         return;
     }

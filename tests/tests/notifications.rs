@@ -490,13 +490,15 @@ async fn the_hourly_limit_holds_back_and_the_next_message_says_how_many() {
         json!({"id": id, "base_task_id": demo::TASK_TRAIN, "queue": "no-such-queue",
                "recurrence": "daily", "times": [time]})
     };
-    // Two hours from now, and 45 minutes later: each task's only slot after the save (with
-    // fixed times such as 06:20 and 07:05, a run between them would find today's 07:05 due too).
+    // 20 past an hour two to three hours from now, and 45 minutes later (in the next clock
+    // hour, whose limit is fresh): each task's only slot after the save. With fixed times
+    // such as 06:20 and 07:05, a run between them would find today's 07:05 due too.
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as i64;
-    let slot = (now / MINUTE + 120) * MINUTE;
+    const HOUR: i64 = 60 * MINUTE;
+    let slot = (now / HOUR + 2) * HOUR + 20 * MINUTE;
     let hhmm = |ms: i64| format!("{:02}:{:02}", ms / MINUTE / 60 % 24, ms / MINUTE % 60);
     let (at, late) = (hhmm(slot), hhmm(slot + 45 * MINUTE));
     let config = json!({

@@ -393,7 +393,8 @@ async fn send(
     }
     .map_err(unreachable)?;
     let status = resp.status();
-    let text = resp.text().await.unwrap_or_default();
+    // A connection cut while the body arrives is the network's failure, not a broken answer.
+    let text = resp.text().await.map_err(unreachable)?;
     if resp.ok() {
         return Ok(text);
     }

@@ -13,7 +13,7 @@ use scheduler_core::api::{Dashboard, DashboardInstance, LogEntry, Page, Run, Sch
 use scheduler_core::draft::TaskDraft;
 use scheduler_core::{Instant, Level};
 
-fn synthetic(n: usize) -> Dashboard {
+pub(crate) fn synthetic(n: usize) -> Dashboard {
     let scheduled = (0..n)
         .map(|i| ScheduledRow {
             item: format!("item-{i}"),

@@ -76,7 +76,7 @@ pub fn Dashboard(source: Source) -> impl IntoView {
     Effect::new(move || match answer.get().flatten() {
         Some(Ok(d)) => {
             error.set(None);
-            if data.with_untracked(|old| old.as_ref() != Some(&d)) {
+            if !data.with_untracked(|old| old.as_ref().is_some_and(|old| shows_the_same(old, &d))) {
                 data.set(Some(d));
             }
         }
@@ -106,6 +106,31 @@ pub fn Dashboard(source: Source) -> impl IntoView {
             Either::Right(error.with(Option::is_none).then(|| view! { <p class="card muted loading">"Loading the dashboard…"</p> }))
         }}
     }
+}
+
+/// Whether a new answer shows what the last one did. Its `now` moves at every refresh, but
+/// only the timeline's "now" line shows it, by the minute: an answer that differs from the last
+/// in its seconds alone changes nothing on the page (no table rebuilt, no timeline fetched).
+fn shows_the_same(old: &Dash, new: &Dash) -> bool {
+    // Every field named: one added to the answer is compared, or this does not compile.
+    let Dash {
+        instance,
+        read_only,
+        now,
+        scheduled,
+        run_now_pending,
+        runs,
+        log,
+        notifications,
+    } = new;
+    old.now.get(..16) == now.get(..16)
+        && old.instance == *instance
+        && old.read_only == *read_only
+        && old.scheduled == *scheduled
+        && old.run_now_pending == *run_now_pending
+        && old.runs == *runs
+        && old.log == *log
+        && old.notifications == *notifications
 }
 
 /// The dashboard's content for an answer of `/api/instances/{id}/dashboard` (or a share).
@@ -754,6 +779,23 @@ mod tests {
                 r#"<td class="mono"><span>t&lt;1&gt;</span></td></tr>"#,
             )
         );
+    }
+
+    #[test]
+    fn an_answer_that_differs_only_in_its_seconds_shows_the_same() {
+        let old = crate::bench::synthetic(3);
+        let mut new = old.clone();
+        new.now = "2026-11-25T10:00:55Z".into();
+        assert!(shows_the_same(&old, &new));
+        new.now = "2026-11-25T10:01:00Z".into();
+        assert!(
+            !shows_the_same(&old, &new),
+            "the now line moves by the minute"
+        );
+        let mut new = old.clone();
+        new.runs.items[0].status = "completed".into();
+        new.runs.items[1].status = "completed".into();
+        assert!(!shows_the_same(&old, &new));
     }
 
     #[test]

@@ -236,7 +236,23 @@ pub fn InstanceForm(id: Option<String>) -> impl IntoView {
                 // fixed there.
                 Ok(v) if v.get("scheduled_tasks").is_some() => {
                     fill(&v, true);
-                    format!("Imported {file}: check the fields, then save.")
+                    // What the form cannot hold of the file (a value of the wrong type, a
+                    // weekday it does not know, a key it does not edit) is not dropped in
+                    // silence: the file's own problems that the form no longer has go next to
+                    // their fields, as a Save's would.
+                    let in_form = validate(None).err().unwrap_or_default();
+                    let lost: Vec<ValidationError> = parse_config_value(&v, None)
+                        .err()
+                        .into_iter()
+                        .flatten()
+                        .filter(|e| !in_form.contains(e))
+                        .collect();
+                    show_problems(&lost);
+                    if lost.is_empty() {
+                        format!("Imported {file}: check the fields, then save.")
+                    } else {
+                        problems_line(&format!("Imported {file}, not as it is"), &lost)
+                    }
                 }
                 Ok(Value::Array(_)) => format!(
                     "{file} is a ClearML SDK schedule list: import it from the instances list (Import configuration), then edit it."

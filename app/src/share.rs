@@ -61,12 +61,31 @@ fn embed_codes(share: &NewShare, origin: &str) -> [(&'static str, &'static str, 
 pub fn SharePanel(id: String) -> impl IntoView {
     let api = expect_context::<Api>();
     let id = StoredValue::new(id);
-    let list = LocalResource::new(move || async move { api.shares(&id.get_value()).await });
+    let list = LocalResource::new(move || {
+        api.track_sign_in();
+        async move { api.shares(&id.get_value()).await }
+    });
+    // The links, and what the list shows: a refetch that changes neither touches no DOM, and
+    // the keyed rows of a kept list are added or removed one by one.
+    let shares = Memo::new(move |_| {
+        list.with(|l| match l {
+            Some(Ok(l)) => l.shares.clone(),
+            _ => Vec::new(),
+        })
+    });
+    let shown = Memo::new(move |_| {
+        list.with(|l| match l {
+            None => None,
+            Some(Err(e)) => Some(Err(e.message.clone())),
+            Some(Ok(l)) => Some(Ok(!l.shares.is_empty())),
+        })
+    });
     let created = RwSignal::new(None::<NewShare>);
     let error = RwSignal::new(None::<String>);
     let tasks = ViewTasks::here();
+    // One request at a time: a double click makes one link.
     let create = move |_| {
-        tasks.spawn(async move {
+        tasks.spawn_alone(async move {
             match api.create_share(&id.get_value()).await {
                 Ok(s) => {
                     error.set(None);
@@ -80,10 +99,13 @@ pub fn SharePanel(id: String) -> impl IntoView {
         })
     };
     let revoke = Callback::new(move |share: String| {
-        tasks.spawn(async move {
+        tasks.spawn_alone(async move {
             match api.revoke_share(&id.get_value(), &share).await {
                 Ok(_) => {
-                    created.set(None);
+                    // The codes of the link just made stay, unless that is the one revoked.
+                    if created.with_untracked(|c| c.as_ref().is_some_and(|c| c.id == share)) {
+                        created.set(None);
+                    }
                     list.refetch();
                     // The Revoke button is gone with its link.
                     focus_id("create-share");
@@ -106,13 +128,13 @@ pub fn SharePanel(id: String) -> impl IntoView {
                     {embed_codes(&s, &origin).into_iter().map(|(id, label, value)| view! { <CopyField id label value/> }).collect_view()}
                 </div>
             })}
-            {move || match list.get() {
+            {move || match shown.get() {
                 None => None,
-                Some(Err(e)) => Some(EitherOf3::A(view! { <p class="error" role="alert">{e.message}</p> })),
-                Some(Ok(l)) if l.shares.is_empty() => Some(EitherOf3::B(view! { <p class="muted">"No share links."</p> })),
-                Some(Ok(l)) => Some(EitherOf3::C(view! {
+                Some(Err(e)) => Some(EitherOf3::A(view! { <p class="error" role="alert">{e}</p> })),
+                Some(Ok(false)) => Some(EitherOf3::B(view! { <p class="muted">"No share links."</p> })),
+                Some(Ok(true)) => Some(EitherOf3::C(view! {
                     <ul class="shares" id="shares">
-                        <For each=move || l.shares.clone() key=|s| s.id.clone() children=move |share| share_item(share, revoke)/>
+                        <For each=move || shares.get() key=|s| s.id.clone() children=move |share| share_item(share, revoke)/>
                     </ul>
                 })),
             }}

@@ -53,6 +53,14 @@ impl TaskRowState {
     }
 }
 
+/// The fields under "Options", in their closed box.
+const OPTION_FIELDS: [&str; 4] = [
+    "single_instance",
+    "enabled",
+    "execution_limit_hours",
+    "task_parameters",
+];
+
 /// The instant previews count from when not now (provided as context by the preview
 /// benchmark page, which checks fixed vectors against the server's answers).
 #[derive(Clone, Copy)]
@@ -156,6 +164,19 @@ pub fn TaskRow(
         all.extend(row.save_errors.get());
         all
     });
+    // A problem with one of the options is not left hidden in their closed box: the box
+    // opens (and is not closed again: it is the user's to close).
+    let options = NodeRef::<leptos::html::Details>::new();
+    Effect::new(move || {
+        let inside = problems.with(|p| {
+            p.iter().any(
+                |e| matches!(field_of(&e.path), FieldOf::Field(f) if OPTION_FIELDS.contains(&f)),
+            )
+        });
+        if let (true, Some(details)) = (inside, options.get()) {
+            details.set_open(true);
+        }
+    });
     let rec = move || draft.with(|d| d.recurrence.clone());
     let id = move |suffix: &str| format!("t{key}-{suffix}");
     let time_count = move || draft.with(|d| d.times.len());
@@ -222,7 +243,7 @@ pub fn TaskRow(
             <div class="only-cron">
                 {text("cron", "Cron expression (minute hour day month weekday)", "*/15 * * * *", "mono cron", |d| &d.cron, |d| &mut d.cron)}
             </div>
-            <details class="options">
+            <details class="options" node_ref=options>
                 <summary>"Options: single instance, execution limit, task parameters"</summary>
                 <div class="row-grid">
                     <div class="field">

@@ -2,7 +2,8 @@
 //!
 //! The worker builds its answers from these types and the app reads them with serde_json, so the
 //! two cannot drift apart: a field renamed here is renamed on both sides, and an answer missing
-//! a required field fails to read with an error that names it (`missing field `name``).
+//! any field fails to read with an error that names it (`missing field `name``): a field that
+//! may be `null` must still be there ([`required`]).
 //!
 //! Times are RFC 3339 strings in UTC (`2026-11-26T06:20:00Z`, what [`Instant`]'s `Display`
 //! writes): the API's users read them as text, and the app shows them as they are.
@@ -12,6 +13,17 @@ use serde::{Deserialize, Serialize};
 use crate::errors::ValidationError;
 use crate::planner::Level;
 use crate::Instant;
+
+/// A field that may be `null` but not missing: serde reads a missing `Option` field as `None`
+/// unless its reader is named, and an answer without the field is then one the app
+/// misreads in silence (a `next_run` dropped from the worker's answer would show "—").
+fn required<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d)
+}
 
 /// An instant as the API writes it.
 pub fn iso(t: Instant) -> String {
@@ -25,6 +37,7 @@ pub struct Health {
     /// The worker's clock.
     pub time: String,
     /// The last minute tick, `null` before the first.
+    #[serde(deserialize_with = "required")]
     pub heartbeat: Option<Heartbeat>,
     /// Whether the minute tick is late (with `?strict=1` a late tick answers 503, for uptime
     /// monitors that read only the status).
@@ -56,7 +69,9 @@ pub struct InstanceSummary {
     pub revision: u64,
     pub paused: bool,
     pub task_count: usize,
+    #[serde(deserialize_with = "required")]
     pub next_run: Option<String>,
+    #[serde(deserialize_with = "required")]
     pub last_run: Option<LastRun>,
 }
 
@@ -147,6 +162,7 @@ pub struct ScheduledRow {
     pub item: String,
     pub name: String,
     pub base_task_id: String,
+    #[serde(deserialize_with = "required")]
     pub project: Option<String>,
     pub queue: String,
     /// `none`, `daily`, `weekly`, `monthly` or `cron`.
@@ -158,6 +174,7 @@ pub struct ScheduledRow {
     pub clearml_rows: Vec<String>,
     pub description: String,
     /// `null` while paused (the instance or the task) or when it never fires again.
+    #[serde(deserialize_with = "required")]
     pub next_run: Option<String>,
     pub enabled: bool,
 }
@@ -167,6 +184,7 @@ pub struct ScheduledRow {
 pub struct Run {
     pub item: String,
     /// The clone's name, when known.
+    #[serde(deserialize_with = "required")]
     pub name: Option<String>,
     /// The clone's ClearML id.
     pub task_id: String,
@@ -176,13 +194,16 @@ pub struct Run {
     pub rerun: u32,
     /// When it was enqueued.
     pub started: String,
+    #[serde(deserialize_with = "required")]
     pub finished: Option<String>,
     /// ClearML's status (`queued`, `in_progress`, `completed`, `failed`, `stopped`, …).
     pub status: String,
+    #[serde(deserialize_with = "required")]
     pub duration_seconds: Option<i64>,
     /// How long after its slot it was enqueued.
     pub late_seconds: i64,
     /// The run in ClearML's web app (when the deployment sets `CLEARML_WEB_HOST`).
+    #[serde(deserialize_with = "required")]
     pub link: Option<String>,
 }
 
@@ -205,10 +226,13 @@ pub struct DeliveryInfo {
     pub state: String,
     pub attempts: u32,
     /// The receiver's last refusal (a status, a timeout).
+    #[serde(deserialize_with = "required")]
     pub last_error: Option<String>,
     /// When it is tried next (pending only).
+    #[serde(deserialize_with = "required")]
     pub next_attempt: Option<String>,
     /// When it was delivered or given up.
+    #[serde(deserialize_with = "required")]
     pub settled_at: Option<String>,
 }
 
@@ -220,10 +244,12 @@ pub struct ChannelTest {
     /// The receiver answered 2xx.
     pub delivered: bool,
     /// Its HTTP status, when it answered.
+    #[serde(deserialize_with = "required")]
     pub status: Option<u16>,
     /// The start of its answer's body.
     pub answer: String,
     /// Why nothing was delivered (no answer in time, no connection, a refusal).
+    #[serde(deserialize_with = "required")]
     pub error: Option<String>,
     pub elapsed_ms: u64,
 }
@@ -347,6 +373,20 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("missing field `name`"), "{err}");
+        // A field that may be null must still be there.
+        let err = serde_json::from_str::<InstanceSummary>(
+            r#"{"id": "a", "name": "n", "revision": 1, "paused": false, "task_count": 1, "last_run": null}"#,
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("missing field `next_run`"),
+            "{err}"
+        );
+        let read = serde_json::from_str::<InstanceSummary>(
+            r#"{"id": "a", "name": "n", "revision": 1, "paused": false, "task_count": 1, "next_run": null, "last_run": null}"#,
+        )
+        .unwrap();
+        assert_eq!(read.next_run, None);
     }
 
     #[test]

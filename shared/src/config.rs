@@ -379,8 +379,12 @@ impl Weekday {
         ][self as usize]
     }
 
+    /// The weekday named `name`, in any case ("monday", "Monday"): the configuration's
+    /// parser and the form's import read names alike.
     pub fn from_name(name: &str) -> Option<Weekday> {
-        Weekday::ALL.into_iter().find(|w| w.name() == name)
+        Weekday::ALL
+            .into_iter()
+            .find(|w| w.name().eq_ignore_ascii_case(name))
     }
 
     /// Cron numbering: 0 = Sunday .. 6 = Saturday.

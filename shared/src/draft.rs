@@ -282,6 +282,17 @@ mod tests {
     }
 
     #[test]
+    fn weekdays_are_read_in_any_case_as_the_parser_reads_them() {
+        let t = task(r#"{"recurrence":"weekly","times":["09:00"],"weekdays":["Monday","FRIDAY"]}"#);
+        assert_eq!(
+            TaskDraft::from_task(&t).weekdays,
+            [Weekday::Monday, Weekday::Friday]
+        );
+        assert_eq!(Weekday::from_name("Sunday"), Some(Weekday::Sunday));
+        assert_eq!(Weekday::from_name("Sun"), None);
+    }
+
+    #[test]
     fn a_task_round_trips_through_the_draft_with_the_fields_the_form_does_not_show() {
         let t = task(
             r#"{"id":"report","base_task_id":"b1","queue":"services","recurrence":"weekly",

@@ -68,8 +68,8 @@ pub use launch::{LaunchAttempt, Outcome};
 pub use parse::{parse_config, parse_config_value, parse_stored_config};
 pub use planner::{
     clean_up_launch, given_up_line, launch_of, plan_paused, plan_rerun, plan_run_now, plan_tick,
-    run_ended, slots_dropped_by_edit, stuck_line, Action, Found, Launch, Level, LogLine, Plan,
-    SkipReason, StuckRun, MIN_RETRY_WINDOW_MINUTES,
+    run_ended, runs_deciding_slots, slots_dropped_by_edit, stuck_line, Action, Found, Launch,
+    Level, LogLine, Plan, SkipReason, StuckRun, MIN_RETRY_WINDOW_MINUTES,
 };
 pub use schedule::Schedule;
 pub use sdk::{parse_any_config, parse_sdk_schedule};

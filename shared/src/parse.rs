@@ -990,7 +990,7 @@ fn weekdays(v: Option<&Value>, path: &str, errs: &mut ValidationErrors) -> Optio
     for (i, item) in items.iter().enumerate() {
         let p = format!("{path}[{i}]");
         match item {
-            Value::String(s) => match Weekday::from_name(&s.to_ascii_lowercase()) {
+            Value::String(s) => match Weekday::from_name(s) {
                 Some(w) => {
                     out.insert(w);
                 }

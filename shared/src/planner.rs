@@ -869,6 +869,44 @@ fn launch(task: &ScheduledTask, slot: SlotKey, retry: u32) -> Launch {
     }
 }
 
+/// The runs whose status now decides a slot due at `now`: a single-instance task's previous
+/// runs that the planner would skip the slot for, as the last poll saw them (up to a minute
+/// ago). The SDK's scheduler reads that status as the slot fires; the worker asks ClearML
+/// about these runs before it plans, so a run that ended since the last poll does not cost
+/// its task the slot. Empty (and no planning) unless such a task has a run seen running.
+pub fn runs_deciding_slots(
+    instance_id: &str,
+    config: &InstanceConfig,
+    state: &InstanceState,
+    now: Instant,
+) -> Vec<String> {
+    let seen_running = |task: &ScheduledTask| {
+        state
+            .runs
+            .iter()
+            .any(|r| r.item == task.id() && r.status.is_running())
+    };
+    if !config
+        .scheduled_tasks()
+        .iter()
+        .any(|t| t.single_instance() && seen_running(t))
+    {
+        return Vec::new();
+    }
+    plan_tick(instance_id, config, state, now)
+        .actions
+        .into_iter()
+        .filter_map(|a| match a {
+            // A run, not a launch in flight (which has no status to read yet).
+            Action::Skip {
+                reason: SkipReason::PreviousRunning { task_id },
+                ..
+            } if state.runs.iter().any(|r| r.task_id == task_id) => Some(task_id),
+            _ => None,
+        })
+        .collect()
+}
+
 fn launch_or_skip(task: &ScheduledTask, slot: SlotKey, st: &mut InstanceState, out: &mut Out) {
     // Already pending (a run-now for this minute, planned by an earlier, late-delivered tick):
     // one launch per slot.

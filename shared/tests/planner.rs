@@ -6,8 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use scheduler_core::{
-    parse_config, plan_paused, plan_tick, Action, InstanceConfig, InstanceState, Instant, Level,
-    SkipReason, SlotKey, TaskStatus,
+    parse_config, plan_paused, plan_tick, runs_deciding_slots, Action, InstanceConfig,
+    InstanceState, Instant, Level, SkipReason, SlotKey, TaskStatus,
 };
 
 fn at(y: i32, m: u32, d: u32, h: u32, mi: u32) -> Instant {
@@ -204,10 +204,9 @@ fn failed_launch_is_retried_with_backoff_within_the_window_then_given_up() {
     );
 }
 
-#[test]
-fn single_instance_abort_and_poll() {
-    let saved = at(2025, 1, 10, 0, 0);
-    let tasks = r#"{ "id": "h", "base_task_id": "b", "queue": "q", "recurrence": "cron", "cron": "0 * * * *", "single_instance": true, "execution_limit_hours": 1.5 }"#;
+/// `tasks` saved at `saved`, ticked at 01:00 on 2025-01-10, and its launch then recorded as
+/// clone `clone-1`.
+fn launched_at_one(tasks: &str, saved: Instant) -> (InstanceConfig, InstanceState) {
     let cfg = config(tasks, saved);
     let mut state = InstanceState::default();
     state.on_config_saved(&cfg, saved);
@@ -215,6 +214,41 @@ fn single_instance_abort_and_poll() {
     state = p.state;
     let slot = launches(&p.actions).pop().unwrap();
     state.record_launch(&slot, "clone-1", at(2025, 1, 10, 1, 0));
+    (cfg, state)
+}
+
+/// A single-instance slot is decided on the previous run's status when the slot fires: the
+/// planner names the runs it would skip a slot for, for the worker to read first.
+#[test]
+fn the_runs_a_single_instance_slot_waits_on_are_named_before_it_is_planned() {
+    let saved = at(2025, 1, 10, 0, 0);
+    let tasks = r#"{ "id": "h", "base_task_id": "b", "queue": "q", "recurrence": "cron", "cron": "0 * * * *", "single_instance": true }"#;
+    let (cfg, mut state) = launched_at_one(tasks, saved);
+    // Between slots, nothing is due: nothing to read first.
+    assert!(runs_deciding_slots("i", &cfg, &state, at(2025, 1, 10, 1, 30)).is_empty());
+    // At the next slot, the run last seen queued decides it.
+    assert_eq!(
+        runs_deciding_slots("i", &cfg, &state, at(2025, 1, 10, 2, 0)),
+        ["clone-1"]
+    );
+    // Read as ended, the slot launches, and nothing waits on it.
+    state.record_status("clone-1", TaskStatus::Completed);
+    assert!(runs_deciding_slots("i", &cfg, &state, at(2025, 1, 10, 2, 0)).is_empty());
+    assert_eq!(
+        launches(&plan_tick("i", &cfg, &state, at(2025, 1, 10, 2, 0)).actions).len(),
+        1
+    );
+    // A task that is not single-instance launches whatever its previous run does.
+    let cfg = config(&tasks.replace("true", "false"), saved);
+    state.record_status("clone-1", TaskStatus::InProgress);
+    assert!(runs_deciding_slots("i", &cfg, &state, at(2025, 1, 10, 2, 0)).is_empty());
+}
+
+#[test]
+fn single_instance_abort_and_poll() {
+    let saved = at(2025, 1, 10, 0, 0);
+    let tasks = r#"{ "id": "h", "base_task_id": "b", "queue": "q", "recurrence": "cron", "cron": "0 * * * *", "single_instance": true, "execution_limit_hours": 1.5 }"#;
+    let (cfg, mut state) = launched_at_one(tasks, saved);
     let p = plan_tick("i", &cfg, &state, at(2025, 1, 10, 1, 1));
     assert!(p.actions.contains(&Action::Poll {
         task_ids: vec!["clone-1".into()]
@@ -247,13 +281,7 @@ fn single_instance_abort_and_poll() {
 fn a_paused_instance_launches_nothing_but_still_polls_and_aborts_its_runs() {
     let saved = at(2025, 1, 10, 0, 0);
     let tasks = r#"{ "id": "h", "base_task_id": "b", "queue": "q", "recurrence": "cron", "cron": "0 * * * *", "execution_limit_hours": 1.5 }"#;
-    let cfg = config(tasks, saved);
-    let mut state = InstanceState::default();
-    state.on_config_saved(&cfg, saved);
-    let p = plan_tick("i", &cfg, &state, at(2025, 1, 10, 1, 0));
-    state = p.state;
-    let slot = launches(&p.actions).pop().unwrap();
-    state.record_launch(&slot, "clone-1", at(2025, 1, 10, 1, 0));
+    let (_, mut state) = launched_at_one(tasks, saved);
     state.record_status("clone-1", TaskStatus::InProgress);
 
     // Paused: at 02:00 a slot is due, but nothing is launched or decided.

@@ -308,6 +308,40 @@ async fn import_a_configuration_file_into_the_form_and_export_it_again() {
         wait_download(&downloads.path, "fired-once.json").await,
         fired
     );
+
+    // What the form cannot hold of a file is told, next to its field, not dropped: a weekday
+    // it does not know and an "enabled" that is not true or false. A capitalised weekday is
+    // a weekday, as the server reads it.
+    let odd = json!({
+        "format": "clearml-task-scheduler/v1",
+        "name": "Odd values",
+        "scheduled_tasks": [{"id": "weekly", "base_task_id": demo::TASK_TRAIN, "queue": "default",
+            "recurrence": "weekly", "weekdays": ["Monday", "Funday"], "times": ["06:20"],
+            "enabled": "yes"}]
+    });
+    import_into_a_new_form(&b, &worker.url, &downloads.path.join("odd.json"), &odd).await;
+    let status = b.text_of("#form-status").await.unwrap();
+    assert!(
+        status.contains(
+            "Imported odd.json, not as it is: 2 problems to fix, shown next to the fields"
+        ),
+        "{status}"
+    );
+    let rows = b.text_of("#task-rows").await.unwrap();
+    assert!(rows.contains("\"Funday\" is not a weekday"), "{rows}");
+    assert!(
+        rows.contains("expected true or false, found a string"),
+        "{rows}"
+    );
+    let monday = b
+        .client
+        .execute(
+            "return document.querySelector('#task-rows input.weekday[value=monday]').checked",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(monday, json!(true), "\"Monday\" ticks Monday");
     b.close().await.unwrap();
 }
 

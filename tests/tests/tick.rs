@@ -599,6 +599,45 @@ async fn an_abort_goes_by_the_runs_status_now_and_never_overwrites_how_it_ended(
     assert_eq!(clearml.task(&second).unwrap()["status"], "stopped");
 }
 
+/// A single-instance slot goes by the previous run's status when the slot fires, as the SDK's
+/// scheduler reads it: a run that ended after the last poll does not cost its task the slot
+/// (the scheduler last saw it running; before, it skipped the slot on that).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_single_instance_slot_goes_by_the_previous_runs_status_when_it_fires() {
+    let (clearml, worker, api) = without_agent().await;
+    let mut config = daily_0620("default");
+    config["scheduled_tasks"][0]["times"] = json!(["06:20", "06:22", "06:24"]);
+    config["scheduled_tasks"][0]["single_instance"] = json!(true);
+    let id = create(&api, &config).await;
+    let slot = slot_0620();
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    let first = clearml.records().clones[0].id.clone();
+    set_status(&clearml, &first, "in_progress");
+    // The poll of 06:21 sees it running; it completes right after.
+    worker.trigger_scheduled(Some(slot + MINUTE)).unwrap();
+    set_status(&clearml, &first, "completed");
+    worker.trigger_scheduled(Some(slot + 2 * MINUTE)).unwrap();
+    let records = clearml.records();
+    assert_eq!(records.clones.len(), 2, "06:22 launched: {records:?}");
+    assert_eq!(records.enqueues.len(), 2);
+    // Still running at 06:24 (read then, not a minute before): that slot is skipped.
+    let second = records.clones[1].id.clone();
+    set_status(&clearml, &second, "in_progress");
+    worker.trigger_scheduled(Some(slot + 4 * MINUTE)).unwrap();
+    assert_eq!(clearml.records().clones.len(), 2);
+    let log = log_messages(&dashboard(&api, &id).await);
+    assert!(
+        log.iter()
+            .any(|l| l.contains(&format!("previous Task instance {second} still running"))),
+        "{log:?}"
+    );
+    assert!(
+        !log.iter()
+            .any(|l| l.contains(&format!("previous Task instance {first} still running"))),
+        "{log:?}"
+    );
+}
+
 /// A queued run past its limit that an agent starts right before the abort reaches ClearML is
 /// stopped by the agent, never reset. The abort read it queued; with `tasks.dequeue`
 /// clearml-server forced the running task back to `created` (the agent ran on, ClearML showed a

@@ -22,8 +22,9 @@ use scheduler_core::launch::{settle, Call, Learned, Next};
 use scheduler_core::notify::{About, EventKind, News};
 use scheduler_core::{
     clean_up_launch, given_up_line, launch_of, next_slot_due, plan_paused, plan_rerun,
-    plan_run_now, plan_tick, run_ended, stuck_line, Action, Claim, Found, InstanceConfig, Instant,
-    LaunchAttempt, Level, LogLine, Outcome, SkipReason, SlotKey, StuckRun, TaskStatus,
+    plan_run_now, plan_tick, run_ended, runs_deciding_slots, stuck_line, Action, Claim, Found,
+    InstanceConfig, Instant, LaunchAttempt, Level, LogLine, Outcome, SkipReason, SlotKey, StuckRun,
+    TaskStatus,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -273,21 +274,70 @@ fn line(at: Instant, level: Level, message: String) -> LogLine {
 /// Runs a tick at `now` (the cron event's time); `None` continues the launches an earlier
 /// tick left (the alarm).
 pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
-    let rows_before = ctx.docs.rows_written.get();
-    let lease_ms = ctx.var("LAUNCH_LEASE_SECONDS", DEFAULT_LEASE_SECONDS) * 1000;
+    match tick(ctx, now, None).await? {
+        Ticked::Done(report) => Ok(report),
+        // A single-instance slot is due while its previous run was last seen running: its
+        // status now is read first (the same poll as every tick's), then the tick runs on it.
+        Ticked::ReadFirst {
+            id,
+            config,
+            runs,
+            now,
+        } => {
+            let clearml = session(ctx);
+            if let Ok(c) = &clearml {
+                watch(ctx, c, &config, &id, now, &[], Some(&runs)).await?;
+            }
+            match tick(ctx, Some(now), Some(clearml)).await? {
+                Ticked::Done(report) => Ok(report),
+                Ticked::ReadFirst { .. } => unreachable!("statuses are read once a tick"),
+            }
+        }
+    }
+}
+
+/// The invocation's ClearML session: its calls count against one budget.
+fn session(ctx: &Ctx<'_>) -> std::result::Result<ClearMl, String> {
     let budget = ctx.var("SUBREQUEST_BUDGET", DEFAULT_SUBREQUEST_BUDGET);
     let timeout_s = ctx.var("CLEARML_TIMEOUT_SECONDS", DEFAULT_CALL_TIMEOUT_SECONDS);
+    Credentials::from_env(ctx.env).map(|c| {
+        let mut c = ClearMl::new(c, budget);
+        c.timeout = std::time::Duration::from_secs(timeout_s);
+        c
+    })
+}
+
+enum Ticked {
+    Done(TickReport),
+    /// The runs whose status decides a slot due now, to read before planning
+    /// ([`runs_deciding_slots`]).
+    ReadFirst {
+        id: String,
+        config: InstanceConfig,
+        runs: Vec<String>,
+        now: Instant,
+    },
+}
+
+/// A tick; `session` is the ClearML session of statuses read first, if any were.
+async fn tick(
+    ctx: &Ctx<'_>,
+    now: Option<Instant>,
+    session: Option<std::result::Result<ClearMl, String>>,
+) -> Result<Ticked> {
+    let rows_before = ctx.docs.rows_written.get();
+    let lease_ms = ctx.var("LAUNCH_LEASE_SECONDS", DEFAULT_LEASE_SECONDS) * 1000;
     let mut report = TickReport::default();
 
     // 1. Plan (sync).
     let Some(record) = ctx.docs.get::<ConfigRecord>(CONFIG)? else {
-        return Ok(report);
+        return Ok(Ticked::Done(report));
     };
     let mut runtime = ctx.runtime()?;
     // An alarm (no `now`) carries on what a tick left, at that tick's time: before the first
     // tick there is nothing to carry on (an alarm set by a save, say).
     let Some(tick_now) = now.or(runtime.state.last_tick) else {
-        return Ok(report);
+        return Ok(Ticked::Done(report));
     };
     let config = match record.parse() {
         Ok(c) => c,
@@ -305,10 +355,21 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
                 next_run: None,
                 last_run: None,
             });
-            return Ok(report);
+            return Ok(Ticked::Done(report));
         }
     };
     let id = record.id.as_str();
+    if let (Some(now), None, false) = (now, &session, record.paused) {
+        let runs = runs_deciding_slots(id, &config, &runtime.state, now);
+        if !runs.is_empty() {
+            return Ok(Ticked::ReadFirst {
+                id: id.to_string(),
+                config,
+                runs,
+                now,
+            });
+        }
+    }
     let mut released = runtime
         .state
         .release_stale_claims(ctx.incarnation, wall_ms(), lease_ms);
@@ -445,11 +506,7 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
         .collect();
     ctx.store(runtime)?;
 
-    let clearml = Credentials::from_env(ctx.env).map(|c| {
-        let mut c = ClearMl::new(c, budget);
-        c.timeout = std::time::Duration::from_secs(timeout_s);
-        c
-    });
+    let clearml = session.unwrap_or_else(|| self::session(ctx));
 
     // 2. Aborts and polls, stuck runs, and clean-ups of slots given up.
     if let Ok(c) = &clearml {
@@ -523,7 +580,7 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
         }),
     });
     report.rows_written = ctx.docs.rows_written.get() - rows_before;
-    Ok(report)
+    Ok(Ticked::Done(report))
 }
 
 /// Launches every unclaimed launch the budget pays for, [`MAX_PARALLEL_LAUNCHES`] at a time.

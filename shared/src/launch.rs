@@ -40,7 +40,21 @@ pub struct Known {
     pub queue_id: Option<String>,
     /// Only read when the launch has a destination project.
     pub project_id: Option<String>,
-    pub base_name: Option<String>,
+    pub base: Option<BaseTask>,
+}
+
+/// The base task as its clones start from it: its name (a clone is "<name> @ <slot>") and its
+/// tags. A clone keeps the base's tags and adds the scheduler's, as the SDK's jobs do:
+/// clearml-server's `tasks.clone` takes the tags it is given *instead of* the base's, and a
+/// pipeline controller cloned without its `pipeline` system tag is not a pipeline run in
+/// ClearML's web app.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BaseTask {
+    pub name: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub system_tags: Vec<String>,
 }
 
 /// One ClearML call to make. Each names the answers it expects.
@@ -58,7 +72,7 @@ pub enum Call {
     /// `projects.create`: [`Answer::Id`]; [`Answer::Missing`] if it exists after all (made
     /// meanwhile), which looks it up again.
     CreateProject { name: String },
-    /// `tasks.get_by_id` of the base task: [`Answer::Name`] or [`Answer::Missing`].
+    /// `tasks.get_all` of the base task by id: [`Answer::Base`] or [`Answer::Missing`].
     ReadBaseTask { task_id: String },
     /// `tasks.clone`: [`Answer::Id`], or [`Answer::Missing`] when the base task is gone.
     Clone(CloneRequest),
@@ -114,8 +128,8 @@ pub enum Answer {
     Clones(Vec<CloneSeen>),
     /// The id found or made.
     Id(String),
-    /// The base task's name.
-    Name(String),
+    /// The base task's name and tags.
+    Base(BaseTask),
     /// Acknowledged.
     Done,
     /// The call's object does not exist (no such queue, project, base task; a stale id).
@@ -136,9 +150,9 @@ pub enum Learned {
         name: String,
         id: String,
     },
-    BaseName {
+    Base {
         task_id: String,
-        name: String,
+        base: BaseTask,
     },
     /// A cached queue id ClearML no longer knows.
     ForgetQueue {
@@ -385,12 +399,12 @@ impl LaunchAttempt {
                     true,
                 );
             }
-            (Stage::BaseName, Answer::Name(name)) => {
-                self.learned.push(Learned::BaseName {
+            (Stage::BaseName, Answer::Base(base)) => {
+                self.learned.push(Learned::Base {
                     task_id: self.launch.base_task_id.clone(),
-                    name: name.clone(),
+                    base: base.clone(),
                 });
-                self.known.base_name = Some(name);
+                self.known.base = Some(base);
                 self.resolve();
             }
             (Stage::BaseName | Stage::Cloning, Answer::Missing) => {
@@ -473,7 +487,7 @@ impl LaunchAttempt {
         if self.launch.destination_project.is_some() && self.known.project_id.is_none() {
             return self.enter(Stage::Project);
         }
-        if self.known.base_name.is_none() {
+        if self.known.base.is_none() {
             return self.enter(Stage::BaseName);
         }
         self.enter(Stage::Cloning);
@@ -644,16 +658,34 @@ impl LaunchAttempt {
 
     fn clone_request(&self) -> CloneRequest {
         let l = &self.launch;
-        let base = self.known.base_name.as_deref().unwrap_or(&l.base_task_id);
+        let base = self.known.base.clone().unwrap_or_else(|| BaseTask {
+            name: l.base_task_id.clone(),
+            ..BaseTask::default()
+        });
         CloneRequest {
             base_task_id: l.base_task_id.clone(),
-            name: clone_name(base, l.slot.fire),
+            name: clone_name(&base.name, l.slot.fire),
             comment: format!(
                 "Scheduled by ClearML Task Scheduler instance \"{}\", item {}, slot {}",
                 self.instance_name, l.slot.item, l.slot.fire
             ),
-            tags: vec!["scheduled".into(), format!("scheduler:{}", l.slot.item)],
-            system_tags: vec![l.tag.clone(), instance_tag(&l.slot.instance)],
+            tags: with_base_tags(
+                &base.tags,
+                [SCHEDULED_TAG.into(), format!("{ITEM_TAG}{}", l.slot.item)],
+                |t| !t.starts_with(ITEM_TAG),
+            ),
+            // As clearml-server cleans the base's own when it copies them (a clone is neither a
+            // development task nor archived); a base that is itself one of our clones does not
+            // pass on its slot's tags, which would make this clone one of that slot's.
+            system_tags: with_base_tags(
+                &base.system_tags,
+                [l.tag.clone(), instance_tag(&l.slot.instance)],
+                |t| {
+                    !matches!(t, "development" | "archived")
+                        && !t.starts_with(SLOT_TAG_PREFIX)
+                        && !t.starts_with(INSTANCE_TAG)
+                },
+            ),
             project_id: l
                 .destination_project
                 .as_ref()
@@ -731,9 +763,37 @@ impl LaunchAttempt {
     }
 }
 
+/// The tag every clone carries, to tell scheduled runs apart in ClearML's web app.
+const SCHEDULED_TAG: &str = "scheduled";
+/// `scheduler:<item>`: the task (of the configuration) a clone is a run of.
+const ITEM_TAG: &str = "scheduler:";
+const INSTANCE_TAG: &str = "sched-instance:";
+/// What every slot's own system tag starts with ([`SlotKey::tag`](crate::SlotKey::tag)).
+const SLOT_TAG_PREFIX: &str = "sched-v1:";
+
 /// The system tag every clone of one instance carries, to list them all.
 pub fn instance_tag(instance_id: &str) -> String {
-    format!("sched-instance:{instance_id}")
+    format!("{INSTANCE_TAG}{instance_id}")
+}
+
+/// The base's tags that `keep` keeps, then `ours`, each once.
+fn with_base_tags<const N: usize>(
+    base: &[String],
+    ours: [String; N],
+    keep: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let mut tags: Vec<String> = base
+        .iter()
+        .filter(|t| keep(t))
+        .filter(|t| !ours.contains(t))
+        .cloned()
+        .collect();
+    for t in ours {
+        if !tags.contains(&t) {
+            tags.push(t);
+        }
+    }
+    tags
 }
 
 /// `train model @ 2026-11-26 06:20 UTC`: a clone's name.

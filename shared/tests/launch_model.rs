@@ -19,7 +19,7 @@
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
-use scheduler_core::launch::{Answer, Call, Known, LaunchAttempt, Next, Outcome};
+use scheduler_core::launch::{Answer, BaseTask, Call, Known, LaunchAttempt, Next, Outcome};
 use scheduler_core::{
     launch::settle, launch_of, parse_config, plan_rerun, plan_tick, Claim, InstanceConfig,
     InstanceState, Instant, SlotKey, TaskStatus,
@@ -157,7 +157,10 @@ impl ClearMl {
             Call::FindQueue { .. } => Answer::Id("q1".into()),
             Call::QueueById { .. } => Answer::Missing,
             Call::FindProject { .. } | Call::CreateProject { .. } => Answer::Id("p1".into()),
-            Call::ReadBaseTask { .. } => Answer::Name("base".into()),
+            Call::ReadBaseTask { .. } => Answer::Base(BaseTask {
+                name: "base".into(),
+                ..BaseTask::default()
+            }),
             Call::Clone(req) => {
                 let id = format!("t{}", self.tasks.len() + 1);
                 self.tasks.push(Task {
@@ -616,7 +619,10 @@ fn all_known() -> Known {
     Known {
         queue_id: Some("q1".into()),
         project_id: Some("p1".into()),
-        base_name: Some("base".into()),
+        base: Some(BaseTask {
+            name: "base".into(),
+            ..BaseTask::default()
+        }),
     }
 }
 
@@ -777,9 +783,49 @@ fn a_first_launch_looks_up_queue_project_and_base_name_once() {
     }
     assert_eq!(attempt.calls(), 7);
     let learned = format!("{:?}", attempt.learned());
-    for what in ["Queue", "Project", "BaseName"] {
+    for what in ["Queue", "Project", "Base"] {
         assert!(learned.contains(what), "{learned}");
     }
+}
+
+/// A clone keeps the base task's tags and adds the scheduler's; the base's system tags go on
+/// but those clearml-server drops from a clone and a base's own scheduler tags (a base that is
+/// itself a scheduled clone would otherwise make its clone one of that slot's).
+#[test]
+fn a_clone_keeps_the_base_tasks_tags_but_not_its_scheduler_tags() {
+    let config = config(false);
+    let launch = launch_of("inst", &config, "a", at(6, 20), 0, 0).unwrap();
+    let known = Known {
+        base: Some(BaseTask {
+            name: "train @ 2026-01-01 06:20 UTC".into(),
+            tags: vec![
+                "nightly".into(),
+                "scheduled".into(),
+                "scheduler:other".into(),
+            ],
+            system_tags: vec![
+                "pipeline".into(),
+                "development".into(),
+                "archived".into(),
+                "sched-v1:0123456789abcdef:29000000".into(),
+                "sched-instance:other".into(),
+            ],
+        }),
+        ..all_known()
+    };
+    let attempt = LaunchAttempt::start(&launch, "model", known);
+    let Next::Call(Call::Clone(request)) = attempt.next() else {
+        panic!("a launch with everything known clones first");
+    };
+    assert_eq!(request.tags, ["nightly", "scheduled", "scheduler:a"]);
+    assert_eq!(
+        request.system_tags,
+        [
+            "pipeline".to_string(),
+            launch.tag.clone(),
+            "sched-instance:inst".into()
+        ]
+    );
 }
 
 /// Runs a first attempt with nothing cached against `clearml`, which must fail it for good;

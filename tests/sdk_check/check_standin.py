@@ -64,6 +64,7 @@ def main():
         new_task_name="sdk check clone",
         new_task_project=project_id,
         new_task_system_tags=[marker],
+        new_task_parent=base_task,
         new_task_hyperparams={"Args": {"batch": {"section": "Args", "name": "batch", "value": "64"}}},
     )
     new_id = res.id
@@ -77,7 +78,7 @@ def main():
     check(val(task.status) == "queued", "tasks.get_by_id: status queued")
     check(task.name == "sdk check clone", "tasks.get_by_id: name")
     check(task.project == project_id, "tasks.get_by_id: project")
-    check(task.parent == base_task, "tasks.get_by_id: parent is the base task")
+    check(task.parent == base_task, "tasks.get_by_id: parent is the base task (new_task_parent)")
     check(marker in (task.system_tags or []), "tasks.get_by_id: system tag")
     check(task.execution.queue == queue_id, "tasks.get_by_id: execution.queue")
     check(task.hyperparams["Args"]["batch"].value == "64", "tasks.get_by_id: hyperparameter override")

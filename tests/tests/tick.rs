@@ -188,6 +188,14 @@ async fn instance_with_agent(
 async fn a_due_slot_is_cloned_and_enqueued_once_with_its_name_tags_and_parameters() {
     let (clearml, worker, api, id) = daily_instance_with_agent().await;
     let slot = slot_0620();
+    // The base task's own tags go on to its clones (a pipeline controller's "pipeline" system
+    // tag too), but those clearml-server drops from a clone.
+    clearml.with_state(|s| {
+        let base = s.task_mut(demo::TASK_TRAIN).expect("the base task");
+        base.doc.insert("tags".into(), json!(["nightly"]));
+        base.doc
+            .insert("system_tags".into(), json!(["pipeline", "development"]));
+    });
 
     // Before the slot: nothing.
     worker.trigger_scheduled(Some(slot - MINUTE)).unwrap();
@@ -209,15 +217,19 @@ async fn a_due_slot_is_cloned_and_enqueued_once_with_its_name_tags_and_parameter
         clone.name,
         format!("train model @ {} 06:20 UTC", date_of(slot))
     );
+    assert_eq!(clone.tags, ["nightly", "scheduled", "scheduler:retrain"]);
+    assert_eq!(clone.system_tags.len(), 3, "{:?}", clone.system_tags);
+    assert_eq!(clone.system_tags[0], "pipeline");
     assert!(
-        clone.tags.iter().any(|t| t == "scheduled"),
-        "{:?}",
-        clone.tags
-    );
-    assert!(
-        clone.system_tags.iter().any(|t| t.starts_with("sched-v1:")),
+        clone.system_tags[1].starts_with("sched-v1:")
+            && clone.system_tags[2].starts_with("sched-instance:"),
         "{:?}",
         clone.system_tags
+    );
+    assert_eq!(
+        clone.parent.as_deref(),
+        Some(demo::TASK_TRAIN),
+        "the base is the clone's parent"
     );
     assert_eq!(records.enqueues.len(), 1);
     assert_eq!(records.enqueues[0].task, clone.id);

@@ -160,8 +160,10 @@ pub struct ClearMlCache {
     pub queues: BTreeMap<String, (String, i64)>,
     #[serde(default)]
     pub projects: BTreeMap<String, (String, i64)>,
+    /// Base tasks by id (an earlier version's `base_names`, names alone, is read no more: a
+    /// launch reads the base task again).
     #[serde(default)]
-    pub base_names: BTreeMap<String, (String, i64)>,
+    pub base_tasks: BTreeMap<String, (scheduler_core::launch::BaseTask, i64)>,
 }
 
 /// How long a cached ClearML id is trusted.
@@ -174,18 +176,18 @@ impl ClearMlCache {
         launch: &scheduler_core::Launch,
         wall_ms: i64,
     ) -> scheduler_core::launch::Known {
-        let fresh = |m: &BTreeMap<String, (String, i64)>, k: &str| {
+        fn fresh<T: Clone>(m: &BTreeMap<String, (T, i64)>, k: &str, wall_ms: i64) -> Option<T> {
             m.get(k)
                 .filter(|(_, at)| wall_ms - at < CLEARML_CACHE_MS)
                 .map(|(v, _)| v.clone())
-        };
+        }
         scheduler_core::launch::Known {
-            queue_id: fresh(&self.queues, &launch.queue),
+            queue_id: fresh(&self.queues, &launch.queue, wall_ms),
             project_id: launch
                 .destination_project
                 .as_deref()
-                .and_then(|p| fresh(&self.projects, p)),
-            base_name: fresh(&self.base_names, &launch.base_task_id),
+                .and_then(|p| fresh(&self.projects, p, wall_ms)),
+            base: fresh(&self.base_tasks, &launch.base_task_id, wall_ms),
         }
     }
 
@@ -201,9 +203,9 @@ impl ClearMlCache {
                 Learned::Project { name, id } => {
                     self.projects.insert(name.clone(), (id.clone(), wall_ms));
                 }
-                Learned::BaseName { task_id, name } => {
-                    self.base_names
-                        .insert(task_id.clone(), (name.clone(), wall_ms));
+                Learned::Base { task_id, base } => {
+                    self.base_tasks
+                        .insert(task_id.clone(), (base.clone(), wall_ms));
                 }
                 Learned::ForgetQueue { name } => {
                     self.queues.remove(name);

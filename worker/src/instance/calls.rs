@@ -1,7 +1,7 @@
 //! The launch protocol's calls as ClearML REST requests, and ClearML's answers (and errors) as
 //! the protocol's [`Answer`]s. Only bytes move here; `scheduler_core::launch` decides.
 
-use scheduler_core::launch::{Answer, Call, CloneSeen};
+use scheduler_core::launch::{Answer, BaseTask, Call, CloneSeen};
 use scheduler_core::TaskStatus;
 use serde_json::{json, Value};
 
@@ -82,11 +82,24 @@ pub async fn perform(c: &ClearMl, call: &Call, in_time: &dyn Fn() -> bool) -> An
         // configuration, artifacts), and only the name is needed. A task given by id is found
         // hidden or not.
         Call::ReadBaseTask { task_id } => {
-            let body = json!({"id": [task_id], "only_fields": ["id", "name"]});
+            let body =
+                json!({"id": [task_id], "only_fields": ["id", "name", "tags", "system_tags"]});
             match c.call("tasks.get_all", body).await {
                 Ok(data) => match by_id(&data["tasks"], task_id) {
                     Some(task) => {
-                        Answer::Name(task["name"].as_str().unwrap_or(task_id).to_string())
+                        let list = |key: &str| -> Vec<String> {
+                            task[key]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .filter_map(|t| t.as_str().map(str::to_string))
+                                .collect()
+                        };
+                        Answer::Base(BaseTask {
+                            name: task["name"].as_str().unwrap_or(task_id).to_string(),
+                            tags: list("tags"),
+                            system_tags: list("system_tags"),
+                        })
                     }
                     None => Answer::Missing,
                 },
@@ -100,6 +113,9 @@ pub async fn perform(c: &ClearMl, call: &Call, in_time: &dyn Fn() -> bool) -> An
                 "new_task_comment": r.comment,
                 "new_task_tags": r.tags,
                 "new_task_system_tags": r.system_tags,
+                // The base is the clone's parent, as the SDK's jobs have it (clearml-server
+                // would otherwise give it the base's own parent).
+                "new_task_parent": r.base_task_id,
             });
             if let Some(p) = &r.project_id {
                 body["new_task_project"] = json!(p);

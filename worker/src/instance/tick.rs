@@ -704,7 +704,7 @@ fn complete() -> scheduler_core::launch::Known {
     scheduler_core::launch::Known {
         queue_id: Some(String::new()),
         project_id: Some(String::new()),
-        base_name: Some(String::new()),
+        base: Some(scheduler_core::launch::BaseTask::default()),
     }
 }
 
@@ -716,7 +716,7 @@ fn expected_calls(
     let mut n = 3 + u32::from(!l.task_parameters.is_empty());
     n += 2 * u32::from(attempt_known.queue_id.is_none());
     n += 2 * u32::from(l.destination_project.is_some() && attempt_known.project_id.is_none());
-    n += u32::from(attempt_known.base_name.is_none());
+    n += u32::from(attempt_known.base.is_none());
     n += 2 * u32::from(l.retry > 0);
     n
 }

@@ -239,18 +239,21 @@ pub fn clone(state: &mut State, req: &Req, ctx: &Ctx) -> Result<Value, ApiError>
         .map(str::to_string);
     let validate_parent = validate_references || parent.is_some();
     let validate_project = validate_references || project.is_some();
-    let parent = parent.or(src_parent).unwrap_or_else(|| src_id.clone());
+    // clearml-server: the parent asked for, else the base's own (none if it has none).
+    let parent = parent.or(src_parent);
     let project = project.or_else(|| {
         src.get("project")
             .and_then(Value::as_str)
             .map(str::to_string)
     });
 
-    if validate_parent && !parent.starts_with("__DELETED__") && state.task(&parent).is_none() {
-        return Err(ApiError::invalid_task_id(
-            Some("invalid parent"),
-            &[Kw::S("parent", &parent)],
-        ));
+    if let Some(parent) = parent.as_deref().filter(|_| validate_parent) {
+        if !parent.starts_with("__DELETED__") && state.task(parent).is_none() {
+            return Err(ApiError::invalid_task_id(
+                Some("invalid parent"),
+                &[Kw::S("parent", parent)],
+            ));
+        }
     }
     if let Some(p) = &project {
         if validate_project && state.project(p).is_none() {
@@ -306,7 +309,9 @@ pub fn clone(state: &mut State, req: &Req, ctx: &Ctx) -> Result<Value, ApiError>
     put("created", json!(ctx.now_iso));
     put("user", json!(USER_ID));
     put("company", json!(COMPANY_ID));
-    put("parent", json!(parent));
+    if let Some(p) = &parent {
+        put("parent", json!(p));
+    }
     if let Some(p) = &project {
         put("project", json!(p));
     }
@@ -354,7 +359,7 @@ pub fn clone(state: &mut State, req: &Req, ctx: &Ctx) -> Result<Value, ApiError>
         source: src_id,
         name: doc["name"].as_str().unwrap_or_default().to_string(),
         project: project.clone(),
-        parent: Some(parent),
+        parent,
         tags,
         system_tags,
         response_dropped: false,

@@ -437,7 +437,9 @@ async fn clone_enqueue_and_find_by_system_tag() {
 
     let t = srv.task(&id).unwrap();
     assert_eq!(t["status"], "created");
-    assert_eq!(t["parent"], demo::TASK_TRAIN);
+    // clearml-server gives a clone the base's own parent unless
+    // `new_task_parent` is sent (`task_bll.clone_task`); the base has none.
+    assert!(t["parent"].is_null(), "{t}");
     assert_eq!(t["project"], demo::PROJECT_SCHEDULED);
     assert_eq!(t["tags"], json!(["nightly"]));
     assert_eq!(t["comment"], "launched by the scheduler");
@@ -541,6 +543,17 @@ async fn clone_and_enqueue_errors() {
         .await
         .unwrap();
     assert_eq!(a.codes(), (400, 101));
+    // A parent that exists is the clone's parent.
+    let a = c
+        .call(
+            "tasks.clone",
+            json!({"task": demo::TASK_TRAIN, "new_task_parent": demo::TASK_REPORT}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(a.status, 200, "{}", a.body);
+    let id = a.data()["id"].as_str().unwrap();
+    assert_eq!(srv.task(id).unwrap()["parent"], demo::TASK_REPORT);
     // new_project_name finds or creates the project.
     let a = c
         .call(

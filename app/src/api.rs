@@ -10,17 +10,14 @@
 use gloo_net::http::{Request, RequestBuilder};
 use leptos::prelude::*;
 use scheduler_core::api::{
-    ChannelTest, Dashboard, ErrorBody, Health, InstanceDetail, InstanceList, NewShare,
-    RunNowAccepted, ShareList,
+    share_api_path, ChannelTest, Dashboard, ErrorBody, Health, InstanceDetail, InstanceList,
+    NewShare, RunNowAccepted, ShareList,
 };
 use scheduler_core::ValidationError;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::JsCast;
 
 const TOKEN_KEY: &str = "scheduler-admin-token";
-
-/// The most runs or log lines one dashboard answer holds (the server's page size limit).
-pub const MAX_PAGE: usize = 500;
 
 /// A failed call: the HTTP status (0 when the server could not be reached) and the API's error.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -299,7 +296,7 @@ impl Api {
     }
 
     /// The dashboard of an instance, or through a share link, with the newest `runs` runs and
-    /// `log` log lines (at most [`MAX_PAGE`] each).
+    /// `log` log lines (at most [`MAX_PAGE_SIZE`] each).
     pub async fn dashboard(
         self,
         source: &DashboardOf,
@@ -313,7 +310,7 @@ impl Api {
                 self.json("GET", &path, None, true).await
             }
             DashboardOf::Share(token) => {
-                let path = format!("/api/share/{}?{query}", seg(token));
+                let path = format!("{}?{query}", share_api_path(&seg(token)));
                 self.json("GET", &path, None, false).await
             }
         }

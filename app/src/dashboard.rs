@@ -7,13 +7,15 @@
 //! requested) is the only part with signals, updated in place: Pause becomes Resume in the
 //! same element, so the keyboard focus and the scroll position stay put.
 
-use crate::api::{Api, DashboardOf, MAX_PAGE};
+use crate::api::{Api, DashboardOf};
 use crate::route::dashboard_href;
 use crate::util::{download, duration, spawn_in_view, status_class, time_or, utc, ViewTasks};
 use crate::EditorLink;
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
-use scheduler_core::api::{Dashboard as Dash, LogEntry, Run, ScheduledRow};
+use scheduler_core::api::{
+    Dashboard as Dash, LogEntry, Run, ScheduledRow, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE,
+};
 use scheduler_core::export_file_name;
 use scheduler_core::markup::Markup;
 use scheduler_core::notify::EventKind;
@@ -21,8 +23,9 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 const REFRESH: Duration = Duration::from_secs(5);
-/// Runs and log lines asked for at first, and how many more each "Show older" asks for.
-const PAGE: usize = 50;
+/// Runs and log lines asked for at first (the server's default), and how many more each
+/// "Show older" asks for.
+const PAGE: usize = DEFAULT_PAGE_SIZE;
 /// Rows a long table shows before "Show all": a dashboard of a thousand rows is on screen at
 /// once (the browser's layout of every row is what costs), and nothing is hidden from who asks.
 pub const FIRST_ROWS: usize = 100;
@@ -95,7 +98,7 @@ pub fn Dashboard(source: Source) -> impl IntoView {
     let older = Callback::new(move |what: &'static str| {
         sizes.update(|(runs, log)| {
             let n = if what == "runs" { runs } else { log };
-            *n = (*n + PAGE).min(MAX_PAGE);
+            *n = (*n + PAGE).min(MAX_PAGE_SIZE);
         });
     });
     view! {
@@ -451,7 +454,7 @@ fn more(
     more: Callback<()>,
 ) -> impl IntoView {
     let partial = Memo::new(move |_| total.get() > have.get());
-    let can_ask = Memo::new(move |_| have.get() < MAX_PAGE);
+    let can_ask = Memo::new(move |_| have.get() < MAX_PAGE_SIZE);
     // How many there were when the button was pressed: once more arrived, if the button went
     // (nothing older is left), the focus goes to the table or list they went into.
     let asked_at = StoredValue::new(None::<usize>);

@@ -1,20 +1,12 @@
 //! Share links: create, copy and revoke a read-only link and the embed code of the timeline.
 
-use crate::api::{seg, Api};
+use crate::api::Api;
 use crate::util::{copy, focus_id, spawn_in_view, time, ViewTasks};
 use leptos::either::EitherOf3;
 use leptos::html;
 use leptos::prelude::*;
 use scheduler_core::api::{NewShare, ShareInfo};
 use scheduler_core::markup::Markup;
-
-/// The app's read-only dashboard URL for a share token (hash route, served at `/`).
-fn app_url(share: &NewShare, origin: &str) -> String {
-    if share.url.contains("#/share/") && share.url.starts_with("http") {
-        return share.url.clone();
-    }
-    format!("{origin}/#/share/{}", seg(&share.token))
-}
 
 fn absolute(url: &str, origin: &str) -> String {
     if url.starts_with("http") {
@@ -32,7 +24,7 @@ fn embed_codes(share: &NewShare, origin: &str) -> [(&'static str, &'static str, 
         (
             "share-url",
             "Share link (read-only dashboard)",
-            app_url(share, origin),
+            absolute(&share.url, origin),
         ),
         (
             "embed-img",
@@ -196,7 +188,7 @@ mod tests {
             token: "tok".into(),
             hint: "tok".into(),
             created_at: "2026-11-26T06:20:00Z".into(),
-            url: "/share/tok".into(),
+            url: "/#/share/tok".into(),
             api_url: "/api/share/tok".into(),
             embed_url: "/embed/tok/timeline.svg".into(),
         };

@@ -262,6 +262,27 @@ pub struct LogEntry {
     pub message: String,
 }
 
+/// A share link's read-only dashboard (the app's hash route), from the app's origin.
+pub fn share_page_path(token: &str) -> String {
+    format!("/#/share/{token}")
+}
+
+/// A share link's dashboard data, from the app's origin.
+pub fn share_api_path(token: &str) -> String {
+    format!("/api/share/{token}")
+}
+
+/// A share link's timeline, to embed as an image, from the app's origin.
+pub fn share_embed_path(token: &str) -> String {
+    format!("/embed/{token}/timeline.svg")
+}
+
+/// Runs or log lines a dashboard answer holds unless asked for another number.
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+
+/// The most runs or log lines one dashboard answer holds (`runs_page_size`, `log_page_size`).
+pub const MAX_PAGE_SIZE: usize = 500;
+
 /// One page of a list, newest first; pages count from 1.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Page<T> {

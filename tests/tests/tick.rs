@@ -572,6 +572,106 @@ async fn a_run_over_its_execution_limit_is_stopped_off_its_queue_with_a_log_line
     );
 }
 
+/// The answer to the abort is lost after ClearML stopped the run: the poll right after it finds
+/// the run stopped, and the log tells it as aborted by its limit, once, not as an abort that
+/// failed and a run stopped before it finished.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_abort_whose_answer_is_lost_after_clearml_stopped_the_run_is_told_as_the_abort() {
+    let (clearml, worker, api, id) = daily_instance_with("execution_limit_hours", json!(0.5)).await;
+    let slot = slot_0620();
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    let clone = clearml.records().clones[0].id.clone();
+    clearml.push_fault(ScriptedFault::new("tasks.stop", FaultKind::DropConnection));
+    worker.trigger_scheduled(Some(slot + 30 * MINUTE)).unwrap();
+    assert_eq!(clearml.records().count("tasks.stop"), 1);
+    assert_eq!(clearml.task(&clone).unwrap()["status"], "stopped");
+    worker.trigger_scheduled(Some(slot + 31 * MINUTE)).unwrap();
+    assert_eq!(
+        clearml.records().count("tasks.stop"),
+        1,
+        "stopped once: nothing to try again"
+    );
+    let dash = dashboard(&api, &id).await;
+    let log = log_messages(&dash).join("\n");
+    assert!(
+        log.contains("was aborted: it ran past its execution limit"),
+        "{log}"
+    );
+    assert!(!log.contains("stopped before it finished"), "{log}");
+    assert!(!log.contains(&format!("Aborting {clone} failed")), "{log}");
+    assert_eq!(dash["runs"]["items"][0]["status"], "stopped", "{dash}");
+}
+
+/// Five slots given up in a ClearML outage: while ClearML fails, their clean-ups cost one call
+/// a tick, not one each; once it is back, a slot due then is enqueued before they are asked.
+/// Counted from the stand-in's records.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clean_ups_cost_one_call_a_tick_in_an_outage_and_wait_for_the_due_launches() {
+    use scheduler_e2e::standin::FaultConfig;
+    let (clearml, worker, api) = without_agent().await;
+    let mut config = daily_0620("default");
+    let task = config["scheduled_tasks"][0].clone();
+    let mut tasks: Vec<Value> = (0..5)
+        .map(|i| {
+            let mut t = task.clone();
+            t["id"] = json!(format!("retrain-{i}"));
+            t["catch_up"] = json!("skip");
+            t
+        })
+        .collect();
+    let mut later = task.clone();
+    later["id"] = json!("later");
+    later["times"] = json!(["06:27"]);
+    tasks.push(later);
+    config["scheduled_tasks"] = json!(tasks);
+    let id = create(&api, &config).await;
+    let slot = slot_0620();
+    clearml.set_faults(FaultConfig {
+        fail_rate: 1.0,
+        ..Default::default()
+    });
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    assert!(clearml.records().clones.is_empty());
+
+    // 06:26: the five slots are past their retries, given up and to clean up; ClearML still fails.
+    let before = clearml.records().calls.len();
+    worker.trigger_scheduled(Some(slot + 6 * MINUTE)).unwrap();
+    let calls: Vec<String> = clearml.records().calls[before..]
+        .iter()
+        .map(|c| c.endpoint.clone())
+        .collect();
+    assert_eq!(calls.len(), 1, "one call for the five clean-ups: {calls:?}");
+
+    // 06:27: ClearML is back; the 06:27 slot is due, and the clean-ups are asked again.
+    clearml.clear_faults();
+    let before = clearml.records().calls.len();
+    worker.trigger_scheduled(Some(slot + 7 * MINUTE)).unwrap();
+    let calls: Vec<String> = clearml.records().calls[before..]
+        .iter()
+        .map(|c| c.endpoint.clone())
+        .collect();
+    let enqueue = calls
+        .iter()
+        .position(|c| c == "tasks.enqueue")
+        .unwrap_or_else(|| panic!("the 06:27 slot enqueued: {calls:?}"));
+    assert_eq!(
+        calls[enqueue + 1..],
+        vec!["tasks.get_all".to_string(); 5],
+        "the launch first, then a list for each clean-up: {calls:?}"
+    );
+    let records = clearml.records();
+    assert_eq!(records.clones.len(), 1);
+    assert_eq!(records.enqueues.len(), 1);
+    let log = log_messages(&dashboard(&api, &id).await).join("\n");
+    for i in 0..5 {
+        assert!(
+            log.contains(&format!("retrain-{i}")),
+            "retrain-{i}'s slot told as given up: {log}"
+        );
+    }
+    assert!(!log.contains("Could not clean up"), "{log}");
+}
+
 /// Sets a task's status in the stand-in, as an agent would have.
 fn set_status(clearml: &StandinHandle, id: &str, status: &str) {
     clearml.with_state(|s| {
@@ -618,7 +718,7 @@ async fn an_abort_goes_by_the_runs_status_now_and_never_overwrites_how_it_ended(
 async fn a_single_instance_slot_goes_by_the_previous_runs_status_when_it_fires() {
     let (clearml, worker, api) = without_agent().await;
     let mut config = daily_0620("default");
-    config["scheduled_tasks"][0]["times"] = json!(["06:20", "06:22", "06:24"]);
+    config["scheduled_tasks"][0]["times"] = json!(["06:20", "06:22", "06:24", "06:26"]);
     config["scheduled_tasks"][0]["single_instance"] = json!(true);
     let id = create(&api, &config).await;
     let slot = slot_0620();
@@ -635,8 +735,14 @@ async fn a_single_instance_slot_goes_by_the_previous_runs_status_when_it_fires()
     // Still running at 06:24 (read then, not a minute before): that slot is skipped.
     let second = records.clones[1].id.clone();
     set_status(&clearml, &second, "in_progress");
+    let lists = clearml.records().count("tasks.get_all");
     worker.trigger_scheduled(Some(slot + 4 * MINUTE)).unwrap();
     assert_eq!(clearml.records().clones.len(), 2);
+    assert_eq!(
+        clearml.records().count("tasks.get_all") - lists,
+        1,
+        "the statuses read first are not read again by the tick's own poll"
+    );
     let log = log_messages(&dashboard(&api, &id).await);
     assert!(
         log.iter()
@@ -648,6 +754,21 @@ async fn a_single_instance_slot_goes_by_the_previous_runs_status_when_it_fires()
             .any(|l| l.contains(&format!("previous Task instance {first} still running"))),
         "{log:?}"
     );
+    // ClearML fails at 06:26: the statuses could not be read, said once; the slot goes by the
+    // status last seen (running), so it is skipped.
+    clearml.set_faults(scheduler_e2e::standin::FaultConfig {
+        fail_rate: 1.0,
+        ..Default::default()
+    });
+    worker.trigger_scheduled(Some(slot + 6 * MINUTE)).unwrap();
+    clearml.clear_faults();
+    assert_eq!(clearml.records().clones.len(), 2);
+    let log = log_messages(&dashboard(&api, &id).await);
+    let unread = log
+        .iter()
+        .filter(|l| l.starts_with("Could not read run statuses"))
+        .count();
+    assert_eq!(unread, 1, "{log:?}");
 }
 
 /// A queued run past its limit that an agent starts right before the abort reaches ClearML is

@@ -9,8 +9,9 @@
 //! record lists `{hash, hint, created_at}`: the authority on which links work.
 
 use scheduler_core::api::{
-    Dashboard, DashboardInstance, DeliveryInfo, LogEntry, NewShare, Page, Run, ScheduledRow,
-    ShareInfo, ShareList,
+    share_api_path, share_embed_path, share_page_path, Dashboard, DashboardInstance, DeliveryInfo,
+    LogEntry, NewShare, Page, Run, ScheduledRow, ShareInfo, ShareList, DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
 };
 use scheduler_core::notify::{Delivery, DeliveryState};
 use scheduler_core::{InstanceConfig, Instant};
@@ -26,8 +27,6 @@ use crate::store::{
 /// ClearML-form rows shown per scheduled task.
 const MAX_CLEARML_ROWS: usize = 24;
 
-const DEFAULT_PAGE_SIZE: usize = 50;
-const MAX_PAGE_SIZE: usize = 500;
 /// Share links an instance may have.
 const MAX_SHARES: usize = 50;
 
@@ -260,9 +259,9 @@ pub async fn create_share(req: &Request, here: &Here<'_>) -> Answer {
             id: hash,
             hint,
             created_at: http::iso(now),
-            url: format!("{origin}/#/share/{token}"),
-            api_url: format!("{origin}/api/share/{token}"),
-            embed_url: format!("{origin}/embed/{token}/timeline.svg"),
+            url: format!("{origin}{}", share_page_path(&token)),
+            api_url: format!("{origin}{}", share_api_path(&token)),
+            embed_url: format!("{origin}{}", share_embed_path(&token)),
             token,
         },
     ))

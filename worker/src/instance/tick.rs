@@ -274,8 +274,9 @@ fn line(at: Instant, level: Level, message: String) -> LogLine {
 /// Runs a tick at `now` (the cron event's time); `None` continues the launches an earlier
 /// tick left (the alarm).
 pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
-    match tick(ctx, now, None).await? {
-        Ticked::Done(report) => Ok(report),
+    let rows_before = ctx.docs.rows_written.get();
+    let mut report = match tick(ctx, now, None).await? {
+        Ticked::Done(report) => report,
         // A single-instance slot is due while its previous run was last seen running: its
         // status now is read first (the same poll as every tick's), then the tick runs on it.
         Ticked::ReadFirst {
@@ -288,12 +289,26 @@ pub async fn run(ctx: &Ctx<'_>, now: Option<Instant>) -> Result<TickReport> {
             if let Ok(c) = &clearml {
                 watch(ctx, c, &config, &id, now, &[], Some(&runs)).await?;
             }
-            match tick(ctx, Some(now), Some(clearml)).await? {
-                Ticked::Done(report) => Ok(report),
+            // The tick's own poll leaves out the runs just read (or that ClearML just failed to
+            // tell: once a tick is enough to ask, and to say it could not).
+            let read_first = ReadFirst {
+                session: clearml,
+                runs,
+            };
+            match tick(ctx, Some(now), Some(read_first)).await? {
+                Ticked::Done(report) => report,
                 Ticked::ReadFirst { .. } => unreachable!("statuses are read once a tick"),
             }
         }
-    }
+    };
+    report.rows_written = ctx.docs.rows_written.get() - rows_before;
+    Ok(report)
+}
+
+/// What a tick read before planning: its ClearML session and the runs whose status it asked.
+struct ReadFirst {
+    session: std::result::Result<ClearMl, String>,
+    runs: Vec<String>,
 }
 
 /// The invocation's ClearML session: its calls count against one budget.
@@ -319,13 +334,12 @@ enum Ticked {
     },
 }
 
-/// A tick; `session` is the ClearML session of statuses read first, if any were.
+/// A tick; `read_first`: the statuses read before it, if any were.
 async fn tick(
     ctx: &Ctx<'_>,
     now: Option<Instant>,
-    session: Option<std::result::Result<ClearMl, String>>,
+    read_first: Option<ReadFirst>,
 ) -> Result<Ticked> {
-    let rows_before = ctx.docs.rows_written.get();
     let lease_ms = ctx.var("LAUNCH_LEASE_SECONDS", DEFAULT_LEASE_SECONDS) * 1000;
     let mut report = TickReport::default();
 
@@ -359,7 +373,7 @@ async fn tick(
         }
     };
     let id = record.id.as_str();
-    if let (Some(now), None, false) = (now, &session, record.paused) {
+    if let (Some(now), None, false) = (now, &read_first, record.paused) {
         let runs = runs_deciding_slots(id, &config, &runtime.state, now);
         if !runs.is_empty() {
             return Ok(Ticked::ReadFirst {
@@ -488,7 +502,12 @@ async fn tick(
                 Action::Abort {
                     task_id, status, ..
                 } => aborts.push((task_id, status)),
-                Action::Poll { task_ids } => poll = Some(task_ids),
+                Action::Poll { mut task_ids } => {
+                    if let Some(read) = &read_first {
+                        task_ids.retain(|t| !read.runs.contains(t));
+                    }
+                    poll = (!task_ids.is_empty()).then_some(task_ids);
+                }
                 Action::Stuck(s) => stuck.push(s),
             }
         }
@@ -506,12 +525,11 @@ async fn tick(
         .collect();
     ctx.store(runtime)?;
 
-    let clearml = session.unwrap_or_else(|| self::session(ctx));
+    let clearml = read_first.map_or_else(|| session(ctx), |read| read.session);
 
-    // 2. Aborts and polls, stuck runs, and clean-ups of slots given up.
+    // 2. Aborts and polls, and stuck runs.
     if let Ok(c) = &clearml {
         watch(ctx, c, &config, id, tick_now, &aborts, poll.as_deref()).await?;
-        clean_up(ctx, c, &config, id, tick_now, &given_up).await?;
     }
     report_stuck(
         ctx,
@@ -536,11 +554,13 @@ async fn tick(
         ctx.store(runtime)?;
     }
 
-    // 3. Launches.
+    // 3. Launches, then the clean-ups of slots given up: a due slot is not kept waiting on
+    // what earlier slots left, and the clean-ups get what the launches left of the budget.
     match &clearml {
         Ok(c) => {
             let planned = (&config, record.revision);
-            launch_all(ctx, c, planned, id, tick_now, lease_ms, &mut report).await?
+            launch_all(ctx, c, planned, id, tick_now, lease_ms, &mut report).await?;
+            clean_up(ctx, c, &config, id, tick_now, &given_up).await?;
         }
         Err(why) => refuse_all(ctx, &config, id, tick_now, why)?,
     }
@@ -579,7 +599,6 @@ async fn tick(
             started: r.started,
         }),
     });
-    report.rows_written = ctx.docs.rows_written.get() - rows_before;
     Ok(Ticked::Done(report))
 }
 
@@ -1031,6 +1050,11 @@ fn record_run(
 
 /// Runs a clean-up for each slot given up: clones it left not enqueued are deleted; one that
 /// was enqueued after all (its answer lost) becomes the slot's run.
+///
+/// Within the invocation's call budget: the clean-ups it cannot pay for are left to the next
+/// tick, untried. And once one could not reach an end for a reason that may pass (ClearML down
+/// or timing out), the rest are not asked this tick, each counted as tried with that reason: an
+/// outage costs one call a tick, not one timeout per slot given up.
 async fn clean_up(
     ctx: &Ctx<'_>,
     c: &ClearMl,
@@ -1039,13 +1063,35 @@ async fn clean_up(
     now: Instant,
     slots: &[(SlotKey, SkipReason)],
 ) -> Result<()> {
+    let mut unreachable: Option<Outcome> = None;
     for (slot, reason) in slots {
         let launch = clean_up_launch(id, config, slot);
-        let mut attempt = LaunchAttempt::clean_up(&launch, config.name());
-        while let Next::Call(call) = attempt.next() {
-            let call = call.clone();
-            attempt.answer(calls::perform(c, &call, &|| true).await);
-        }
+        let outcome = match &unreachable {
+            Some(failed) => failed.clone(),
+            None if c.subrequests.get() + CALLS_KEPT_IN_HAND > c.budget => break,
+            None => {
+                let mut attempt = LaunchAttempt::clean_up(&launch, config.name());
+                while let Next::Call(call) = attempt.next() {
+                    let call = call.clone();
+                    attempt.answer(calls::perform(c, &call, &|| true).await);
+                }
+                let outcome = attempt.outcome().expect("a finished attempt").clone();
+                if matches!(
+                    outcome,
+                    Outcome::Failed {
+                        permanent: false,
+                        ..
+                    }
+                ) {
+                    if c.subrequests.get() >= c.budget {
+                        // Cut short by the budget, not by ClearML: not a try.
+                        break;
+                    }
+                    unreachable = Some(outcome.clone());
+                }
+                outcome
+            }
+        };
         let mut runtime = ctx.runtime()?;
         let Some(tries) = runtime.clean_up_of(slot).map(|u| {
             u.tries += 1;
@@ -1055,14 +1101,14 @@ async fn clean_up(
             // A tick running beside this one finished this clean-up and told it.
             continue;
         };
-        match attempt.outcome() {
-            Some(Outcome::Launched {
+        match &outcome {
+            Outcome::Launched {
                 task_id,
                 name,
                 project_id,
                 status,
                 ..
-            }) if !runtime.runs.iter().any(|r| &r.task_id == task_id) => {
+            } if !runtime.runs.iter().any(|r| &r.task_id == task_id) => {
                 runtime.state.record_launch(slot, task_id.clone(), now);
                 runtime.push_run(ExecutedRun {
                     item: slot.item.clone(),
@@ -1079,13 +1125,13 @@ async fn clean_up(
                 runtime.tell_given_up(told, slot);
             }
             // Already known as a run: nothing to tell.
-            Some(Outcome::Launched { .. }) => runtime.unverified.retain(|u| u.slot != *slot),
+            Outcome::Launched { .. } => runtime.unverified.retain(|u| u.slot != *slot),
             // Not done: asked again next tick, told once known (or after MAX_CLEAN_UP_TRIES,
             // as unchecked).
-            Some(Outcome::Failed {
+            Outcome::Failed {
                 permanent: false,
                 message,
-            }) => {
+            } => {
                 if tries >= MAX_CLEAN_UP_TRIES {
                     runtime.push_log(line(
                         now,
@@ -1248,20 +1294,25 @@ async fn watch(
         return Ok(());
     }
     let mut runtime = ctx.runtime()?;
-    for (task_id, e) in failed_aborts {
-        runtime.push_log(line(
-            now,
-            Level::Error,
-            format!("Aborting {task_id} failed: {e}; will try again"),
-        ));
-        runtime.state.record_abort_failed(&task_id);
-    }
     if let Some(w) = warning {
         runtime.push_log(line(now, Level::Warn, w));
     }
     let polled = poll.unwrap_or_default();
     for task in &tasks {
         reconcile(task, id, config, now, polled, &mut runtime);
+    }
+    // After the poll, which is read after the aborts: an abort whose answer was lost after
+    // ClearML stopped the run finds it ended, told as aborted by its limit, not as a failed
+    // abort and a run "stopped before it finished".
+    for (task_id, e) in failed_aborts {
+        if runtime.state.runs.iter().any(|r| r.task_id == task_id) {
+            runtime.push_log(line(
+                now,
+                Level::Error,
+                format!("Aborting {task_id} failed: {e}; will try again"),
+            ));
+            runtime.state.record_abort_failed(&task_id);
+        }
     }
     ctx.store(runtime)
 }

@@ -672,6 +672,81 @@ async fn clean_ups_cost_one_call_a_tick_in_an_outage_and_wait_for_the_due_launch
     assert!(!log.contains("Could not clean up"), "{log}");
 }
 
+/// Two slots given up, each leaving a clone not enqueued; an agent starts one clone just as
+/// its clean-up deletes it, so ClearML refuses that delete (400: the task is running now). That
+/// slot's own trouble does not hold up the other's clean-up, done in the same tick; the next
+/// tick finds the running clone and makes it its slot's run. Counted from the stand-in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_slots_refused_clean_up_holds_up_no_other() {
+    let (clearml, worker, api) = without_agent().await;
+    let mut config = daily_0620("default");
+    config["scheduled_tasks"][0]["catch_up"] = json!("skip");
+    let mut other = config["scheduled_tasks"][0].clone();
+    other["id"] = json!("other");
+    config["scheduled_tasks"]
+        .as_array_mut()
+        .unwrap()
+        .push(other);
+    let id = create(&api, &config).await;
+    let slot = slot_0620();
+    for _ in 0..2 {
+        clearml.push_fault(ScriptedFault::new("tasks.enqueue", FaultKind::Http500));
+    }
+    worker.trigger_scheduled(Some(slot)).unwrap();
+    let clones: Vec<String> = clearml
+        .records()
+        .clones
+        .iter()
+        .map(|c| c.id.clone())
+        .collect();
+    assert_eq!((clones.len(), clearml.records().enqueues.len()), (2, 0));
+
+    clearml.push_fault(ScriptedFault::new(
+        "tasks.delete",
+        FaultKind::AgentTakesFirst,
+    ));
+    worker.trigger_scheduled(Some(slot + PAST_RETRIES)).unwrap();
+    let records = clearml.records();
+    let started: Vec<&String> = clones
+        .iter()
+        .filter(|c| {
+            clearml
+                .task(c)
+                .is_some_and(|t| t["status"] == "in_progress")
+        })
+        .collect();
+    assert_eq!(started.len(), 1, "the agent took one clone");
+    let deleted: Vec<&str> = records.deletes.iter().map(|d| d.task.as_str()).collect();
+    let other: Vec<&str> = clones
+        .iter()
+        .filter(|c| *c != started[0])
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        deleted, other,
+        "the other slot's clone deleted in the same tick"
+    );
+
+    worker
+        .trigger_scheduled(Some(slot + PAST_RETRIES + MINUTE))
+        .unwrap();
+    let dash = dashboard(&api, &id).await;
+    let runs: Vec<&str> = dash["runs"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["task_id"].as_str())
+        .collect();
+    assert_eq!(
+        runs,
+        [started[0].as_str()],
+        "the running clone is its slot's run: {dash}"
+    );
+    let log = log_messages(&dash).join("\n");
+    assert!(!log.contains("Could not clean up"), "{log}");
+    assert_eq!(clearml.records().deletes.len(), 1, "nothing else deleted");
+}
+
 /// Sets a task's status in the stand-in, as an agent would have.
 fn set_status(clearml: &StandinHandle, id: &str, status: &str) {
     clearml.with_state(|s| {

@@ -57,9 +57,15 @@ impl ClearMlError {
         // 401 of any kind too: a key rotated or revoked is fixed by the admin, and the slots
         // due meanwhile are retried within their window rather than dropped one by one. The
         // same for a redirect: CLEARML_API_HOST is the admin's to correct.
+        self.is_outage() || self.code == 401
+    }
+
+    /// ClearML as a whole failed the call, not the call's own request: no answer (or one that
+    /// is not ClearML's), a 5xx, a 408 or 429, or a redirect (the address moved). Every other
+    /// call would likely fail the same way right now.
+    pub fn is_outage(&self) -> bool {
         self.code == 0
             || (300..400).contains(&self.code)
-            || self.code == 401
             || self.code == 408
             || self.code == 429
             || self.code >= 500
@@ -112,6 +118,9 @@ pub struct ClearMl {
     pub subrequests: Cell<u32>,
     /// Subrequests this event may make at most.
     pub budget: u32,
+    /// Calls so far in this event that ClearML as a whole failed ([`ClearMlError::is_outage`],
+    /// or a sign-in that failed): what tells an outage from one task's trouble.
+    pub outages: Cell<u32>,
     /// One call's timeout.
     pub timeout: Duration,
 }
@@ -122,6 +131,7 @@ impl ClearMl {
             creds,
             subrequests: Cell::new(0),
             budget,
+            outages: Cell::new(0),
             timeout: Duration::from_secs(DEFAULT_CALL_TIMEOUT_SECONDS),
         }
     }
@@ -203,6 +213,17 @@ impl ClearMl {
             ));
         }
         self.subrequests.set(self.subrequests.get() + 1);
+        let answer = self.send(endpoint, body, authorization).await;
+        if let Err(e) = &answer {
+            if e.is_outage() || endpoint == "auth.login" {
+                self.outages.set(self.outages.get() + 1);
+            }
+        }
+        answer
+    }
+
+    /// One request and its answer, read within the call's timeout.
+    async fn send(&self, endpoint: &str, body: &Value, authorization: &str) -> CallResult {
         let fail = |m: String| ClearMlError::transport(endpoint, m);
         let headers = Headers::new();
         headers

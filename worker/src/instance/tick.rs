@@ -1052,9 +1052,10 @@ fn record_run(
 /// was enqueued after all (its answer lost) becomes the slot's run.
 ///
 /// Within the invocation's call budget: the clean-ups it cannot pay for are left to the next
-/// tick, untried. And once one could not reach an end for a reason that may pass (ClearML down
-/// or timing out), the rest are not asked this tick, each counted as tried with that reason: an
-/// outage costs one call a tick, not one timeout per slot given up.
+/// tick, untried. And once one could not reach an end because ClearML as a whole failed (no
+/// answer, a 5xx, a rate limit, a sign-in refused), the rest are not asked this tick, each
+/// counted as tried with that reason: an outage costs one call a tick, not one timeout per slot
+/// given up. One slot's own trouble (a clone ClearML will not delete) holds up no other.
 async fn clean_up(
     ctx: &Ctx<'_>,
     c: &ClearMl,
@@ -1070,6 +1071,7 @@ async fn clean_up(
             Some(failed) => failed.clone(),
             None if c.subrequests.get() + CALLS_KEPT_IN_HAND > c.budget => break,
             None => {
+                let outages = c.outages.get();
                 let mut attempt = LaunchAttempt::clean_up(&launch, config.name());
                 while let Next::Call(call) = attempt.next() {
                     let call = call.clone();
@@ -1087,7 +1089,16 @@ async fn clean_up(
                         // Cut short by the budget, not by ClearML: not a try.
                         break;
                     }
-                    unreachable = Some(outcome.clone());
+                    if let (true, Outcome::Failed { message, .. }) =
+                        (c.outages.get() > outages, &outcome)
+                    {
+                        unreachable = Some(Outcome::Failed {
+                            message: format!(
+                                "not asked, as ClearML failed the clean-up before it ({message})"
+                            ),
+                            permanent: false,
+                        });
+                    }
                 }
                 outcome
             }

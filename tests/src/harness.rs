@@ -227,6 +227,15 @@ impl WorkerProcess {
     /// Runs the scheduled handler once, as Cloudflare's cron would, with the
     /// event's scheduled time set to `time_ms` (epoch milliseconds). Returns once the tick's
     /// summary line is in the log (wrangler writes it after answering), or after 5 s.
+    /// Fires `n` scheduled events for `time_ms` at the same moment (racing ticks).
+    pub fn trigger_scheduled_at_once(&self, time_ms: i64, n: usize) {
+        std::thread::scope(|s| {
+            for _ in 0..n {
+                s.spawn(|| self.trigger_scheduled(Some(time_ms)).unwrap());
+            }
+        });
+    }
+
     pub fn trigger_scheduled(&self, time_ms: Option<i64>) -> Result<()> {
         let mut url = format!("{}/cdn-cgi/handler/scheduled?cron=*+*+*+*+*", self.url);
         if let Some(ms) = time_ms {

@@ -48,15 +48,6 @@ async fn create(api: &Api, config: &Value) -> String {
     made["id"].as_str().unwrap().to_string()
 }
 
-/// Fires `n` scheduled events for `time_ms` at the same moment.
-fn fire_at_once(worker: &WorkerProcess, time_ms: i64, n: usize) {
-    std::thread::scope(|s| {
-        for _ in 0..n {
-            s.spawn(|| worker.trigger_scheduled(Some(time_ms)).unwrap());
-        }
-    });
-}
-
 /// What ClearML holds for the slots: clones per slot tag, enqueues per clone, and clones
 /// neither enqueued nor deleted (orphans).
 struct Outcome {
@@ -139,9 +130,9 @@ async fn two_and_three_events_for_the_same_minute_launch_each_slot_once() {
     let a = create(&api, &daily_tasks("Racing A", 6)).await;
     let b = create(&api, &daily_tasks("Racing B", 6)).await;
     let slot = slot_0620();
-    fire_at_once(&worker, slot - MINUTE, 2);
-    fire_at_once(&worker, slot, 3);
-    fire_at_once(&worker, slot + MINUTE, 2);
+    worker.trigger_scheduled_at_once(slot - MINUTE, 2);
+    worker.trigger_scheduled_at_once(slot, 3);
+    worker.trigger_scheduled_at_once(slot + MINUTE, 2);
     let records = clearml.records();
     assert_exactly_once(&records, 12);
     assert!(

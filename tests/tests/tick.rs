@@ -705,7 +705,8 @@ async fn one_slots_refused_clean_up_holds_up_no_other() {
         "tasks.delete",
         FaultKind::AgentTakesFirst,
     ));
-    worker.trigger_scheduled(Some(slot + PAST_RETRIES)).unwrap();
+    // The give-up minute and the next are each delivered three times at the same moment.
+    worker.trigger_scheduled_at_once(slot + PAST_RETRIES, 3);
     let records = clearml.records();
     let started: Vec<&String> = clones
         .iter()
@@ -724,12 +725,10 @@ async fn one_slots_refused_clean_up_holds_up_no_other() {
         .collect();
     assert_eq!(
         deleted, other,
-        "the other slot's clone deleted in the same tick"
+        "the other slot's clone deleted in the same minute, once"
     );
 
-    worker
-        .trigger_scheduled(Some(slot + PAST_RETRIES + MINUTE))
-        .unwrap();
+    worker.trigger_scheduled_at_once(slot + PAST_RETRIES + MINUTE, 3);
     let dash = dashboard(&api, &id).await;
     let runs: Vec<&str> = dash["runs"]["items"]
         .as_array()
@@ -1449,11 +1448,7 @@ async fn racing_ticks_finish_a_failed_clean_up_once_and_tell_it_once() {
     clearml.push_fault(ScriptedFault::new("tasks.delete", FaultKind::Http500));
     // Every minute delivered three times at the same moment.
     for t in past_retries(slot) {
-        std::thread::scope(|s| {
-            for _ in 0..3 {
-                s.spawn(|| worker.trigger_scheduled(Some(t)).unwrap());
-            }
-        });
+        worker.trigger_scheduled_at_once(t, 3);
     }
     let r = clearml.records();
     assert_eq!(r.clones.len(), 1, "one slot, one clone");

@@ -1078,20 +1078,16 @@ async fn clean_up(
                     attempt.answer(calls::perform(c, &call, &|| true).await);
                 }
                 let outcome = attempt.outcome().expect("a finished attempt").clone();
-                if matches!(
-                    outcome,
-                    Outcome::Failed {
-                        permanent: false,
-                        ..
-                    }
-                ) {
+                if let Outcome::Failed {
+                    message,
+                    permanent: false,
+                } = &outcome
+                {
                     if c.subrequests.get() >= c.budget {
                         // Cut short by the budget, not by ClearML: not a try.
                         break;
                     }
-                    if let (true, Outcome::Failed { message, .. }) =
-                        (c.outages.get() > outages, &outcome)
-                    {
+                    if c.outages.get() > outages {
                         unreachable = Some(Outcome::Failed {
                             message: format!(
                                 "not asked, as ClearML failed the clean-up before it ({message})"
